@@ -1,3 +1,4 @@
-var builder = WebApplication.CreateBuilder(args);
-var app = builder.Build();
-app.Run();
+using Snn.Server;
+
+var app = ServerHost.Build(args);
+await app.RunAsync();

@@ -7,6 +7,18 @@ public static class ModelCatalog
     [
         new InputModel(),
         new PassthroughModel(),
+        new SinabsIafModel(),
+        new SinabsLifModel(),
+        new SinabsAlifModel(),
+        new SnnTorchLeakyModel(),
+        new SnnTorchSynapticModel(),
+        new SnnTorchAlphaModel(),
+        new SnnTorchLapicqueModel(),
+        new SnnTorchRLeakyModel(),
+        new NorseIafModel(),
+        new NorseLifModel(),
+        new NorseLsnnModel(),
+        new NorseLifAdExModel(),
     ];
 
     private static readonly Dictionary<string, NeuronModel> s_byName =

@@ -1,0 +1,98 @@
+using System.Runtime.CompilerServices;
+using Snn.Client.Internal;
+using Snn.Grpc;
+using Snn.Protos.V1;
+
+namespace Snn.Client;
+
+/// <summary>
+/// One <c>Run</c> stream driving an instance. Sends and reads can proceed concurrently (one
+/// send and one read at a time). Dispose to cancel the stream; call <see cref="CompleteAsync"/>
+/// first to end it cleanly.
+/// </summary>
+public sealed class RunSession : IAsyncDisposable
+{
+    private readonly GrpcCall<RunRequest, RunResponse> _call;
+
+    internal RunSession(GrpcCall<RunRequest, RunResponse> call)
+    {
+        _call = call;
+    }
+
+    /// <summary>The server's answer to the open request, once <see cref="OpenAsync"/> has completed.</summary>
+    public RunOpened? Opened { get; private set; }
+
+    /// <summary>The final status, once the stream has ended (read to its end, failed or disposed).</summary>
+    public Status? Status => _call.FinalStatus;
+
+    /// <summary>Sends the first request (<c>open</c>) and waits for the server's <c>opened</c> answer.</summary>
+    /// <exception cref="RpcException">The server refused the stream (e.g. NOT_FOUND, ALREADY_EXISTS).</exception>
+    public async Task<RunOpened> OpenAsync(RunOpen open, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(open);
+        if (Opened is not null)
+        {
+            throw new InvalidOperationException("The session is already open.");
+        }
+
+        await _call.WriteAsync(new RunRequest { Open = open }, cancellationToken).ConfigureAwait(false);
+        if (!await _call.MoveNextAsync(cancellationToken).ConfigureAwait(false))
+        {
+            throw new RpcException(new Status(StatusCode.Internal, "The Run stream ended before the server answered the open request."));
+        }
+
+        Opened = _call.Current.Opened
+            ?? throw new RpcException(new Status(StatusCode.Internal, "The first Run response does not carry 'opened'."));
+        return Opened;
+    }
+
+    /// <summary>Sends inputs and/or an <c>advance</c> count.</summary>
+    public Task SendAsync(RunRequest request, CancellationToken cancellationToken = default) =>
+        _call.WriteAsync(request, cancellationToken);
+
+    /// <summary>Sends <paramref name="inputs"/> (may be null) and asks for <paramref name="steps"/> steps.</summary>
+    public Task AdvanceAsync(uint steps, IEnumerable<Input>? inputs = null, CancellationToken cancellationToken = default)
+    {
+        var request = new RunRequest { Advance = steps };
+        if (inputs is not null)
+        {
+            request.Inputs.Add(inputs);
+        }
+
+        return _call.WriteAsync(request, cancellationToken);
+    }
+
+    /// <summary>Reads the next response; null when the stream has ended with status OK.</summary>
+    /// <exception cref="RpcException">The stream ended with another status.</exception>
+    public async Task<RunResponse?> ReadAsync(CancellationToken cancellationToken = default) =>
+        await _call.MoveNextAsync(cancellationToken).ConfigureAwait(false) ? _call.Current : null;
+
+    /// <summary>Reads step outputs until the stream ends.</summary>
+    public async IAsyncEnumerable<StepOutput> ReadStepsAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        while (await _call.MoveNextAsync(cancellationToken).ConfigureAwait(false))
+        {
+            foreach (var step in _call.Current.Steps)
+            {
+                yield return step;
+            }
+        }
+    }
+
+    /// <summary>Ends the request side (half-close); the server finishes the pending steps and ends the stream.</summary>
+    public Task CompleteAsync()
+    {
+        _call.CompleteRequest();
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The response headers (initial metadata) of the stream.</summary>
+    public Task<Metadata> ResponseHeadersAsync() => _call.ResponseHeadersAsync();
+
+    /// <summary>Cancels the stream if it has not ended, and releases it.</summary>
+    public ValueTask DisposeAsync()
+    {
+        _call.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}

@@ -1,0 +1,29 @@
+namespace Snn.Server.Engine;
+
+/// <summary>Sizes the engine accepts. Bound from configuration section <c>Snn:Limits</c>.</summary>
+public sealed class EngineLimits
+{
+    /// <summary>Neurons in one population. Defaults to 16,777,216.</summary>
+    public int MaxNeuronsPerPopulation { get; set; } = 1 << 24;
+
+    /// <summary>Neurons in one network, all populations and instances counted once. Defaults to 67,108,864.</summary>
+    public long MaxNeuronsPerNetwork { get; set; } = 1L << 26;
+
+    /// <summary>Weights (synapses) in one network. Defaults to 268,435,456.</summary>
+    public long MaxSynapsesPerNetwork { get; set; } = 1L << 28;
+
+    /// <summary>Instances of one network. Defaults to 1,024.</summary>
+    public int MaxInstances { get; set; } = 1024;
+
+    /// <summary>Networks on the server. Defaults to 1,000.</summary>
+    public int MaxNetworks { get; set; } = 1000;
+
+    /// <summary>Populations or projections in one network. Defaults to 1,024.</summary>
+    public int MaxLayers { get; set; } = 1024;
+
+    /// <summary>How many steps ahead of an instance's next step an input may name. Defaults to 1,024.</summary>
+    public int MaxInputHorizon { get; set; } = 1024;
+
+    /// <summary>State values (instances × neurons × variables) in one network. Defaults to 536,870,912 (2 GiB).</summary>
+    public long MaxStateValuesPerNetwork { get; set; } = 1L << 29;
+}

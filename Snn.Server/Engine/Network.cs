@@ -1,0 +1,91 @@
+namespace Snn.Server.Engine;
+
+/// <summary>
+/// A hosted network: populations, projections, the order they are stepped in, and its instances.
+/// Only the step loop mutates it; handlers read its immutable parts and volatile counters.
+/// </summary>
+internal sealed class Network
+{
+    public Network(NetworkDefinition definition, Population[] populations, Projection[] projections, int[] order, int horizon)
+    {
+        Definition = definition;
+        Populations = populations;
+        Projections = projections;
+        Order = order;
+        Instances = new Instance[definition.Instances];
+        for (int i = 0; i < Instances.Length; i++)
+        {
+            Instances[i] = new Instance(i, horizon);
+        }
+
+        int maxSize = populations.Max(p => p.Size);
+        Scratch = new float[maxSize];
+        Due = new int[Instances.Length];
+        foreach (var p in populations)
+        {
+            Neurons += p.Size;
+        }
+
+        foreach (var j in projections)
+        {
+            Synapses += j.Synapses;
+        }
+    }
+
+    public NetworkDefinition Definition { get; }
+
+    public string Name => Definition.Name;
+
+    /// <summary>Populations in declaration order.</summary>
+    public Population[] Populations { get; }
+
+    /// <summary>Projections in declaration order.</summary>
+    public Projection[] Projections { get; }
+
+    /// <summary>Population indices in feed-forward order: the order they are stepped in.</summary>
+    public int[] Order { get; }
+
+    public Instance[] Instances { get; }
+
+    /// <summary>Working buffer of the largest population size, for projection sums. Loop thread only.</summary>
+    public float[] Scratch { get; }
+
+    /// <summary>Indices of the instances due this tick, ascending. Loop thread only.</summary>
+    public int[] Due { get; }
+
+    public long Neurons { get; }
+
+    public long Synapses { get; }
+
+    /// <summary>Set by the loop when the network is removed.</summary>
+    public bool Deleted { get; set; }
+
+    public Population? FindPopulation(string name)
+    {
+        foreach (var p in Populations)
+        {
+            if (p.Name == name)
+            {
+                return p;
+            }
+        }
+
+        return null;
+    }
+
+    public Projection? FindProjection(string name)
+    {
+        foreach (var j in Projections)
+        {
+            if (j.Name == name)
+            {
+                return j;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Bytes of state, input, spike and weight buffers.</summary>
+    public long Bytes => Populations.Sum(p => p.Bytes) + 4 * Synapses;
+}

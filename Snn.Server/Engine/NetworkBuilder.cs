@@ -1,0 +1,357 @@
+using System.Text.RegularExpressions;
+using Snn.Server.Models;
+
+namespace Snn.Server.Engine;
+
+/// <summary>
+/// Validates a <see cref="NetworkDefinition"/> and builds the runtime <see cref="Network"/>: compiles
+/// every population's model, lays out buffers, computes the feed-forward order and which projections
+/// deliver the same step's spikes. Runs on the caller's thread, so a large network is allocated
+/// before the step loop sees it. Every refusal is an <see cref="EngineException"/> naming the field.
+/// </summary>
+internal static partial class NetworkBuilder
+{
+    [GeneratedRegex("^[A-Za-z0-9_.-]{1,64}$")]
+    private static partial Regex NamePattern();
+
+    public static void CheckName(string? name, string field)
+    {
+        if (string.IsNullOrEmpty(name) || !NamePattern().IsMatch(name))
+        {
+            throw EngineException.Invalid($"{field} '{name}' is not a valid name: use 1 to 64 characters of A-Z a-z 0-9 _ . -");
+        }
+    }
+
+    public static void CheckFinite(float[] values, string field)
+    {
+        for (int i = 0; i < values.Length; i++)
+        {
+            if (!float.IsFinite(values[i]))
+            {
+                throw EngineException.Invalid($"{field}[{i}] is {values[i]}; values must be finite numbers");
+            }
+        }
+    }
+
+    public static Network Build(NetworkDefinition def, EngineLimits limits)
+    {
+        CheckName(def.Name, "spec.name");
+        if (!double.IsFinite(def.Dt) || def.Dt <= 0)
+        {
+            throw EngineException.Invalid($"spec.dt is {def.Dt}; it must be a positive number of seconds (default 0.001)");
+        }
+
+        if (!double.IsFinite(def.RealtimeFactor) || def.RealtimeFactor <= 0)
+        {
+            throw EngineException.Invalid($"spec.realtime_factor is {def.RealtimeFactor}; it must be positive (default 1)");
+        }
+
+        if (def.Instances < 1 || def.Instances > limits.MaxInstances)
+        {
+            throw EngineException.Invalid($"spec.instances is {def.Instances}; it must be 1..{limits.MaxInstances}");
+        }
+
+        if (def.Populations.Count == 0)
+        {
+            throw EngineException.Invalid("spec.populations is empty; a network needs at least one population");
+        }
+
+        if (def.Populations.Count > limits.MaxLayers || def.Projections.Count > limits.MaxLayers)
+        {
+            throw EngineException.Invalid($"a network may have at most {limits.MaxLayers} populations and {limits.MaxLayers} projections");
+        }
+
+        var byName = new Dictionary<string, int>(StringComparer.Ordinal);
+        var populations = new Population[def.Populations.Count];
+        long neurons = 0;
+        long stateValues = 0;
+        for (int i = 0; i < populations.Length; i++)
+        {
+            var pd = def.Populations[i];
+            string field = $"spec.populations[{i}]";
+            CheckName(pd.Name, field + ".name");
+            if (!byName.TryAdd(pd.Name, i))
+            {
+                throw new EngineException(EngineError.InvalidArgument, $"{field}.name '{pd.Name}' is used by another population");
+            }
+
+            if (pd.Size < 1 || pd.Size > limits.MaxNeuronsPerPopulation)
+            {
+                throw EngineException.Invalid($"{field}.size is {pd.Size}; it must be 1..{limits.MaxNeuronsPerPopulation}");
+            }
+
+            if (pd.Shape.Count > 0)
+            {
+                long product = 1;
+                foreach (int d in pd.Shape)
+                {
+                    product *= d;
+                }
+
+                if (product != pd.Size || pd.Shape.Any(d => d < 1))
+                {
+                    throw EngineException.Invalid($"{field}.shape [{string.Join(',', pd.Shape)}] does not multiply to size {pd.Size}");
+                }
+            }
+
+            if (!ModelCatalog.TryGet(pd.Model, out var model))
+            {
+                throw EngineException.Invalid(
+                    $"{field}.model '{pd.Model}' is unknown; known models: {string.Join(", ", ModelCatalog.All.Select(m => m.Name))}");
+            }
+
+            neurons += pd.Size;
+            stateValues += (long)pd.Size * def.Instances * (model.StateVariables.Count + 3);
+            if (neurons > limits.MaxNeuronsPerNetwork)
+            {
+                throw EngineException.Invalid($"the network has more than {limits.MaxNeuronsPerNetwork} neurons (limit)");
+            }
+
+            if (stateValues > limits.MaxStateValuesPerNetwork)
+            {
+                throw EngineException.Invalid(
+                    $"populations × instances need more than {limits.MaxStateValuesPerNetwork} state values (limit); use fewer instances or neurons");
+            }
+
+            var kernel = Compile(model, pd.Parameters, pd.Size, def.Dt, field);
+            populations[i] = new Population(i, pd, model, kernel, def.Instances);
+        }
+
+        var projections = new Projection[def.Projections.Count];
+        var projectionNames = new HashSet<string>(StringComparer.Ordinal);
+        long synapses = 0;
+        for (int i = 0; i < projections.Length; i++)
+        {
+            var jd = def.Projections[i];
+            string field = $"spec.projections[{i}]";
+            CheckName(jd.Name, field + ".name");
+            if (!projectionNames.Add(jd.Name))
+            {
+                throw EngineException.Invalid($"{field}.name '{jd.Name}' is used by another projection");
+            }
+
+            var source = Resolve(byName, populations, jd.Source, field + ".source");
+            var target = Resolve(byName, populations, jd.Target, field + ".target");
+            Projection projection = jd.Kind switch
+            {
+                ProjectionKind.Dense => BuildDense(jd, i, source, target, field),
+                _ => BuildOneToOne(jd, i, source, target, field),
+            };
+            synapses += projection.Synapses;
+            if (synapses > limits.MaxSynapsesPerNetwork)
+            {
+                throw EngineException.Invalid($"the network has more than {limits.MaxSynapsesPerNetwork} synapses (limit)");
+            }
+
+            projection.IntoRecurrentInput = source == target && target.Model.HasRecurrentInput;
+            target.Incoming.Add(projection);
+            projections[i] = projection;
+        }
+
+        int[] order = ComputeOrder(populations, projections);
+        return new Network(def, populations, projections, order, limits.MaxInputHorizon);
+    }
+
+    public static NeuronKernel Compile(NeuronModel model, IReadOnlyDictionary<string, ParamValue> parameters, int size,
+        double dt, string field)
+    {
+        foreach (var (name, value) in parameters)
+        {
+            if (value.PerNeuron is { } values)
+            {
+                if (values.Length != size)
+                {
+                    throw EngineException.Invalid(
+                        $"{field}.params.{name} has {values.Length} values; a per-neuron parameter needs one per neuron ({size})");
+                }
+
+                CheckFinite(values, $"{field}.params.{name}");
+            }
+            else if (value.Kind == ParamKind.Number && !double.IsFinite(value.Scalar))
+            {
+                throw EngineException.Invalid($"{field}.params.{name} is {value.Scalar}; it must be a finite number");
+            }
+        }
+
+        try
+        {
+            return model.Compile(parameters, size, dt);
+        }
+        catch (ModelParameterException e)
+        {
+            throw EngineException.Invalid($"{field}.params.{e.Parameter}: {e.Message}");
+        }
+    }
+
+    private static Population Resolve(Dictionary<string, int> byName, Population[] populations, string name, string field)
+    {
+        if (!byName.TryGetValue(name, out int index))
+        {
+            throw EngineException.Invalid($"{field} '{name}' is not a population of this network");
+        }
+
+        return populations[index];
+    }
+
+    private static DenseProjection BuildDense(ProjectionDefinition jd, int index, Population source, Population target, string field)
+    {
+        long expected = (long)target.Size * source.Size;
+        if (jd.Weights.Length != expected)
+        {
+            throw EngineException.Invalid(
+                $"{field}.dense.weights has {jd.Weights.Length} values; it needs target.size*source.size = {target.Size}*{source.Size} = {expected} (row-major [target][source])");
+        }
+
+        CheckFinite(jd.Weights, field + ".dense.weights");
+        if (jd.Bias is { Length: > 0 } bias)
+        {
+            if (bias.Length != target.Size)
+            {
+                throw EngineException.Invalid($"{field}.dense.bias has {bias.Length} values; it needs one per target neuron ({target.Size})");
+            }
+
+            CheckFinite(bias, field + ".dense.bias");
+        }
+
+        return new DenseProjection(jd.Name, index, source, target, jd.BiasOnFirstStep, jd.Weights, jd.Bias);
+    }
+
+    private static OneToOneProjection BuildOneToOne(ProjectionDefinition jd, int index, Population source, Population target, string field)
+    {
+        if (source.Size != target.Size)
+        {
+            throw EngineException.Invalid(
+                $"{field}: a one-to-one projection needs equal sizes; source '{source.Name}' has {source.Size}, target '{target.Name}' has {target.Size}");
+        }
+
+        var weights = jd.Weights;
+        if (weights.Length == 1 && target.Size != 1)
+        {
+            weights = Enumerable.Repeat(weights[0], target.Size).ToArray(); // one weight for all
+        }
+
+        if (weights.Length != 0 && weights.Length != target.Size)
+        {
+            throw EngineException.Invalid(
+                $"{field}.one_to_one.weights has {jd.Weights.Length} values; it needs {target.Size}, one for all, or none for weight 1");
+        }
+
+        CheckFinite(weights, field + ".one_to_one.weights");
+        return new OneToOneProjection(jd.Name, index, source, target, jd.BiasOnFirstStep, weights);
+    }
+
+    /// <summary>
+    /// Feed-forward order: a depth-first search from the entry points (input populations, then
+    /// populations nothing projects into, then the rest, each in declaration order) marks the
+    /// projections that close a cycle (to a population still on the search stack); self-projections and
+    /// those are previous-step projections. The rest form a DAG, ordered topologically with ties broken
+    /// by declaration order. Every same-step projection then has its source before its target.
+    /// </summary>
+    internal static int[] ComputeOrder(Population[] populations, Projection[] projections)
+    {
+        int n = populations.Length;
+        var outgoing = new List<Projection>[n];
+        for (int i = 0; i < n; i++)
+        {
+            outgoing[i] = [];
+        }
+
+        foreach (var j in projections)
+        {
+            outgoing[j.Source.Index].Add(j);
+        }
+
+        // Search from the network's entry points first: input populations, then populations nothing
+        // projects into, then the rest; each group in declaration order.
+        var fedBy = new int[n];
+        foreach (var j in projections)
+        {
+            if (j.Source != j.Target)
+            {
+                fedBy[j.Target.Index]++;
+            }
+        }
+
+        var roots = Enumerable.Range(0, n)
+            .OrderBy(i => populations[i].Model is InputModel ? 0 : fedBy[i] == 0 ? 1 : 2)
+            .ThenBy(i => i);
+
+        var back = new bool[projections.Length];
+        var state = new byte[n]; // 0 new, 1 on stack, 2 done
+        var stack = new Stack<(int Node, int Next)>();
+        foreach (int root in roots)
+        {
+            if (state[root] != 0)
+            {
+                continue;
+            }
+
+            stack.Push((root, 0));
+            state[root] = 1;
+            while (stack.Count > 0)
+            {
+                var (node, next) = stack.Pop();
+                if (next < outgoing[node].Count)
+                {
+                    stack.Push((node, next + 1));
+                    var j = outgoing[node][next];
+                    int t = j.Target.Index;
+                    if (state[t] == 1)
+                    {
+                        back[j.Index] = true; // closes a cycle (self-projections included)
+                    }
+                    else if (state[t] == 0)
+                    {
+                        state[t] = 1;
+                        stack.Push((t, 0));
+                    }
+                }
+                else
+                {
+                    state[node] = 2;
+                }
+            }
+        }
+
+        var indegree = new int[n];
+        foreach (var j in projections)
+        {
+            if (!back[j.Index])
+            {
+                indegree[j.Target.Index]++;
+            }
+        }
+
+        var ready = new SortedSet<int>();
+        for (int i = 0; i < n; i++)
+        {
+            if (indegree[i] == 0)
+            {
+                ready.Add(i);
+            }
+        }
+
+        var order = new int[n];
+        int count = 0;
+        while (ready.Count > 0)
+        {
+            int node = ready.Min;
+            ready.Remove(node);
+            order[count++] = node;
+            foreach (var j in outgoing[node])
+            {
+                if (!back[j.Index] && --indegree[j.Target.Index] == 0)
+                {
+                    ready.Add(j.Target.Index);
+                }
+            }
+        }
+
+        foreach (var j in projections)
+        {
+            j.SameStep = !back[j.Index];
+        }
+
+        return order;
+    }
+}

@@ -1,0 +1,104 @@
+namespace Snn.Server.Engine;
+
+/// <summary>What a Run stream wants back each step: spikes of some populations, recorded states.</summary>
+internal sealed class OutputPlan(int[] spikePopulations, RecordPlan[] records)
+{
+    /// <summary>Population indices whose spikes are reported, in the client's order.</summary>
+    public int[] SpikePopulations { get; } = spikePopulations;
+
+    public RecordPlan[] Records { get; } = records;
+}
+
+/// <summary>
+/// One record of a Run stream: some state variables of some neurons of one population, every
+/// <see cref="Every"/>-th step. Values are laid out variable-major: [variable][neuron].
+/// </summary>
+internal sealed class RecordPlan(int population, int[] variables, string[] variableNames, int[]? neurons,
+    int rangeStart, int rangeCount, int every)
+{
+    public int Population { get; } = population;
+
+    public int[] Variables { get; } = variables;
+
+    public string[] VariableNames { get; } = variableNames;
+
+    /// <summary>Explicit neuron list, or null for the range [RangeStart, RangeStart+RangeCount).</summary>
+    public int[]? Neurons { get; } = neurons;
+
+    public int RangeStart { get; } = rangeStart;
+
+    public int RangeCount { get; } = rangeCount;
+
+    public int NeuronCount => Neurons?.Length ?? RangeCount;
+
+    public int Every { get; } = every;
+
+    public bool IsDue(long step) => Every <= 1 || step % Every == 0;
+}
+
+/// <summary>
+/// The outputs of one executed step for one stream. Pooled per stream: the loop fills it, the
+/// stream's writer encodes it and hands it back, so steady-state stepping allocates nothing.
+/// </summary>
+internal sealed class StepFrame
+{
+    public StepFrame(Network network, OutputPlan plan)
+    {
+        int np = plan.SpikePopulations.Length;
+        SpikeIndices = new int[np][];
+        SpikeValues = new float[np][];
+        SpikeCounts = new int[np];
+        AllOnes = new bool[np];
+        for (int p = 0; p < np; p++)
+        {
+            // Spikes are sparse: start small and grow to what the population actually emits.
+            int initial = Math.Min(network.Populations[plan.SpikePopulations[p]].Size, 64);
+            SpikeIndices[p] = new int[initial];
+            SpikeValues[p] = new float[initial];
+        }
+
+        RecordValues = new float[plan.Records.Length][];
+        Recorded = new bool[plan.Records.Length];
+        for (int r = 0; r < plan.Records.Length; r++)
+        {
+            var rec = plan.Records[r];
+            RecordValues[r] = new float[rec.Variables.Length * rec.NeuronCount];
+        }
+    }
+
+    public long Step { get; set; }
+
+    public int[][] SpikeIndices { get; }
+
+    public float[][] SpikeValues { get; }
+
+    /// <summary>Doubles the spike buffers of population slot <paramref name="p"/> (warm-up only).</summary>
+    public void GrowSpikes(int p, int max)
+    {
+        int n = Math.Min(Math.Max(SpikeIndices[p].Length * 2, 64), max);
+        Array.Resize(ref SpikeIndices[p], n);
+        Array.Resize(ref SpikeValues[p], n);
+    }
+
+    /// <summary>Bytes this frame holds for recorded values.</summary>
+    public static long RecordBytes(OutputPlan plan)
+    {
+        long n = 0;
+        foreach (var r in plan.Records)
+        {
+            n += 4L * r.Variables.Length * r.NeuronCount;
+        }
+
+        return n;
+    }
+
+    public int[] SpikeCounts { get; }
+
+    /// <summary>Whether every spike value of that population is exactly 1.</summary>
+    public bool[] AllOnes { get; }
+
+    public float[][] RecordValues { get; }
+
+    /// <summary>Whether the record was taken at this step (see <see cref="RecordPlan.Every"/>).</summary>
+    public bool[] Recorded { get; }
+}

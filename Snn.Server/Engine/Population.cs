@@ -1,0 +1,94 @@
+using Snn.Server.Models;
+
+namespace Snn.Server.Engine;
+
+/// <summary>
+/// A group of neurons of one model. Owns its buffers, laid out [instance][neuron]: one array per
+/// state variable, the summed input current, the recurrent input (models that take one) and the spike
+/// values of the last step. Contains no maths: its kernel steps it.
+/// </summary>
+internal sealed class Population
+{
+    public Population(int index, PopulationDefinition definition, NeuronModel model, NeuronKernel kernel, int instances)
+    {
+        Index = index;
+        Name = definition.Name;
+        Model = model;
+        Kernel = kernel;
+        Size = definition.Size;
+        Shape = definition.Shape;
+        Parameters = definition.Parameters;
+        Instances = instances;
+        int total = checked(Size * instances);
+        State = new float[model.StateVariables.Count][];
+        for (int v = 0; v < State.Length; v++)
+        {
+            State[v] = new float[total];
+        }
+
+        Input = new float[total];
+        RecurrentInput = model.HasRecurrentInput ? new float[total] : [];
+        Spikes = new float[total];
+        kernel.Initialize(State, 0, instances);
+    }
+
+    public int Index { get; }
+
+    public string Name { get; }
+
+    public NeuronModel Model { get; }
+
+    /// <summary>Compiled parameters and step function; replaced as a whole by SetParameters.</summary>
+    public NeuronKernel Kernel { get; set; }
+
+    /// <summary>Parameters as last set (for GetNetwork and for merging SetParameters).</summary>
+    public IReadOnlyDictionary<string, ParamValue> Parameters { get; set; }
+
+    public int Size { get; }
+
+    public IReadOnlyList<int> Shape { get; }
+
+    public int Instances { get; }
+
+    public float[][] State { get; }
+
+    public float[] Input { get; }
+
+    public float[] RecurrentInput { get; }
+
+    public float[] Spikes { get; }
+
+    /// <summary>Projections into this population, in declaration order.</summary>
+    public List<Projection> Incoming { get; } = [];
+
+    public int VariableIndex(string name)
+    {
+        var vars = Model.StateVariables;
+        for (int i = 0; i < vars.Count; i++)
+        {
+            if (vars[i] == name)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    public Span<float> Slice(float[] buffer, int instance) => buffer.AsSpan(instance * Size, Size);
+
+    /// <summary>Puts one instance back to the model's initial state, with no spikes.</summary>
+    public void Reset(int instance)
+    {
+        Kernel.Initialize(State, instance, 1);
+        Slice(Spikes, instance).Clear();
+        Slice(Input, instance).Clear();
+        if (RecurrentInput.Length > 0)
+        {
+            Slice(RecurrentInput, instance).Clear();
+        }
+    }
+
+    /// <summary>Bytes of state, input and spike buffers.</summary>
+    public long Bytes => 4L * (State.Length + 2) * Input.Length + 4L * RecurrentInput.Length;
+}

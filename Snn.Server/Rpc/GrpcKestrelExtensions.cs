@@ -1,0 +1,109 @@
+using System.Globalization;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Snn.Server.Rpc.Internal;
+
+namespace Snn.Server.Rpc;
+
+/// <summary>Kestrel endpoints set up the way gRPC needs them.</summary>
+public static class GrpcKestrelExtensions
+{
+    /// <summary>The address used when no URL is configured: loopback only, h2c.</summary>
+    public const string DefaultUrl = "http://127.0.0.1:50051";
+
+    /// <summary>
+    /// Configures Kestrel's endpoints from <c>--urls</c> / <c>ASPNETCORE_URLS</c> (the <c>urls</c>
+    /// setting; also <c>http_ports</c>/<c>https_ports</c>), or <paramref name="defaultUrl"/> when
+    /// none is set. <c>http://</c> endpoints are cleartext HTTP/2 only (h2c with prior knowledge:
+    /// with HTTP/1.1 also enabled and no TLS, Kestrel would answer gRPC clients in HTTP/1.1);
+    /// <c>https://</c> endpoints offer HTTP/1.1 and HTTP/2 through ALPN, with
+    /// <paramref name="certificate"/> or else Kestrel's default certificate
+    /// (<c>Kestrel:Certificates:Default</c> in configuration, or the development certificate).
+    /// Port 0 binds a free port (not with <c>localhost</c>).
+    /// </summary>
+    public static WebApplicationBuilder ConfigureGrpcKestrel(this WebApplicationBuilder builder, X509Certificate2? certificate = null, string defaultUrl = DefaultUrl)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var addresses = new List<GrpcListenAddress>();
+        foreach (var url in Split(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
+        {
+            addresses.Add(GrpcListenAddress.Parse(url));
+        }
+
+        if (addresses.Count == 0)
+        {
+            foreach (var port in Split(builder.Configuration[WebHostDefaults.HttpPortsKey]))
+            {
+                addresses.Add(GrpcListenAddress.Parse("http://*:" + port));
+            }
+
+            foreach (var port in Split(builder.Configuration[WebHostDefaults.HttpsPortsKey]))
+            {
+                addresses.Add(GrpcListenAddress.Parse("https://*:" + port));
+            }
+        }
+
+        if (addresses.Count == 0)
+        {
+            addresses.Add(GrpcListenAddress.Parse(defaultUrl));
+        }
+
+        // The endpoints below replace the URL settings; clearing them avoids Kestrel's "overriding address" warning.
+        builder.WebHost.UseSetting(WebHostDefaults.ServerUrlsKey, string.Empty);
+        builder.WebHost.UseSetting(WebHostDefaults.HttpPortsKey, string.Empty);
+        builder.WebHost.UseSetting(WebHostDefaults.HttpsPortsKey, string.Empty);
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            foreach (var address in addresses)
+            {
+                void Configure(ListenOptions listen)
+                {
+                    if (address.Https)
+                    {
+                        listen.Protocols = HttpProtocols.Http1AndHttp2;
+                        if (certificate is not null)
+                        {
+                            listen.UseHttps(certificate);
+                        }
+                        else
+                        {
+                            listen.UseHttps();
+                        }
+                    }
+                    else
+                    {
+                        listen.Protocols = HttpProtocols.Http2;
+                    }
+                }
+
+                if (address.IsLocalhost)
+                {
+                    if (address.Port == 0)
+                    {
+                        throw new InvalidOperationException("Port 0 cannot be used with 'localhost': use 127.0.0.1 or [::1].");
+                    }
+
+                    kestrel.ListenLocalhost(address.Port, Configure);
+                }
+                else if (address.Address is { } ip)
+                {
+                    kestrel.Listen(ip, address.Port, Configure);
+                }
+                else
+                {
+                    kestrel.ListenAnyIP(address.Port, Configure);
+                }
+            }
+        });
+        return builder;
+    }
+
+    private static string[] Split(string? value) =>
+        string.IsNullOrWhiteSpace(value)
+            ? []
+            : value.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+}

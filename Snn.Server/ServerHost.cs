@@ -1,0 +1,106 @@
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Serilog;
+using Serilog.Events;
+using Snn.Server.Backends;
+using Snn.Server.Backends.Cpu;
+using Snn.Server.Engine;
+using Snn.Server.Rpc;
+using Snn.Server.Services;
+
+namespace Snn.Server;
+
+/// <summary>
+/// Builds and runs the server: Kestrel with the gRPC transport, the step loop and the snn.v1
+/// service. Used by Program (the executable), the functional tests and the conformance runner, so
+/// all of them run the same composition.
+/// </summary>
+public sealed class ServerHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private ServerHost(WebApplication app, Uri address)
+    {
+        _app = app;
+        Address = address;
+    }
+
+    /// <summary>The first address the server listens on (with the real port when port 0 was asked for).</summary>
+    public Uri Address { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>
+    /// Builds the application from command-line arguments and configuration (appsettings.json,
+    /// environment variables such as <c>Snn__Limits__MaxInstances</c>, <c>--urls</c>).
+    /// Defaults: h2c on http://127.0.0.1:50051, data directory ./data, 4 MiB messages.
+    /// </summary>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        configure?.Invoke(builder);
+        var config = builder.Configuration;
+
+        var logger = config.GetSection("Serilog").Exists()
+            ? new LoggerConfiguration().ReadFrom.Configuration(config).CreateLogger()
+            : new LoggerConfiguration()
+                .MinimumLevel.Information()
+                .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
+                .MinimumLevel.Override("Microsoft.Hosting.Lifetime", LogEventLevel.Information)
+                .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss.fff} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}")
+                .CreateLogger();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSerilog(logger, dispose: true);
+
+        var limits = new EngineLimits();
+        config.GetSection("Snn:Limits").Bind(limits);
+        int maxMessage = config.GetValue("Snn:MaxMessageBytes", 4 << 20);
+        string dataDirectory = Path.GetFullPath(config.GetValue("Snn:DataDirectory", "data")!, Environment.CurrentDirectory);
+
+        builder.ConfigureGrpcKestrel();
+        builder.Services.AddSingleton(limits);
+        builder.Services.AddSingleton<IComputeBackend, CpuBackend>();
+        builder.Services.AddSingleton<StepLoop>();
+        builder.Services.AddSingleton(sp => new SnnService(sp.GetRequiredService<StepLoop>()) { MaxMessageBytes = maxMessage });
+        builder.Services.AddSingleton<RunHandler>();
+        builder.Services.AddGrpcTransport(o =>
+        {
+            o.MaxReceiveMessageSize = maxMessage;
+            o.MaxSendMessageSize = maxMessage;
+        });
+        builder.Services.AddHealthService();
+        builder.Services.AddGrpcRoutes((router, sp) =>
+            SnnServiceRegistration.Register(router, sp.GetRequiredService<SnnService>(), sp.GetRequiredService<RunHandler>()));
+
+        var app = builder.Build();
+        Directory.CreateDirectory(dataDirectory);
+        app.Lifetime.ApplicationStopping.Register(() => app.Services.GetRequiredService<StepLoop>().Dispose());
+        app.UseGrpcTransport();
+        var startup = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Snn.Server");
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            var loop = app.Services.GetRequiredService<StepLoop>();
+            startup.LogInformation("SnnService listening on {Addresses}; backend {Backend} ({Device}); data directory {DataDirectory}",
+                string.Join(", ", Addresses(app)), loop.Backend.Name, loop.Backend.Device, dataDirectory);
+        });
+        return app;
+    }
+
+    /// <summary>Starts a server (e.g. on <c>--urls http://127.0.0.1:0</c>) and returns once it listens.</summary>
+    public static async Task<ServerHost> StartAsync(string[] args, CancellationToken cancellationToken = default,
+        Action<WebApplicationBuilder>? configure = null)
+    {
+        var app = Build(args, configure);
+        await app.StartAsync(cancellationToken);
+        return new ServerHost(app, new Uri(Addresses(app).First()));
+    }
+
+    private static IEnumerable<string> Addresses(WebApplication app) =>
+        app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}

@@ -1,0 +1,368 @@
+using Snn.Grpc;
+using Snn.Protos.V1;
+using Snn.Server.Engine;
+using Snn.Server.Rpc;
+
+namespace Snn.Server.Services;
+
+/// <summary>
+/// The Run stream: opens an instance as its driver, turns requests into engine commands and streams
+/// step outputs back. The reading side and the single writer task run concurrently (full duplex):
+/// outputs of earlier requests go out while later requests arrive.
+/// </summary>
+internal sealed class RunHandler(StepLoop loop, SnnService service)
+{
+    /// <summary>Most steps packed into one RunResponse.</summary>
+    public const int MaxStepsPerResponse = 256;
+
+    /// <summary>Approximate payload size after which a RunResponse is sent.</summary>
+    public const int TargetResponseBytes = 512 << 10;
+
+    public async Task Run(IAsyncStreamReader<RunRequest> requests, IServerStreamWriter<RunResponse> responses, ServerCallContext context)
+    {
+        var callToken = context.CancellationToken;
+        if (!await requests.MoveNext(callToken))
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "the stream ended before its first request; send a RunRequest with open first"));
+        }
+
+        var first = requests.Current;
+        RunStream stream;
+        Engine.Network network;
+        try
+        {
+            if (first.Open is null)
+            {
+                throw EngineException.Invalid("the first RunRequest must carry open (network and instance to drive)");
+            }
+
+            network = service.Find(first.Open.Network, "open.network");
+            int instance = SnnService.CheckInstance(network, first.Open.Instance, "open.instance");
+            var plan = BuildPlan(network, first.Open);
+            long recordBytes = StepFrame.RecordBytes(plan);
+            if (recordBytes + 1024 > service.MaxMessageBytes)
+            {
+                throw new EngineException(EngineError.ResourceExhausted,
+                    $"open.record asks for {recordBytes} bytes per step, more than the message limit of {service.MaxMessageBytes}; record fewer neurons or variables");
+            }
+
+            stream = await loop.OpenAsync(network, instance, plan, first.Open.Reset, callToken);
+        }
+        catch (EngineException e)
+        {
+            throw ErrorMapping.ToRpc(e);
+        }
+
+        using var readCancel = CancellationTokenSource.CreateLinkedTokenSource(callToken);
+        Task writer = Task.CompletedTask;
+        try
+        {
+            var opened = new RunOpened
+            {
+                Network = network.Name,
+                Instance = (uint)stream.Instance.Index,
+                Step = (ulong)stream.Instance.Step,
+            };
+            opened.SpikePopulations.Add(stream.Plan.SpikePopulations.Select(i => network.Populations[i].Name));
+            opened.Records.Add(first.Open.Record);
+            await responses.WriteAsync(new RunResponse { Opened = opened }, callToken);
+
+            writer = WriteFramesAsync(stream, responses, callToken, readCancel);
+            await SendAsync(stream, first, readCancel.Token);
+            while (await requests.MoveNext(readCancel.Token))
+            {
+                var request = requests.Current;
+                if (request.Open is not null)
+                {
+                    throw EngineException.Invalid("open is only allowed in the first RunRequest of a stream");
+                }
+
+                await SendAsync(stream, request, readCancel.Token);
+            }
+
+            await stream.CompleteAsync(readCancel.Token);
+            await writer;
+        }
+        catch (OperationCanceledException) when (writer.IsFaulted)
+        {
+            await Rethrow(writer);
+        }
+        catch (EngineException e)
+        {
+            throw ErrorMapping.ToRpc(e);
+        }
+        finally
+        {
+            await loop.CloseAsync(stream);
+            readCancel.Cancel();
+            try
+            {
+                await writer;
+            }
+            catch (Exception)
+            {
+                // Already reported through the call's status.
+            }
+        }
+    }
+
+    private static async Task Rethrow(Task writer)
+    {
+        try
+        {
+            await writer;
+        }
+        catch (EngineException e)
+        {
+            throw ErrorMapping.ToRpc(e);
+        }
+    }
+
+    private static async Task WriteFramesAsync(RunStream stream, IServerStreamWriter<RunResponse> responses,
+        CancellationToken cancellationToken, CancellationTokenSource onFailure)
+    {
+        try
+        {
+            var reader = stream.Frames;
+            var plan = stream.Plan;
+            var names = stream.Plan.Records.Select(r => r.VariableNames).ToArray();
+            while (await reader.WaitToReadAsync(cancellationToken))
+            {
+                var response = new RunResponse();
+                int bytes = 0;
+                while (response.Steps.Count < MaxStepsPerResponse && bytes < TargetResponseBytes && reader.TryRead(out var frame))
+                {
+                    response.Steps.Add(ToProto(frame, plan, names, ref bytes));
+                    stream.Return(frame);
+                }
+
+                await responses.WriteAsync(response, cancellationToken);
+            }
+
+            await reader.Completion;
+        }
+        catch
+        {
+            onFailure.Cancel();
+            throw;
+        }
+    }
+
+    private static StepOutput ToProto(StepFrame frame, OutputPlan plan, string[][] names, ref int bytes)
+    {
+        var step = new StepOutput { Step = (ulong)frame.Step };
+        for (int s = 0; s < frame.SpikeCounts.Length; s++)
+        {
+            int count = frame.SpikeCounts[s];
+            if (count == 0)
+            {
+                continue;
+            }
+
+            var ps = new PopulationSpikes { Population = (uint)s };
+            var indices = frame.SpikeIndices[s];
+            for (int k = 0; k < count; k++)
+            {
+                ps.Indices.Add((uint)indices[k]);
+            }
+
+            if (!frame.AllOnes[s])
+            {
+                var values = frame.SpikeValues[s];
+                for (int k = 0; k < count; k++)
+                {
+                    ps.Values.Add(values[k]);
+                }
+            }
+
+            bytes += count * 8;
+            step.Spikes.Add(ps);
+        }
+
+        for (int r = 0; r < frame.Recorded.Length; r++)
+        {
+            if (!frame.Recorded[r])
+            {
+                continue;
+            }
+
+            var rec = plan.Records[r];
+            int n = rec.NeuronCount;
+            var values = frame.RecordValues[r];
+            for (int v = 0; v < rec.Variables.Length; v++)
+            {
+                var trace = new StateTrace { Record = (uint)r, Variable = names[r][v] };
+                for (int k = 0; k < n; k++)
+                {
+                    trace.Values.Add(values[v * n + k]);
+                }
+
+                bytes += 4 * n + 16;
+                step.States.Add(trace);
+            }
+        }
+
+        bytes += 16;
+        return step;
+    }
+
+    private ValueTask SendAsync(RunStream stream, RunRequest request, CancellationToken cancellationToken)
+    {
+        if (request.Inputs.Count == 0 && request.Advance == 0)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        var network = stream.Network;
+        var inputs = new PendingInput[request.Inputs.Count];
+        for (int k = 0; k < inputs.Length; k++)
+        {
+            inputs[k] = ToPendingInput(network, request.Inputs[k], $"inputs[{k}]", loop.Limits.MaxInputHorizon);
+        }
+
+        if (request.Advance > int.MaxValue)
+        {
+            throw EngineException.Invalid($"advance is {request.Advance}; at most {int.MaxValue} steps per request");
+        }
+
+        return stream.SendAsync(new RunCommand(inputs, (int)request.Advance), cancellationToken);
+    }
+
+    internal static PendingInput ToPendingInput(Engine.Network network, Input input, string field, int horizon)
+    {
+        var pop = network.FindPopulation(input.Population)
+            ?? throw EngineException.NotFound($"{field}.population '{input.Population}' is not a population of network '{network.Name}'");
+        if (input.Offset >= horizon)
+        {
+            throw EngineException.Invalid($"{field}.offset is {input.Offset}; inputs may name at most {horizon - 1} steps ahead");
+        }
+
+        float[]? current = null;
+        int[]? indices = null;
+        float[]? values = null;
+        if (input.Current.Count > 0)
+        {
+            if (input.Indices.Count > 0)
+            {
+                throw EngineException.Invalid($"{field} sets both current and indices; send them as two inputs");
+            }
+
+            if (input.Current.Count != pop.Size)
+            {
+                throw EngineException.Invalid(
+                    $"{field}.current has {input.Current.Count} values; population '{pop.Name}' has {pop.Size} neurons");
+            }
+
+            current = input.Current.ToArray();
+            NetworkBuilder.CheckFinite(current, field + ".current");
+        }
+        else if (input.Indices.Count > 0)
+        {
+            indices = new int[input.Indices.Count];
+            for (int i = 0; i < indices.Length; i++)
+            {
+                uint n = input.Indices[i];
+                if (n >= pop.Size)
+                {
+                    throw EngineException.Invalid(
+                        $"{field}.indices[{i}] = {n} is out of range; population '{pop.Name}' has {pop.Size} neurons (0..{pop.Size - 1})");
+                }
+
+                indices[i] = (int)n;
+            }
+
+            if (input.Values.Count > 0)
+            {
+                if (input.Values.Count != indices.Length)
+                {
+                    throw EngineException.Invalid(
+                        $"{field}.values has {input.Values.Count} entries but indices has {indices.Length}; give one value per event or none");
+                }
+
+                values = input.Values.ToArray();
+                NetworkBuilder.CheckFinite(values, field + ".values");
+            }
+        }
+        else if (input.Values.Count > 0)
+        {
+            throw EngineException.Invalid($"{field}.values is set without indices");
+        }
+
+        return new PendingInput(pop.Index, (int)input.Offset, indices, values, current);
+    }
+
+    internal static OutputPlan BuildPlan(Engine.Network network, RunOpen open)
+    {
+        int[] spikes;
+        if (open.SpikesFrom.Count == 0)
+        {
+            spikes = network.Populations.Where(p => p.Model.Name != "input").Select(p => p.Index).ToArray();
+        }
+        else
+        {
+            spikes = new int[open.SpikesFrom.Count];
+            for (int i = 0; i < spikes.Length; i++)
+            {
+                spikes[i] = (network.FindPopulation(open.SpikesFrom[i])
+                    ?? throw EngineException.NotFound(
+                        $"open.spikes_from[{i}] '{open.SpikesFrom[i]}' is not a population of network '{network.Name}'")).Index;
+            }
+        }
+
+        var records = new RecordPlan[open.Record.Count];
+        for (int r = 0; r < records.Length; r++)
+        {
+            var spec = open.Record[r];
+            string field = $"open.record[{r}]";
+            var pop = network.FindPopulation(spec.Population)
+                ?? throw EngineException.NotFound($"{field}.population '{spec.Population}' is not a population of network '{network.Name}'");
+            var names = spec.Variables.Count == 1 && spec.Variables[0] == "*"
+                ? pop.Model.StateVariables.ToArray()
+                : spec.Variables.ToArray();
+            var variables = new int[names.Length];
+            for (int v = 0; v < names.Length; v++)
+            {
+                variables[v] = pop.VariableIndex(names[v]);
+                if (variables[v] < 0)
+                {
+                    throw EngineException.Invalid(
+                        $"{field}.variables[{v}] '{names[v]}' is not a state variable of model {pop.Model.Name}; it has: {(pop.Model.StateVariables.Count == 0 ? "none" : string.Join(", ", pop.Model.StateVariables))}");
+                }
+            }
+
+            int[]? neurons = null;
+            int start = 0, count = pop.Size;
+            switch (spec.NeuronsCase)
+            {
+                case RecordSpec.NeuronsOneofCase.Indices:
+                    neurons = new int[spec.Indices.Values.Count];
+                    for (int k = 0; k < neurons.Length; k++)
+                    {
+                        uint n = spec.Indices.Values[k];
+                        if (n >= pop.Size)
+                        {
+                            throw EngineException.Invalid($"{field}.indices.values[{k}] = {n} is out of range; population '{pop.Name}' has {pop.Size} neurons");
+                        }
+
+                        neurons[k] = (int)n;
+                    }
+
+                    break;
+                case RecordSpec.NeuronsOneofCase.Range:
+                    if (spec.Range.Start >= spec.Range.End || spec.Range.End > pop.Size)
+                    {
+                        throw EngineException.Invalid(
+                            $"{field}.range [{spec.Range.Start}, {spec.Range.End}) is not a non-empty range within population '{pop.Name}' of {pop.Size} neurons");
+                    }
+
+                    start = (int)spec.Range.Start;
+                    count = (int)(spec.Range.End - spec.Range.Start);
+                    break;
+            }
+
+            records[r] = new RecordPlan(pop.Index, variables, names, neurons, start, count, (int)Math.Min(spec.Every, int.MaxValue));
+        }
+
+        return new OutputPlan(spikes, records);
+    }
+}

@@ -1,0 +1,41 @@
+using Snn.Client;
+using Snn.Server;
+
+namespace Snn.Conformance;
+
+/// <summary>The runner as a callable unit: used by the console entry point and by the tests.</summary>
+public static class ConformanceProgram
+{
+    /// <summary>
+    /// Runs every case of <paramref name="casesDir"/> against <paramref name="server"/> (or an
+    /// in-process server on a free loopback port), writes candidates to <paramref name="outDir"/>,
+    /// compares each with its reference and prints one line per case. Returns 0 when every case that
+    /// ran passed within <paramref name="tolerance"/>, 1 otherwise.
+    /// </summary>
+    public static async Task<int> RunAsync(string casesDir, string outDir, Uri? server, double tolerance, TextWriter log,
+        CancellationToken cancellationToken = default)
+    {
+        await using var host = server is null ? await ServerHost.StartAsync(["--urls", "http://127.0.0.1:0"], cancellationToken) : null;
+        var address = server ?? host!.Address;
+        log.WriteLine($"server {address}");
+        using var client = new SnnClient(address);
+        var runner = new CaseRunner(client, log);
+        var results = await runner.RunDirectoryAsync(casesDir, outDir, cancellationToken);
+        int failed = results.Count(r => r.Outcome == CaseOutcome.Error), ran = failed;
+        foreach (var r in results.Where(r => r.Ran))
+        {
+            ran++;
+            var cmp = CaseComparer.Compare(r.File, Path.Combine(outDir, Path.GetFileName(r.File)), tolerance);
+            bool ok = cmp.Passes(tolerance);
+            failed += ok ? 0 : 1;
+            log.WriteLine($"{(ok ? "PASS" : "FAIL")}  {r.Case,-44} spikes mismatched {cmp.SpikeMismatches}, max state error {cmp.MaxStateError:G3}{(cmp.BitExact ? " (bit-exact)" : "")}");
+            foreach (var p in cmp.Problems)
+            {
+                log.WriteLine("      " + p);
+            }
+        }
+
+        log.WriteLine($"conformance: {ran - failed} passed, {failed} failed, {results.Count - ran} skipped");
+        return failed == 0 ? 0 : 1;
+    }
+}
