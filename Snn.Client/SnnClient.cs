@@ -114,6 +114,20 @@ public sealed class SnnClient : IDisposable
     }
 
     /// <summary>
+    /// Watches an instance without driving it: yields the <c>opened</c> response, then step outputs
+    /// and periodic statuses until the stream ends (or <paramref name="options"/>' token cancels it).
+    /// </summary>
+    /// <exception cref="RpcException">The stream ended with a status other than OK (e.g. RESOURCE_EXHAUSTED for a watcher that fell behind).</exception>
+    public async IAsyncEnumerable<RunResponse> WatchAsync(WatchRequest request, CallOptions options = default)
+    {
+        using var call = _connection.ServerStreaming<WatchRequest, RunResponse>(Service + "Watch", request, RunResponse.Parser, options);
+        while (await call.MoveNextAsync(options.CancellationToken).ConfigureAwait(false))
+        {
+            yield return call.Current;
+        }
+    }
+
+    /// <summary>
     /// Asks <c>grpc.health.v1.Health/Check</c> about <paramref name="service"/> ("" = the server).
     /// A service the server does not know fails with NOT_FOUND.
     /// </summary>

@@ -59,10 +59,13 @@ public sealed class ServerHost : IAsyncDisposable
 
         builder.ConfigureGrpcKestrel();
         builder.Services.AddSingleton(limits);
-        builder.Services.AddSingleton<IComputeBackend, CpuBackend>();
+        var cpu = new CpuOptions();
+        config.GetSection("Snn:Cpu").Bind(cpu);
+        builder.Services.AddSingleton<IComputeBackend>(_ => new CpuBackend(cpu));
         builder.Services.AddSingleton<StepLoop>();
         builder.Services.AddSingleton(sp => new SnnService(sp.GetRequiredService<StepLoop>()) { MaxMessageBytes = maxMessage });
         builder.Services.AddSingleton<RunHandler>();
+        builder.Services.AddSingleton<WatchHandler>();
         builder.Services.AddGrpcTransport(o =>
         {
             o.MaxReceiveMessageSize = maxMessage;
@@ -70,7 +73,8 @@ public sealed class ServerHost : IAsyncDisposable
         });
         builder.Services.AddHealthService();
         builder.Services.AddGrpcRoutes((router, sp) =>
-            SnnServiceRegistration.Register(router, sp.GetRequiredService<SnnService>(), sp.GetRequiredService<RunHandler>()));
+            SnnServiceRegistration.Register(router, sp.GetRequiredService<SnnService>(), sp.GetRequiredService<RunHandler>(),
+                sp.GetRequiredService<WatchHandler>()));
 
         var app = builder.Build();
         Directory.CreateDirectory(dataDirectory);

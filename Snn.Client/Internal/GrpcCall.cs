@@ -338,9 +338,14 @@ internal sealed class GrpcCall<TRequest, TResponse> : IDisposable
     /// <summary>Ends the call locally with <paramref name="status"/> and resets the stream.</summary>
     private RpcException Abandon(Status status)
     {
-        SetFinal(status, null);
+        // The local verdict replaces whatever the server said (e.g. OK without a message).
+        lock (_lock)
+        {
+            _status = status;
+        }
+
         _callSource.Cancel();
-        return new RpcException(_status!.Value, Trailers);
+        return new RpcException(status, Trailers);
     }
 
     private RpcException Fail(Exception exception, CancellationToken operationToken)

@@ -77,7 +77,7 @@ public static class GrpcTimeout
 
         foreach (var (perUnit, unit) in Units)
         {
-            var amount = (ticks + perUnit - 1) / perUnit;
+            var amount = (ticks / perUnit) + (ticks % perUnit == 0 ? 0 : 1);
             if (amount <= MaxValue)
             {
                 return Make(amount, unit);

@@ -24,6 +24,16 @@ public sealed class EngineLimits
     /// <summary>How many steps ahead of an instance's next step an input may name. Defaults to 1,024.</summary>
     public int MaxInputHorizon { get; set; } = 1024;
 
+    /// <summary>
+    /// Largest synaptic delay of a projection, in steps. Each delayed projection keeps a delay line
+    /// of lag × source size × instances values (lag = the delay, plus 1 for a projection that
+    /// delivers the previous step), counted with the state values. Defaults to 4,096.
+    /// </summary>
+    public int MaxDelaySteps { get; set; } = 4096;
+
+    /// <summary>Shortest REALTIME period (dt × realtime_factor), seconds. Defaults to 0.0001 (10 kHz).</summary>
+    public double MinRealtimePeriod { get; set; } = 1e-4;
+
     /// <summary>State values (instances × neurons × variables) in one network. Defaults to 536,870,912 (2 GiB).</summary>
     public long MaxStateValuesPerNetwork { get; set; } = 1L << 29;
 }

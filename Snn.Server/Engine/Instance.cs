@@ -20,6 +20,48 @@ internal sealed class Instance(int index, int horizon)
     /// <summary>The stream driving this instance, if any. Loop thread only.</summary>
     public RunStream? Driver { get; set; }
 
+    /// <summary>Open Watch streams. Loop thread only.</summary>
+    public List<FrameSink> Watchers { get; } = [];
+
+    private int _watcherCount;
+
+    /// <summary>Number of watchers, readable from any thread.</summary>
+    public int WatcherCount => Volatile.Read(ref _watcherCount);
+
+    public void SetWatcherCount() => Volatile.Write(ref _watcherCount, Watchers.Count);
+
+    private long _lateInputs;
+    private long _inputsTooEarly;
+
+    /// <summary>Inputs that named a step already past (applied at the next step).</summary>
+    public long LateInputs => Interlocked.Read(ref _lateInputs);
+
+    /// <summary>Inputs that named a step beyond the horizon (dropped).</summary>
+    public long InputsTooEarly => Interlocked.Read(ref _inputsTooEarly);
+
+    /// <summary>
+    /// Queues an input relative to the instance's next step: at its offset, or at its absolute step
+    /// (a past step is applied at the next step and counted late; one beyond the horizon is counted
+    /// and dropped).
+    /// </summary>
+    public void Place(PendingInput input)
+    {
+        long next = Step;
+        long at = input.Step ?? next + input.Offset;
+        if (at < next)
+        {
+            Interlocked.Increment(ref _lateInputs);
+            at = next;
+        }
+        else if (at - next >= _horizon)
+        {
+            Interlocked.Increment(ref _inputsTooEarly);
+            return;
+        }
+
+        Enqueue(input, at);
+    }
+
     public bool Driven => Volatile.Read(ref _driven);
 
     private bool _driven;
@@ -27,7 +69,7 @@ internal sealed class Instance(int index, int horizon)
     public void SetDriven(bool driven) => Volatile.Write(ref _driven, driven);
 
     /// <summary>Queues an input for absolute step <paramref name="step"/> (within the horizon of <see cref="Step"/>).</summary>
-    public void Enqueue(PendingInput input, long step)
+    private void Enqueue(PendingInput input, long step)
     {
         _heads ??= new PendingInput?[_horizon];
         _tails ??= new PendingInput?[_horizon];

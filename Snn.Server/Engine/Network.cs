@@ -18,6 +18,11 @@ internal sealed class Network
             Instances[i] = new Instance(i, horizon);
         }
 
+        if (definition.Clock == ClockMode.Realtime)
+        {
+            Clock = new RealtimeClock(definition.Dt * definition.RealtimeFactor);
+        }
+
         int maxSize = populations.Max(p => p.Size);
         Scratch = new float[maxSize];
         Due = new int[Instances.Length];
@@ -30,6 +35,8 @@ internal sealed class Network
         {
             Synapses += j.Synapses;
         }
+
+        Delayed = projections.Where(j => j.Delayed).ToArray();
     }
 
     public NetworkDefinition Definition { get; }
@@ -42,10 +49,16 @@ internal sealed class Network
     /// <summary>Projections in declaration order.</summary>
     public Projection[] Projections { get; }
 
+    /// <summary>Projections with a delay line, in declaration order: recorded after every step.</summary>
+    public Projection[] Delayed { get; }
+
     /// <summary>Population indices in feed-forward order: the order they are stepped in.</summary>
     public int[] Order { get; }
 
     public Instance[] Instances { get; }
+
+    /// <summary>The wall-clock schedule of a REALTIME network; null for LOCKSTEP.</summary>
+    public RealtimeClock? Clock { get; }
 
     /// <summary>Working buffer of the largest population size, for projection sums. Loop thread only.</summary>
     public float[] Scratch { get; }
@@ -86,6 +99,6 @@ internal sealed class Network
         return null;
     }
 
-    /// <summary>Bytes of state, input, spike and weight buffers.</summary>
-    public long Bytes => Populations.Sum(p => p.Bytes) + 4 * Synapses;
+    /// <summary>Bytes of state, input, spike, weight and delay-line buffers.</summary>
+    public long Bytes => Populations.Sum(p => p.Bytes) + Projections.Sum(j => j.Bytes);
 }

@@ -46,6 +46,12 @@ internal static partial class NetworkBuilder
             throw EngineException.Invalid($"spec.realtime_factor is {def.RealtimeFactor}; it must be positive (default 1)");
         }
 
+        if (def.Clock == ClockMode.Realtime && def.Dt * def.RealtimeFactor < limits.MinRealtimePeriod)
+        {
+            throw EngineException.Invalid(
+                $"spec.dt × spec.realtime_factor = {def.Dt * def.RealtimeFactor} s; a REALTIME tick period must be at least {limits.MinRealtimePeriod} s");
+        }
+
         if (def.Instances < 1 || def.Instances > limits.MaxInstances)
         {
             throw EngineException.Invalid($"spec.instances is {def.Instances}; it must be 1..{limits.MaxInstances}");
@@ -132,10 +138,20 @@ internal static partial class NetworkBuilder
 
             var source = Resolve(byName, populations, jd.Source, field + ".source");
             var target = Resolve(byName, populations, jd.Target, field + ".target");
+            if (jd.DelaySteps < 0 || jd.DelaySteps > limits.MaxDelaySteps)
+            {
+                throw EngineException.Invalid(
+                    $"{field}.delay_steps is {jd.DelaySteps}; it must be 0..{limits.MaxDelaySteps} (limit)");
+            }
+
             Projection projection = jd.Kind switch
             {
                 ProjectionKind.Dense => BuildDense(jd, i, source, target, field),
-                _ => BuildOneToOne(jd, i, source, target, field),
+                ProjectionKind.OneToOne => BuildOneToOne(jd, i, source, target, field),
+                ProjectionKind.Sparse => BuildSparse(jd, i, source, target, field),
+                ProjectionKind.Conv2d => BuildConv2d(jd, i, source, target, field),
+                ProjectionKind.SumPool2d => BuildSumPool2d(jd, i, source, target, field),
+                _ => throw EngineException.Invalid($"{field} has an unknown kind {jd.Kind}"),
             };
             synapses += projection.Synapses;
             if (synapses > limits.MaxSynapsesPerNetwork)
@@ -149,6 +165,23 @@ internal static partial class NetworkBuilder
         }
 
         int[] order = ComputeOrder(populations, projections);
+
+        // Delay lines (lag × source size per instance) count as state; allocated once the lags are known.
+        foreach (var j in projections)
+        {
+            stateValues += j.DelayLineValues * def.Instances;
+            if (stateValues > limits.MaxStateValuesPerNetwork)
+            {
+                throw EngineException.Invalid(
+                    $"spec.projections[{j.Index}].delay_steps {j.DelaySteps}: the delay lines need more than {limits.MaxStateValuesPerNetwork} state values together with the populations (limit); use shorter delays or fewer instances");
+            }
+        }
+
+        foreach (var j in projections)
+        {
+            j.AllocateDelayLine(def.Instances);
+        }
+
         return new Network(def, populations, projections, order, limits.MaxInputHorizon);
     }
 
@@ -213,7 +246,10 @@ internal static partial class NetworkBuilder
             CheckFinite(bias, field + ".dense.bias");
         }
 
-        return new DenseProjection(jd.Name, index, source, target, jd.BiasOnFirstStep, jd.Weights, jd.Bias);
+        return new DenseProjection(jd.Name, index, source, target, jd.BiasOnFirstStep, jd.Weights, jd.Bias)
+        {
+            DelaySteps = jd.DelaySteps,
+        };
     }
 
     private static OneToOneProjection BuildOneToOne(ProjectionDefinition jd, int index, Population source, Population target, string field)
@@ -237,7 +273,155 @@ internal static partial class NetworkBuilder
         }
 
         CheckFinite(weights, field + ".one_to_one.weights");
-        return new OneToOneProjection(jd.Name, index, source, target, jd.BiasOnFirstStep, weights);
+        if (jd.Bias is { Length: > 0 })
+        {
+            throw EngineException.Invalid($"{field}: a one-to-one projection has no bias");
+        }
+
+        return new OneToOneProjection(jd.Name, index, source, target, jd.BiasOnFirstStep, weights)
+        {
+            DelaySteps = jd.DelaySteps,
+        };
+    }
+
+    private static SparseProjection BuildSparse(ProjectionDefinition jd, int index, Population source, Population target, string field)
+    {
+        int[] pre = jd.Pre;
+        int[] post = jd.Post;
+        if (pre.Length != post.Length || pre.Length != jd.Weights.Length)
+        {
+            throw EngineException.Invalid(
+                $"{field}.sparse has {pre.Length} pre, {post.Length} post and {jd.Weights.Length} weights; they must have equal lengths (one (pre, post, weight) triple per synapse)");
+        }
+
+        for (int k = 0; k < pre.Length; k++)
+        {
+            if ((uint)pre[k] >= (uint)source.Size)
+            {
+                throw EngineException.Invalid(
+                    $"{field}.sparse.pre[{k}] is {pre[k]}; source '{source.Name}' has {source.Size} neurons (0..{source.Size - 1})");
+            }
+
+            if ((uint)post[k] >= (uint)target.Size)
+            {
+                throw EngineException.Invalid(
+                    $"{field}.sparse.post[{k}] is {post[k]}; target '{target.Name}' has {target.Size} neurons (0..{target.Size - 1})");
+            }
+        }
+
+        CheckFinite(jd.Weights, field + ".sparse.weights");
+        if (jd.Bias is { Length: > 0 } bias)
+        {
+            if (bias.Length != target.Size)
+            {
+                throw EngineException.Invalid($"{field}.sparse.bias has {bias.Length} values; it needs one per target neuron ({target.Size})");
+            }
+
+            CheckFinite(bias, field + ".sparse.bias");
+        }
+
+        return new SparseProjection(jd.Name, index, source, target, jd.BiasOnFirstStep, pre, post, jd.Weights, jd.Bias)
+        {
+            DelaySteps = jd.DelaySteps,
+        };
+    }
+
+    private static Conv2dProjection BuildConv2d(ProjectionDefinition jd, int index, Population source, Population target, string field)
+    {
+        var g = Geometry(jd, source, target, field + ".conv2d", "conv2d", defaultStrideIsKernel: false, sameChannels: false);
+        Conv2dProjection.CheckWeights(jd.Weights, g, field + ".conv2d.weights", "it");
+        if (jd.Bias is { Length: > 0 } bias)
+        {
+            Conv2dProjection.CheckBias(bias, g, field + ".conv2d.bias", "it");
+        }
+
+        return new Conv2dProjection(jd.Name, index, source, target, jd.BiasOnFirstStep, g, jd.Weights, jd.Bias)
+        {
+            DelaySteps = jd.DelaySteps,
+        };
+    }
+
+    private static SumPool2dProjection BuildSumPool2d(ProjectionDefinition jd, int index, Population source, Population target, string field)
+    {
+        if (jd.Weights.Length > 0 || jd.Bias is { Length: > 0 })
+        {
+            throw EngineException.Invalid($"{field}.sum_pool2d: a sum pooling projection has no weights or bias");
+        }
+
+        var g = Geometry(jd, source, target, field + ".sum_pool2d", "sum_pool2d", defaultStrideIsKernel: true, sameChannels: true);
+        return new SumPool2dProjection(jd.Name, index, source, target, jd.BiasOnFirstStep, g)
+        {
+            DelaySteps = jd.DelaySteps,
+        };
+    }
+
+    /// <summary>
+    /// Checks kernel_size, stride and padding and that the target's shape is the window operation's
+    /// output shape: [out_c (or C when <paramref name="sameChannels"/>), floor((H+2p-k)/s)+1, ...].
+    /// </summary>
+    private static Window2d Geometry(ProjectionDefinition jd, Population source, Population target, string field, string kind,
+        bool defaultStrideIsKernel, bool sameChannels)
+    {
+        foreach (var (pop, role) in new[] { (source, "source"), (target, "target") })
+        {
+            if (pop.Shape.Count != 3)
+            {
+                string shape = pop.Shape.Count == 0 ? $"no shape (size {pop.Size})" : $"shape [{string.Join(',', pop.Shape)}]";
+                throw EngineException.Invalid(
+                    $"{field}: {role} '{pop.Name}' has {shape}; a {kind} projection needs source and target populations of shape [C,H,W]");
+            }
+        }
+
+        var (kh, kw) = Pair(jd.KernelSize, null, field + ".kernel_size", 1, required: true);
+        var (sy, sx) = Pair(jd.Stride, defaultStrideIsKernel ? (kh, kw) : (1, 1), field + ".stride", 1, required: false);
+        var (py, px) = Pair(jd.Padding, (0, 0), field + ".padding", 0, required: false);
+
+        int c = source.Shape[0], h = source.Shape[1], w = source.Shape[2];
+        int outC = sameChannels ? c : target.Shape[0];
+        long ho = Window2d.OutputSize(h, kh, sy, py);
+        long wo = Window2d.OutputSize(w, kw, sx, px);
+        string input =
+            $"source '{source.Name}' [{c},{h},{w}] with kernel_size [{kh},{kw}], stride [{sy},{sx}], padding [{py},{px}]";
+        if (ho < 1 || wo < 1)
+        {
+            throw EngineException.Invalid($"{field}: the kernel does not fit {input}; it needs H+2*padding >= kernel on both axes");
+        }
+
+        if (target.Shape[0] != outC || target.Shape[1] != ho || target.Shape[2] != wo)
+        {
+            throw EngineException.Invalid(
+                $"{field}: {input} gives an output of shape [{outC},{ho},{wo}] (floor((H+2p-k)/s)+1{(sameChannels ? ", channels unchanged" : "")}); target '{target.Name}' has shape [{string.Join(',', target.Shape)}]");
+        }
+
+        return new Window2d(c, h, w, outC, (int)ho, (int)wo, kh, kw, sy, sx, py, px);
+    }
+
+    /// <summary>A [y, x] pair from 2 values, 1 value (both), or none (<paramref name="fallback"/>).</summary>
+    private static (int Y, int X) Pair(int[] values, (int, int)? fallback, string field, int min, bool required)
+    {
+        (int, int) pair;
+        switch (values.Length)
+        {
+            case 0 when !required && fallback is { } f:
+                return f;
+            case 1:
+                pair = (values[0], values[0]);
+                break;
+            case 2:
+                pair = (values[0], values[1]);
+                break;
+            default:
+                throw EngineException.Invalid(
+                    $"{field} has {values.Length} values; give [y, x] or one value for both{(required ? "" : " (or none for the default)")}");
+        }
+
+        const int max = 1 << 16;
+        if (pair.Item1 < min || pair.Item2 < min || pair.Item1 > max || pair.Item2 > max)
+        {
+            throw EngineException.Invalid($"{field} is [{pair.Item1},{pair.Item2}]; each value must be {min}..{max}");
+        }
+
+        return pair;
     }
 
     /// <summary>

@@ -38,9 +38,21 @@ public enum ProjectionKind
 
     /// <summary>weights[n] (empty = 1 for all).</summary>
     OneToOne,
+
+    /// <summary>(pre, post, weight) triples, optional bias[target].</summary>
+    Sparse,
+
+    /// <summary>weights[out_c][in_c][kh][kw] over [C,H,W] populations, optional bias[out_c].</summary>
+    Conv2d,
+
+    /// <summary>Window sums per channel over [C,H,W] populations; no weights.</summary>
+    SumPool2d,
 }
 
-/// <summary>A connection between populations.</summary>
+/// <summary>
+/// A connection between populations. <paramref name="Weights"/> is in the layout of its kind (dense
+/// [target][source], one-to-one [n], sparse one per triple, conv2d [out_c][in_c][kh][kw]).
+/// </summary>
 public sealed record ProjectionDefinition(
     string Name,
     string Source,
@@ -48,4 +60,23 @@ public sealed record ProjectionDefinition(
     ProjectionKind Kind,
     float[] Weights,
     float[]? Bias,
-    bool BiasOnFirstStep);
+    bool BiasOnFirstStep)
+{
+    /// <summary>Synaptic delay in steps (0 = none).</summary>
+    public int DelaySteps { get; init; }
+
+    /// <summary>Sparse: source neuron of each triple.</summary>
+    public int[] Pre { get; init; } = [];
+
+    /// <summary>Sparse: target neuron of each triple.</summary>
+    public int[] Post { get; init; } = [];
+
+    /// <summary>Conv2d and sum pooling: [kh, kw] (one value = both).</summary>
+    public int[] KernelSize { get; init; } = [];
+
+    /// <summary>Conv2d and sum pooling: [sy, sx] (one value = both; empty = 1 for conv2d, the kernel for pooling).</summary>
+    public int[] Stride { get; init; } = [];
+
+    /// <summary>Conv2d and sum pooling: [py, px] zeros on each side (one value = both; empty = 0).</summary>
+    public int[] Padding { get; init; } = [];
+}

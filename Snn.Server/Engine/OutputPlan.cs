@@ -68,6 +68,9 @@ internal sealed class StepFrame
 
     public long Step { get; set; }
 
+    /// <summary>Frames the sink lost just before this one (lossy sinks).</summary>
+    public long DroppedBefore { get; set; }
+
     public int[][] SpikeIndices { get; }
 
     public float[][] SpikeValues { get; }

@@ -5,12 +5,16 @@ namespace Snn.Server.Engine;
 /// optional values) or a dense current. Validated before it reaches the loop. Linked into the
 /// instance's input ring by <see cref="Next"/>.
 /// </summary>
-internal sealed class PendingInput(int population, int offset, int[]? indices, float[]? values, float[]? current)
+internal sealed class PendingInput(int population, int offset, int[]? indices, float[]? values, float[]? current,
+    long? step = null)
 {
     public int Population { get; } = population;
 
-    /// <summary>Steps after the first step of the request that carries it.</summary>
+    /// <summary>Steps after the instance's next step when the request is taken.</summary>
     public int Offset { get; } = offset;
+
+    /// <summary>Absolute step, instead of <see cref="Offset"/>.</summary>
+    public long? Step { get; } = step;
 
     public int[]? Indices { get; } = indices;
 

@@ -77,7 +77,10 @@ internal sealed class Population
 
     public Span<float> Slice(float[] buffer, int instance) => buffer.AsSpan(instance * Size, Size);
 
-    /// <summary>Puts one instance back to the model's initial state, with no spikes.</summary>
+    /// <summary>
+    /// Puts one instance back to the model's initial state, with no spikes, and empties the delay lines
+    /// of the projections into this population (no spikes before step 0).
+    /// </summary>
     public void Reset(int instance)
     {
         Kernel.Initialize(State, instance, 1);
@@ -86,6 +89,11 @@ internal sealed class Population
         if (RecurrentInput.Length > 0)
         {
             Slice(RecurrentInput, instance).Clear();
+        }
+
+        foreach (var projection in Incoming)
+        {
+            projection.ResetDelayLine(instance);
         }
     }
 

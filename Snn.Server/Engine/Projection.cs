@@ -2,9 +2,18 @@ namespace Snn.Server.Engine;
 
 /// <summary>
 /// A connection from a source population to a target population. It adds the source's spike values
-/// (of the same step or of the previous one, see <see cref="SameStep"/>) into the target's input.
-/// Weights are shared by all instances; delivery works on one instance's slice at a time.
+/// (of the same step or of the previous one, see <see cref="SameStep"/>, and <see cref="DelaySteps"/>
+/// earlier still) into the target's input. Weights are shared by all instances; delivery works on one
+/// instance's slice at a time.
 /// </summary>
+/// <remarks>
+/// Delays: a projection with <see cref="DelaySteps"/> &gt; 0 keeps a delay line per instance, a ring of
+/// <see cref="Lag"/> copies of the source's spike values, zero at reset (no spikes before step 0). At
+/// step t it delivers slot t mod lag, which holds the spikes of step t - lag, and after every
+/// population has stepped, <see cref="Record"/> overwrites that slot with the spikes of step t. A
+/// projection without delay has no ring and delivers the source's spike buffer directly: it holds this
+/// step's spikes when the source comes first in the order, and still the previous step's otherwise.
+/// </remarks>
 internal abstract class Projection(string name, int index, Population source, Population target, bool biasOnFirstStep)
 {
     public string Name { get; } = name;
@@ -21,8 +30,22 @@ internal abstract class Projection(string name, int index, Population source, Po
     /// <summary>Adds into the target's recurrent input rather than its input current (snntorch RLeaky self-projection).</summary>
     public bool IntoRecurrentInput { get; set; }
 
-    /// <summary>For a previous-step projection: whether its bias is added at step 0.</summary>
+    /// <summary>Whether the bias is added at the steps before the first delivered spikes (steps 0 .. lag-1).</summary>
     public bool BiasOnFirstStep { get; } = biasOnFirstStep;
+
+    /// <summary>Synaptic delay in steps (0 = none).</summary>
+    public int DelaySteps { get; init; }
+
+    /// <summary>
+    /// How many steps old the delivered spikes are: <see cref="DelaySteps"/>, plus 1 for a previous-step
+    /// projection. Valid once the order is computed.
+    /// </summary>
+    public int Lag => DelaySteps + (SameStep ? 0 : 1);
+
+    /// <summary>Delay line, [instance][slot][source neuron] with <see cref="Lag"/> slots; empty without delay.</summary>
+    private float[] _history = [];
+
+    private int _slots;
 
     public abstract ProjectionKind Kind { get; }
 
@@ -47,9 +70,74 @@ internal abstract class Projection(string name, int index, Population source, Po
     /// <summary>Installs weights prepared by <see cref="PrepareWeights"/>. Loop thread only.</summary>
     public abstract void Install(PreparedWeights prepared);
 
-    /// <summary>Whether this projection's bias applies at <paramref name="step"/>.</summary>
-    public bool BiasAt(long step) => SameStep || step > 0 || BiasOnFirstStep;
+    /// <summary>
+    /// Whether this projection's bias applies at <paramref name="step"/>: always, except at the steps
+    /// before its first delivered spikes (step &lt; <see cref="Lag"/>) when <see cref="BiasOnFirstStep"/>
+    /// is false.
+    /// </summary>
+    public bool BiasAt(long step) => BiasOnFirstStep || step >= Lag;
+
+    /// <summary>Whether this projection keeps a delay line.</summary>
+    public bool Delayed => DelaySteps > 0;
+
+    /// <summary>Values in the delay line of one instance (0 without delay).</summary>
+    public long DelayLineValues => Delayed ? (long)Lag * Source.Size : 0;
+
+    /// <summary>Bytes of weights and delay lines.</summary>
+    public virtual long Bytes => 4 * Synapses + 4L * _history.Length;
+
+    /// <summary>Allocates the delay line (zero = no spikes yet). Called once the order is known.</summary>
+    public void AllocateDelayLine(int instances)
+    {
+        if (Delayed)
+        {
+            _slots = Lag;
+            _history = new float[checked(instances * _slots * Source.Size)];
+        }
+    }
+
+    /// <summary>The spike values this projection delivers to <paramref name="instance"/> at <paramref name="step"/>.</summary>
+    public ReadOnlySpan<float> DeliveredSpikes(int instance, long step)
+    {
+        int n = Source.Size;
+        if (!Delayed)
+        {
+            return Source.Spikes.AsSpan(instance * n, n);
+        }
+
+        int slot = (int)(step % _slots);
+        return _history.AsSpan((instance * _slots + slot) * n, n);
+    }
+
+    /// <summary>
+    /// Stores the source's spikes of <paramref name="step"/> (every population has stepped) in the slot
+    /// just delivered from. No-op without delay.
+    /// </summary>
+    public void Record(int instance, long step)
+    {
+        if (!Delayed)
+        {
+            return;
+        }
+
+        int n = Source.Size;
+        int slot = (int)(step % _slots);
+        Source.Spikes.AsSpan(instance * n, n).CopyTo(_history.AsSpan((instance * _slots + slot) * n, n));
+    }
+
+    /// <summary>Empties one instance's delay line (no spikes before step 0).</summary>
+    public void ResetDelayLine(int instance)
+    {
+        if (Delayed)
+        {
+            int n = _slots * Source.Size;
+            _history.AsSpan(instance * n, n).Clear();
+        }
+    }
 }
 
-/// <summary>Replacement weights, already laid out for the projection.</summary>
-internal sealed record PreparedWeights(float[]? Weights, float[]? Bias);
+/// <summary>
+/// Replacement weights, checked off the loop thread. <paramref name="Layout"/> is a kind's delivery
+/// layout of the new weights (CSR order, scatter order), prepared so that installing only swaps arrays.
+/// </summary>
+internal sealed record PreparedWeights(float[]? Weights, float[]? Bias, float[]? Layout = null);

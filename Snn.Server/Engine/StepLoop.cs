@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Snn.Server.Backends;
@@ -117,16 +118,7 @@ internal sealed partial class StepLoop : IDisposable
         {
             _networks.Remove(network);
             network.Deleted = true;
-            foreach (var instance in network.Instances)
-            {
-                if (instance.Driver is { } driver)
-                {
-                    driver.EndFrames(new EngineException(EngineError.Aborted, $"network '{name}' was deleted"));
-                    instance.Driver = null;
-                    instance.SetDriven(false);
-                }
-            }
-
+            EndSinks(network, new EngineException(EngineError.Aborted, $"network '{name}' was deleted"));
             return true;
         }, cancellationToken);
     }
@@ -172,7 +164,37 @@ internal sealed partial class StepLoop : IDisposable
                 stream.Instance.ClearInputs();
             }
 
-            stream.EndFrames();
+            stream.End();
+            return true;
+        });
+    }
+
+    /// <summary>Subscribes a watcher to an instance's outputs.</summary>
+    public Task<FrameSink> WatchAsync(Network network, int instance, OutputPlan plan, bool lossy, int frames, CancellationToken cancellationToken)
+    {
+        return InvokeAsync(() =>
+        {
+            if (network.Deleted)
+            {
+                throw EngineException.NotFound($"network '{network.Name}' does not exist");
+            }
+
+            var inst = network.Instances[instance];
+            var sink = new FrameSink(this, network, inst, plan, lossy, frames);
+            inst.Watchers.Add(sink);
+            inst.SetWatcherCount();
+            return sink;
+        }, cancellationToken);
+    }
+
+    /// <summary>Ends a watcher's subscription. Safe to call more than once.</summary>
+    public Task UnwatchAsync(FrameSink sink)
+    {
+        return InvokeAsync(() =>
+        {
+            sink.Instance.Watchers.Remove(sink);
+            sink.Instance.SetWatcherCount();
+            sink.End();
             return true;
         });
     }
@@ -296,6 +318,7 @@ internal sealed partial class StepLoop : IDisposable
 
         inst.ClearInputs();
         inst.Step = 0;
+        network.Clock?.Restart();
     }
 
     public void Dispose()
@@ -312,28 +335,84 @@ internal sealed partial class StepLoop : IDisposable
         {
             _wake.Reset();
             bool worked = DrainCommands();
+            long earliest = long.MaxValue;
+
+            // REALTIME networks first: a tick that is due is stepped before any LOCKSTEP work.
             foreach (var network in _networks)
             {
-                try
+                if (network.Clock is { } clock)
                 {
-                    worked |= StepNetwork(network);
+                    long now = Stopwatch.GetTimestamp();
+                    if (now >= clock.Next)
+                    {
+                        Guarded(network, n => StepRealtime(n, now));
+                        worked = true;
+                    }
+
+                    earliest = Math.Min(earliest, clock.Next);
                 }
-                catch (Exception e)
+            }
+
+            foreach (var network in _networks)
+            {
+                if (network.Clock is null)
                 {
-                    LogStepFailed(e, network.Name);
-                    AbortStreams(network, e);
+                    worked |= Guarded(network, StepLockstep);
                 }
             }
 
             if (!worked)
             {
-                _wake.Wait(TimeSpan.FromMilliseconds(250));
+                WaitForWork(earliest);
             }
         }
 
         foreach (var network in _networks)
         {
-            AbortStreams(network, new EngineException(EngineError.Aborted, "the server is shutting down"));
+            EndSinks(network, new EngineException(EngineError.Aborted, "the server is shutting down"));
+        }
+    }
+
+    /// <summary>
+    /// Sleeps until new work arrives or the next REALTIME tick is due. Long waits block on the wake
+    /// event until shortly before the tick; the last stretch spins, so ticks start within
+    /// microseconds of their time instead of the scheduler's sleep granularity.
+    /// </summary>
+    private void WaitForWork(long deadline)
+    {
+        if (deadline == long.MaxValue)
+        {
+            _wake.Wait(TimeSpan.FromMilliseconds(250));
+            return;
+        }
+
+        long remaining = deadline - Stopwatch.GetTimestamp();
+        if (remaining > SpinWindow)
+        {
+            _wake.Wait(TimeSpan.FromSeconds((double)(remaining - SpinWindow) / Stopwatch.Frequency));
+            return;
+        }
+
+        while (Stopwatch.GetTimestamp() < deadline && !_wake.IsSet)
+        {
+            Thread.SpinWait(16);
+        }
+    }
+
+    /// <summary>How long before a tick the loop stops sleeping and spins: 300 µs.</summary>
+    private static readonly long SpinWindow = Stopwatch.Frequency * 300 / 1_000_000;
+
+    private bool Guarded(Network network, Func<Network, bool> step)
+    {
+        try
+        {
+            return step(network);
+        }
+        catch (Exception e)
+        {
+            LogStepFailed(e, network.Name);
+            EndSinks(network, e as EngineException ?? new EngineException(EngineError.Aborted, "stepping the network failed: " + e.Message));
+            return false;
         }
     }
 
@@ -349,21 +428,30 @@ internal sealed partial class StepLoop : IDisposable
         return any;
     }
 
-    private static void AbortStreams(Network network, Exception error)
+    /// <summary>Ends every driver and watcher of a network with <paramref name="error"/>.</summary>
+    private static void EndSinks(Network network, EngineException error)
     {
         foreach (var inst in network.Instances)
         {
             if (inst.Driver is { } d)
             {
-                d.EndFrames(error as EngineException ?? new EngineException(EngineError.Aborted, "stepping the network failed: " + error.Message));
+                d.End(error);
                 inst.Driver = null;
                 inst.SetDriven(false);
             }
+
+            foreach (var w in inst.Watchers)
+            {
+                w.End(error);
+            }
+
+            inst.Watchers.Clear();
+            inst.SetWatcherCount();
         }
     }
 
-    /// <summary>Steps every due instance of <paramref name="network"/> once. Returns whether any was due.</summary>
-    private bool StepNetwork(Network network)
+    /// <summary>LOCKSTEP: steps every due instance once. Returns whether any was due.</summary>
+    private bool StepLockstep(Network network)
     {
         int due = 0;
         var dueList = network.Due;
@@ -380,32 +468,109 @@ internal sealed partial class StepLoop : IDisposable
             return false;
         }
 
-        var dueSpan = dueList.AsSpan(0, due);
-        foreach (int i in dueSpan)
+        StepInstances(network, dueList.AsSpan(0, due));
+        foreach (int i in dueList.AsSpan(0, due))
+        {
+            network.Instances[i].Driver!.Remaining--;
+        }
+
+        return true;
+    }
+
+    /// <summary>REALTIME: every instance steps at every tick; drivers' requests only bring inputs.</summary>
+    private bool StepRealtime(Network network, long started)
+    {
+        var all = network.Due;
+        foreach (var inst in network.Instances)
+        {
+            all[inst.Index] = inst.Index;
+            if (inst.Driver is { Ended: false } driver)
+            {
+                while (driver.CommandReader.TryRead(out var command))
+                {
+                    if (ReferenceEquals(command, RunStream.EndOfRequests))
+                    {
+                        driver.End();
+                        break;
+                    }
+
+                    foreach (var input in command.Inputs)
+                    {
+                        inst.Place(input);
+                    }
+                }
+            }
+        }
+
+        StepInstances(network, all.AsSpan(0, network.Instances.Length));
+        network.Clock!.Completed(started, Stopwatch.GetTimestamp());
+        return true;
+    }
+
+    /// <summary>Adds the due instances' external inputs, steps them, and hands out their outputs.</summary>
+    private void StepInstances(Network network, ReadOnlySpan<int> due)
+    {
+        foreach (int i in due)
         {
             PrepareInputs(network, network.Instances[i]);
         }
 
-        _backend.Step(network, dueSpan);
+        _backend.Step(network, due);
 
-        foreach (int i in dueSpan)
+        foreach (int i in due)
         {
             var inst = network.Instances[i];
-            var driver = inst.Driver!;
-            EmitFrame(network, inst, driver);
+            if (inst.Driver is { Ended: false } driver)
+            {
+                Deliver(network, inst, driver);
+            }
+
+            var watchers = inst.Watchers;
+            for (int w = watchers.Count - 1; w >= 0; w--)
+            {
+                if (!Deliver(network, inst, watchers[w]))
+                {
+                    watchers.RemoveAt(w);
+                    inst.SetWatcherCount();
+                }
+            }
+
             inst.Step++;
-            driver.Remaining--;
         }
 
-        Interlocked.Add(ref _stepsExecuted, due);
+        Interlocked.Add(ref _stepsExecuted, due.Length);
+    }
+
+    /// <summary>
+    /// Emits this step's frame to one sink, applying its policy when it is full: lossy sinks drop
+    /// their oldest frame, others are cut off. Returns false when the sink was cut off.
+    /// </summary>
+    private static bool Deliver(Network network, Instance inst, FrameSink sink)
+    {
+        if (!sink.HasRoom)
+        {
+            if (!sink.Lossy)
+            {
+                sink.End(new EngineException(EngineError.ResourceExhausted,
+                    $"this watcher fell {sink.Capacity} steps behind instance {inst.Index} of network '{network.Name}' and was cut off; read faster, or watch with lossy delivery"));
+                return false;
+            }
+
+            if (!sink.DropOldest())
+            {
+                return true; // the writer holds every frame: this step is the one lost
+            }
+        }
+
+        EmitFrame(network, inst, sink);
         return true;
     }
 
-    /// <summary>LOCKSTEP: due while the driver has steps left (taking its next request when idle) and outbox room.</summary>
+    /// <summary>LOCKSTEP: due while the driver has steps left (taking its next request when idle) and room for the output.</summary>
     private static bool IsDue(Instance inst)
     {
         var driver = inst.Driver;
-        if (driver is null || driver.Finished)
+        if (driver is null || driver.Ended)
         {
             return false;
         }
@@ -419,20 +584,19 @@ internal sealed partial class StepLoop : IDisposable
 
             if (ReferenceEquals(command, RunStream.EndOfRequests))
             {
-                driver.EndFrames();
+                driver.End();
                 return false;
             }
 
-            long first = inst.Step;
             foreach (var input in command.Inputs)
             {
-                inst.Enqueue(input, first + input.Offset);
+                inst.Place(input);
             }
 
             driver.Remaining = command.Advance;
         }
 
-        return driver.CanEmit;
+        return driver.HasRoom;
     }
 
     /// <summary>Clears the instance's input buffers and adds the external inputs queued for this step.</summary>
@@ -478,10 +642,10 @@ internal sealed partial class StepLoop : IDisposable
         }
     }
 
-    private static void EmitFrame(Network network, Instance inst, RunStream driver)
+    private static void EmitFrame(Network network, Instance inst, FrameSink sink)
     {
-        var plan = driver.Plan;
-        var frame = driver.RentFrame();
+        var plan = sink.Plan;
+        var frame = sink.Rent();
         frame.Step = inst.Step;
         for (int s = 0; s < plan.SpikePopulations.Length; s++)
         {
@@ -542,7 +706,7 @@ internal sealed partial class StepLoop : IDisposable
             }
         }
 
-        driver.Emit(frame);
+        sink.Emit(frame);
     }
 
     [LoggerMessage(EventId = 100, Level = LogLevel.Error, Message = "Stepping network {Network} failed; its streams were aborted")]

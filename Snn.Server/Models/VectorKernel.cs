@@ -1,5 +1,7 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Snn.Server.Models;
 
@@ -98,43 +100,102 @@ internal abstract class VectorKernel<TRule> : NeuronKernel
 
     private void Run(float[][] state, float[] x, float[] rec, float[] spikes, int start, int length, int neuron)
     {
+        // Copies of the rule (its flags become locals) and of the broadcast parameters for the loop.
+        var rule = _rule;
+        int states = rule.StateCount;
+        bool usesRec = rule.UsesRecurrent;
         int w = Vector<float>.Count;
-        int states = _rule.StateCount;
-        bool usesRec = _rule.UsesRecurrent;
-        var p = _broadcast;
-        Vector<float> s0 = default, s1 = default, s2 = default, s3 = default, r = default;
-        int k = 0;
-        for (; k <= length - w; k += w)
+        int vectors = length / w;
+
+        // One range check per run instead of one per load and store.
+        int end = start + length;
+        if (start < 0 || length < 0 || x.Length < end || spikes.Length < end || (usesRec && rec.Length < end)
+            || state.Length < states || (_perNeuron is not null && _perNeuron[0].Length < neuron + length))
         {
-            int o = start + k;
-            if (_perNeuron is not null)
-            {
-                for (int j = 0; j < _paramCount; j++)
-                {
-                    p[j] = new Vector<float>(_perNeuron[j], neuron + k);
-                }
-            }
-
-            if (states > 0) s0 = new Vector<float>(state[0], o);
-            if (states > 1) s1 = new Vector<float>(state[1], o);
-            if (states > 2) s2 = new Vector<float>(state[2], o);
-            if (states > 3) s3 = new Vector<float>(state[3], o);
-            if (usesRec) r = new Vector<float>(rec, o);
-
-            _rule.Step(in p, ref s0, ref s1, ref s2, ref s3, new Vector<float>(x, o), r, out var spk);
-
-            if (states > 0) s0.CopyTo(state[0], o);
-            if (states > 1) s1.CopyTo(state[1], o);
-            if (states > 2) s2.CopyTo(state[2], o);
-            if (states > 3) s3.CopyTo(state[3], o);
-            spk.CopyTo(spikes, o);
+            ThrowRange();
         }
 
-        if (k < length)
+        ref float s0 = ref Unsafe.NullRef<float>(), s1 = ref Unsafe.NullRef<float>();
+        ref float s2 = ref Unsafe.NullRef<float>(), s3 = ref Unsafe.NullRef<float>();
+        if (states > 0) s0 = ref At(state[0], start, end);
+        if (states > 1) s1 = ref At(state[1], start, end);
+        if (states > 2) s2 = ref At(state[2], start, end);
+        if (states > 3) s3 = ref At(state[3], start, end);
+        ref float xr = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(x), start);
+        ref float rr = ref usesRec ? ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(rec), start) : ref Unsafe.NullRef<float>();
+        ref float spk = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(spikes), start);
+
+        var p = _broadcast;
+        Vector<float> v0 = default, v1 = default, v2 = default, v3 = default, r = default;
+        if (_perNeuron is null)
         {
-            RunTail(state, x, rec, spikes, start + k, length - k, neuron + k);
+            for (nuint o = 0, last = (nuint)(vectors * w); o < last; o += (nuint)w)
+            {
+                if (states > 0) v0 = Vector.LoadUnsafe(ref s0, o);
+                if (states > 1) v1 = Vector.LoadUnsafe(ref s1, o);
+                if (states > 2) v2 = Vector.LoadUnsafe(ref s2, o);
+                if (states > 3) v3 = Vector.LoadUnsafe(ref s3, o);
+                if (usesRec) r = Vector.LoadUnsafe(ref rr, o);
+
+                rule.Step(in p, ref v0, ref v1, ref v2, ref v3, Vector.LoadUnsafe(ref xr, o), r, out var z);
+
+                if (states > 0) v0.StoreUnsafe(ref s0, o);
+                if (states > 1) v1.StoreUnsafe(ref s1, o);
+                if (states > 2) v2.StoreUnsafe(ref s2, o);
+                if (states > 3) v3.StoreUnsafe(ref s3, o);
+                z.StoreUnsafe(ref spk, o);
+            }
+        }
+        else
+        {
+            var perNeuron = _perNeuron;
+            int paramCount = _paramCount;
+            for (int k = 0; k < vectors * w; k += w)
+            {
+                for (int j = 0; j < paramCount; j++)
+                {
+                    p[j] = Vector.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(perNeuron[j]), (nuint)(neuron + k));
+                }
+
+                nuint o = (nuint)k;
+                if (states > 0) v0 = Vector.LoadUnsafe(ref s0, o);
+                if (states > 1) v1 = Vector.LoadUnsafe(ref s1, o);
+                if (states > 2) v2 = Vector.LoadUnsafe(ref s2, o);
+                if (states > 3) v3 = Vector.LoadUnsafe(ref s3, o);
+                if (usesRec) r = Vector.LoadUnsafe(ref rr, o);
+
+                rule.Step(in p, ref v0, ref v1, ref v2, ref v3, Vector.LoadUnsafe(ref xr, o), r, out var z);
+
+                if (states > 0) v0.StoreUnsafe(ref s0, o);
+                if (states > 1) v1.StoreUnsafe(ref s1, o);
+                if (states > 2) v2.StoreUnsafe(ref s2, o);
+                if (states > 3) v3.StoreUnsafe(ref s3, o);
+                z.StoreUnsafe(ref spk, o);
+            }
+        }
+
+        int done = vectors * w;
+        if (done < length)
+        {
+            RunTail(state, x, rec, spikes, start + done, length - done, neuron + done);
         }
     }
+
+    /// <summary>Reference to <paramref name="array"/>[start], checked to hold [start, end).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ref float At(float[] array, int start, int end)
+    {
+        if (array.Length < end)
+        {
+            ThrowRange();
+        }
+
+        return ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(array), start);
+    }
+
+    [DoesNotReturn]
+    private static void ThrowRange() =>
+        throw new ArgumentOutOfRangeException("start", "the neuron range lies outside the population's buffers");
 
     private void RunTail(float[][] state, float[] x, float[] rec, float[] spikes, int start, int n, int neuron)
     {

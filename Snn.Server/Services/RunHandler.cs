@@ -67,7 +67,7 @@ internal sealed class RunHandler(StepLoop loop, SnnService service)
             opened.Records.Add(first.Open.Record);
             await responses.WriteAsync(new RunResponse { Opened = opened }, callToken);
 
-            writer = WriteFramesAsync(stream, responses, callToken, readCancel);
+            writer = WriteFramesAsync(stream, responses, StatusInterval(network, first.Open.StatusIntervalMs), callToken, readCancel);
             await SendAsync(stream, first, readCancel.Token);
             while (await requests.MoveNext(readCancel.Token))
             {
@@ -118,22 +118,47 @@ internal sealed class RunHandler(StepLoop loop, SnnService service)
         }
     }
 
-    private static async Task WriteFramesAsync(RunStream stream, IServerStreamWriter<RunResponse> responses,
-        CancellationToken cancellationToken, CancellationTokenSource onFailure)
+    /// <summary>
+    /// The single writer of a Run or Watch response stream: packs the frames that are ready into one
+    /// RunResponse (up to <see cref="MaxStepsPerResponse"/> steps or about <see cref="TargetResponseBytes"/>),
+    /// hands them back to the sink, and every <paramref name="statusInterval"/> sends a RunStatus.
+    /// </summary>
+    internal static async Task WriteFramesAsync(FrameSink sink, IServerStreamWriter<RunResponse> responses,
+        TimeSpan statusInterval, CancellationToken cancellationToken, CancellationTokenSource? onFailure)
     {
         try
         {
-            var reader = stream.Frames;
-            var plan = stream.Plan;
-            var names = stream.Plan.Records.Select(r => r.VariableNames).ToArray();
-            while (await reader.WaitToReadAsync(cancellationToken))
+            var reader = sink.Frames;
+            var plan = sink.Plan;
+            var names = plan.Records.Select(r => r.VariableNames).ToArray();
+            using var timer = statusInterval > TimeSpan.Zero ? new PeriodicTimer(statusInterval) : null;
+            Task<bool>? tick = timer?.WaitForNextTickAsync(cancellationToken).AsTask();
+            Task<bool>? ready = null;
+            while (true)
             {
+                ready ??= reader.WaitToReadAsync(cancellationToken).AsTask();
+                if (tick is not null && await Task.WhenAny(ready, tick) == tick)
+                {
+                    await tick;
+                    await responses.WriteAsync(new RunResponse { Status = Status(sink) }, cancellationToken);
+                    tick = timer!.WaitForNextTickAsync(cancellationToken).AsTask();
+                    continue;
+                }
+
+                bool more = await ready;
+                ready = null;
+                if (!more)
+                {
+                    break;
+                }
+
                 var response = new RunResponse();
                 int bytes = 0;
                 while (response.Steps.Count < MaxStepsPerResponse && bytes < TargetResponseBytes && reader.TryRead(out var frame))
                 {
+                    response.DroppedBefore += (ulong)frame.DroppedBefore;
                     response.Steps.Add(ToProto(frame, plan, names, ref bytes));
-                    stream.Return(frame);
+                    sink.Return(frame);
                 }
 
                 await responses.WriteAsync(response, cancellationToken);
@@ -143,10 +168,35 @@ internal sealed class RunHandler(StepLoop loop, SnnService service)
         }
         catch
         {
-            onFailure.Cancel();
+            onFailure?.Cancel();
             throw;
         }
     }
+
+    internal static RunStatus Status(FrameSink sink)
+    {
+        var inst = sink.Instance;
+        var status = new RunStatus
+        {
+            Step = (ulong)inst.Step,
+            LateInputs = (ulong)inst.LateInputs,
+            InputsTooEarly = (ulong)inst.InputsTooEarly,
+            Dropped = (ulong)sink.Dropped,
+        };
+        if (sink.Network.Clock is { } clock)
+        {
+            status.Overruns = (ulong)clock.Overruns;
+            status.LagUs = clock.LagMicroseconds;
+            status.MaxLagUs = clock.MaxLagMicroseconds;
+        }
+
+        return status;
+    }
+
+    internal static TimeSpan StatusInterval(Engine.Network network, uint requestedMs) =>
+        requestedMs > 0 ? TimeSpan.FromMilliseconds(requestedMs)
+        : network.Clock is not null ? TimeSpan.FromSeconds(1)
+        : TimeSpan.Zero;
 
     private static StepOutput ToProto(StepFrame frame, OutputPlan plan, string[][] names, ref int bytes)
     {
@@ -214,6 +264,12 @@ internal sealed class RunHandler(StepLoop loop, SnnService service)
         }
 
         var network = stream.Network;
+        if (network.Clock is not null && request.Advance != 0)
+        {
+            throw EngineException.Invalid(
+                $"advance is {request.Advance}; a REALTIME network is advanced by its clock, so advance must be 0 (send inputs only)");
+        }
+
         var inputs = new PendingInput[request.Inputs.Count];
         for (int k = 0; k < inputs.Length; k++)
         {
@@ -235,6 +291,11 @@ internal sealed class RunHandler(StepLoop loop, SnnService service)
         if (input.Offset >= horizon)
         {
             throw EngineException.Invalid($"{field}.offset is {input.Offset}; inputs may name at most {horizon - 1} steps ahead");
+        }
+
+        if (input.HasStep && input.Offset != 0)
+        {
+            throw EngineException.Invalid($"{field} sets both offset and step; name the step one way");
         }
 
         float[]? current = null;
@@ -288,32 +349,37 @@ internal sealed class RunHandler(StepLoop loop, SnnService service)
             throw EngineException.Invalid($"{field}.values is set without indices");
         }
 
-        return new PendingInput(pop.Index, (int)input.Offset, indices, values, current);
+        return new PendingInput(pop.Index, (int)input.Offset, indices, values, current,
+            input.HasStep ? (long)Math.Min(input.Step, long.MaxValue) : null);
     }
 
-    internal static OutputPlan BuildPlan(Engine.Network network, RunOpen open)
+    internal static OutputPlan BuildPlan(Engine.Network network, RunOpen open) =>
+        BuildPlan(network, open.SpikesFrom, open.Record, "open");
+
+    internal static OutputPlan BuildPlan(Engine.Network network,
+        IReadOnlyList<string> spikesFrom, IReadOnlyList<RecordSpec> recordSpecs, string prefix)
     {
         int[] spikes;
-        if (open.SpikesFrom.Count == 0)
+        if (spikesFrom.Count == 0)
         {
             spikes = network.Populations.Where(p => p.Model.Name != "input").Select(p => p.Index).ToArray();
         }
         else
         {
-            spikes = new int[open.SpikesFrom.Count];
+            spikes = new int[spikesFrom.Count];
             for (int i = 0; i < spikes.Length; i++)
             {
-                spikes[i] = (network.FindPopulation(open.SpikesFrom[i])
+                spikes[i] = (network.FindPopulation(spikesFrom[i])
                     ?? throw EngineException.NotFound(
-                        $"open.spikes_from[{i}] '{open.SpikesFrom[i]}' is not a population of network '{network.Name}'")).Index;
+                        $"{prefix}.spikes_from[{i}] '{spikesFrom[i]}' is not a population of network '{network.Name}'")).Index;
             }
         }
 
-        var records = new RecordPlan[open.Record.Count];
+        var records = new RecordPlan[recordSpecs.Count];
         for (int r = 0; r < records.Length; r++)
         {
-            var spec = open.Record[r];
-            string field = $"open.record[{r}]";
+            var spec = recordSpecs[r];
+            string field = $"{prefix}.record[{r}]";
             var pop = network.FindPopulation(spec.Population)
                 ?? throw EngineException.NotFound($"{field}.population '{spec.Population}' is not a population of network '{network.Name}'");
             var names = spec.Variables.Count == 1 && spec.Variables[0] == "*"

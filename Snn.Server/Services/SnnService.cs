@@ -35,6 +35,7 @@ internal sealed class SnnService(StepLoop loop)
                 MaxInstances = (uint)limits.MaxInstances,
                 MaxNetworks = (uint)limits.MaxNetworks,
                 MaxInputHorizon = (uint)limits.MaxInputHorizon,
+                MaxDelaySteps = (uint)limits.MaxDelaySteps,
             },
         };
         foreach (var model in ModelCatalog.All)

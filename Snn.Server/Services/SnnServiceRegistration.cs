@@ -6,7 +6,7 @@ namespace Snn.Server.Services;
 /// <summary>Binds the <c>snn.v1.Snn</c> methods to their handlers on the transport's route table.</summary>
 internal static class SnnServiceRegistration
 {
-    public static void Register(GrpcRouter router, SnnService service, RunHandler run)
+    public static void Register(GrpcRouter router, SnnService service, RunHandler run, WatchHandler watch)
     {
         const string s = SnnService.ServiceName;
         router.AddUnary<GetServerInfoRequest, ServerInfo>(s, "GetServerInfo", GetServerInfoRequest.Parser, service.GetServerInfo);
@@ -18,5 +18,6 @@ internal static class SnnServiceRegistration
         router.AddUnary<ResetStateRequest, ResetStateResponse>(s, "ResetState", ResetStateRequest.Parser, service.ResetState);
         router.AddUnary<GetStateRequest, GetStateResponse>(s, "GetState", GetStateRequest.Parser, service.GetState);
         router.AddDuplexStreaming<RunRequest, RunResponse>(s, "Run", RunRequest.Parser, run.Run);
+        router.AddServerStreaming<WatchRequest, RunResponse>(s, "Watch", WatchRequest.Parser, watch.Watch);
     }
 }

@@ -39,17 +39,7 @@ internal static class SpecMapping
         var projections = new List<ProjectionDefinition>(spec.Projections.Count);
         for (int i = 0; i < spec.Projections.Count; i++)
         {
-            var j = spec.Projections[i];
-            string field = $"spec.projections[{i}]";
-            var (kind, weights, bias) = j.KindCase switch
-            {
-                ProjectionSpec.KindOneofCase.Dense => (ProjectionKind.Dense, j.Dense.Weights.ToArray(),
-                    j.Dense.Bias.Count > 0 ? j.Dense.Bias.ToArray() : null),
-                ProjectionSpec.KindOneofCase.OneToOne => (ProjectionKind.OneToOne, j.OneToOne.Weights.ToArray(), (float[]?)null),
-                _ => throw EngineException.Invalid($"{field} has no kind; set one of dense, one_to_one"),
-            };
-            projections.Add(new ProjectionDefinition(j.Name, j.Source, j.Target, kind, weights, bias,
-                j.HasBiasOnFirstStep ? j.BiasOnFirstStep : true));
+            projections.Add(ToDefinition(spec.Projections[i], $"spec.projections[{i}]"));
         }
 
         var clock = spec.Clock switch
@@ -58,12 +48,6 @@ internal static class SpecMapping
             ProtoClock.Realtime => EngineClock.Realtime,
             _ => throw EngineException.Invalid($"spec.clock {(int)spec.Clock} is unknown; use CLOCK_MODE_LOCKSTEP or CLOCK_MODE_REALTIME"),
         };
-        if (clock == EngineClock.Realtime)
-        {
-            throw new EngineException(EngineError.InvalidArgument,
-                "spec.clock CLOCK_MODE_REALTIME is not served yet; use CLOCK_MODE_LOCKSTEP");
-        }
-
         return new NetworkDefinition(
             spec.Name,
             populations,
@@ -73,6 +57,73 @@ internal static class SpecMapping
             spec.Instances == 0 ? 1 : (int)Math.Min(spec.Instances, int.MaxValue),
             spec.RealtimeFactor == 0 ? 1 : spec.RealtimeFactor);
     }
+
+    private static ProjectionDefinition ToDefinition(ProjectionSpec j, string field)
+    {
+        static float[]? Bias(Google.Protobuf.Collections.RepeatedField<float> bias) => bias.Count > 0 ? bias.ToArray() : null;
+
+        var definition = j.KindCase switch
+        {
+            ProjectionSpec.KindOneofCase.Dense => new ProjectionDefinition(j.Name, j.Source, j.Target, ProjectionKind.Dense,
+                j.Dense.Weights.ToArray(), Bias(j.Dense.Bias), true),
+            ProjectionSpec.KindOneofCase.OneToOne => new ProjectionDefinition(j.Name, j.Source, j.Target, ProjectionKind.OneToOne,
+                j.OneToOne.Weights.ToArray(), null, true),
+            ProjectionSpec.KindOneofCase.Sparse => new ProjectionDefinition(j.Name, j.Source, j.Target, ProjectionKind.Sparse,
+                j.Sparse.Weights.ToArray(), Bias(j.Sparse.Bias), true)
+            {
+                Pre = Indices(j.Sparse.Pre, field + ".sparse.pre"),
+                Post = Indices(j.Sparse.Post, field + ".sparse.post"),
+            },
+            ProjectionSpec.KindOneofCase.Conv2D => new ProjectionDefinition(j.Name, j.Source, j.Target, ProjectionKind.Conv2d,
+                j.Conv2D.Weights.ToArray(), Bias(j.Conv2D.Bias), true)
+            {
+                KernelSize = Sizes(j.Conv2D.KernelSize),
+                Stride = Sizes(j.Conv2D.Stride),
+                Padding = Sizes(j.Conv2D.Padding),
+            },
+            ProjectionSpec.KindOneofCase.SumPool2D => new ProjectionDefinition(j.Name, j.Source, j.Target, ProjectionKind.SumPool2d,
+                [], null, true)
+            {
+                KernelSize = Sizes(j.SumPool2D.KernelSize),
+                Stride = Sizes(j.SumPool2D.Stride),
+                Padding = Sizes(j.SumPool2D.Padding),
+            },
+            _ => throw EngineException.Invalid($"{field} has no kind; set one of dense, one_to_one, sparse, conv2d, sum_pool2d"),
+        };
+
+        if (j.DelaySteps > int.MaxValue)
+        {
+            throw EngineException.Invalid(
+                $"{field}.delay_steps is {j.DelaySteps}; it must not exceed ServerInfo.limits.max_delay_steps");
+        }
+
+        return definition with
+        {
+            BiasOnFirstStep = !j.HasBiasOnFirstStep || j.BiasOnFirstStep,
+            DelaySteps = (int)j.DelaySteps,
+        };
+    }
+
+    /// <summary>Neuron indices; one beyond int range cannot be a neuron of any population.</summary>
+    private static int[] Indices(Google.Protobuf.Collections.RepeatedField<uint> values, string field)
+    {
+        var result = new int[values.Count];
+        for (int k = 0; k < result.Length; k++)
+        {
+            if (values[k] > int.MaxValue)
+            {
+                throw EngineException.Invalid($"{field}[{k}] is {values[k]}; it is not a neuron index of the population");
+            }
+
+            result[k] = (int)values[k];
+        }
+
+        return result;
+    }
+
+    /// <summary>Kernel sizes, strides and paddings; values beyond int range are clamped (and then refused as too large).</summary>
+    private static int[] Sizes(Google.Protobuf.Collections.RepeatedField<uint> values) =>
+        values.Select(v => (int)Math.Min(v, int.MaxValue)).ToArray();
 
     public static Dictionary<string, ParamValue> ToParameters(
         Google.Protobuf.Collections.MapField<string, ParameterValue> values, string field)
@@ -145,14 +196,59 @@ internal static class SpecMapping
 
         foreach (var j in network.Projections)
         {
-            var js = new ProjectionSpec { Name = j.Name, Source = j.Source.Name, Target = j.Target.Name };
-            if (!j.SameStep)
-            {
-                js.BiasOnFirstStep = j.BiasOnFirstStep;
-            }
+            spec.Projections.Add(ToProto(j, includeWeights));
+        }
 
-            if (j.Kind == ProjectionKind.Dense)
+        var result = new Protos.V1.Network { Spec = spec, Neurons = (ulong)network.Neurons, Synapses = (ulong)network.Synapses };
+        result.Order.Add(network.Order.Select(i => network.Populations[i].Name));
+        result.SameStep.Add(network.Projections.Select(j => j.SameStep));
+        foreach (var inst in network.Instances)
+        {
+            result.Instances.Add(new InstanceInfo
             {
+                Index = (uint)inst.Index,
+                Step = (ulong)inst.Step,
+                Driven = inst.Driven,
+                Watchers = (uint)inst.WatcherCount,
+                LateInputs = (ulong)inst.LateInputs,
+                InputsTooEarly = (ulong)inst.InputsTooEarly,
+            });
+        }
+
+        if (network.Clock is { } clock)
+        {
+            result.Clock = new ClockStats
+            {
+                PeriodS = clock.PeriodSeconds,
+                Ticks = (ulong)clock.Ticks,
+                Overruns = (ulong)clock.Overruns,
+                LagUs = clock.LagMicroseconds,
+                MaxLagUs = clock.MaxLagMicroseconds,
+                LagP50Us = clock.LagQuantileMicroseconds(0.5),
+                LagP99Us = clock.LagQuantileMicroseconds(0.99),
+            };
+        }
+
+        return result;
+    }
+
+    public static ProjectionSpec ToProto(Projection j, bool includeWeights)
+    {
+        var js = new ProjectionSpec
+        {
+            Name = j.Name,
+            Source = j.Source.Name,
+            Target = j.Target.Name,
+            DelaySteps = (uint)j.DelaySteps,
+        };
+        if (j.Lag > 0)
+        {
+            js.BiasOnFirstStep = j.BiasOnFirstStep;
+        }
+
+        switch (j)
+        {
+            case Engine.DenseProjection:
                 js.Dense = new Protos.V1.DenseProjection();
                 if (includeWeights)
                 {
@@ -162,28 +258,56 @@ internal static class SpecMapping
                         js.Dense.Bias.Add(bias);
                     }
                 }
-            }
-            else
-            {
+
+                break;
+            case Engine.SparseProjection sparse:
+                js.Sparse = new Protos.V1.SparseProjection();
+                if (includeWeights)
+                {
+                    js.Sparse.Pre.Add(sparse.CopyPre().Select(k => (uint)k));
+                    js.Sparse.Post.Add(sparse.CopyPost().Select(k => (uint)k));
+                    js.Sparse.Weights.Add(j.CopyWeights());
+                    if (j.CopyBias() is { } bias)
+                    {
+                        js.Sparse.Bias.Add(bias);
+                    }
+                }
+
+                break;
+            case Engine.Conv2dProjection conv:
+                var g = conv.Geometry;
+                js.Conv2D = new Protos.V1.Conv2dProjection();
+                js.Conv2D.KernelSize.Add([(uint)g.KernelHeight, (uint)g.KernelWidth]);
+                js.Conv2D.Stride.Add([(uint)g.StrideY, (uint)g.StrideX]);
+                js.Conv2D.Padding.Add([(uint)g.PaddingY, (uint)g.PaddingX]);
+                if (includeWeights)
+                {
+                    js.Conv2D.Weights.Add(j.CopyWeights());
+                    if (j.CopyBias() is { } bias)
+                    {
+                        js.Conv2D.Bias.Add(bias);
+                    }
+                }
+
+                break;
+            case Engine.SumPool2dProjection pool:
+                var p = pool.Geometry;
+                js.SumPool2D = new Protos.V1.SumPool2dProjection();
+                js.SumPool2D.KernelSize.Add([(uint)p.KernelHeight, (uint)p.KernelWidth]);
+                js.SumPool2D.Stride.Add([(uint)p.StrideY, (uint)p.StrideX]);
+                js.SumPool2D.Padding.Add([(uint)p.PaddingY, (uint)p.PaddingX]);
+                break;
+            default:
                 js.OneToOne = new Protos.V1.OneToOneProjection();
                 if (includeWeights)
                 {
                     js.OneToOne.Weights.Add(j.CopyWeights());
                 }
-            }
 
-            spec.Projections.Add(js);
+                break;
         }
 
-        var result = new Protos.V1.Network { Spec = spec, Neurons = (ulong)network.Neurons, Synapses = (ulong)network.Synapses };
-        result.Order.Add(network.Order.Select(i => network.Populations[i].Name));
-        result.SameStep.Add(network.Projections.Select(j => j.SameStep));
-        foreach (var inst in network.Instances)
-        {
-            result.Instances.Add(new InstanceInfo { Index = (uint)inst.Index, Step = (ulong)inst.Step, Driven = inst.Driven });
-        }
-
-        return result;
+        return js;
     }
 
     public static ModelInfo ToProto(NeuronModel model)

@@ -237,7 +237,40 @@ internal sealed class NetCase : RunPlan
                     break;
                 case "one_to_one":
                     ps.OneToOne = new OneToOneProjection();
-                    ps.OneToOne.Weights.Add(CaseFile.Flatten(j.GetProperty("weights")));
+                    if (j.TryGetProperty("weights", out var ow) && ow.ValueKind == JsonValueKind.Array)
+                    {
+                        ps.OneToOne.Weights.Add(CaseFile.Flatten(ow));
+                    }
+
+                    break;
+                case "sparse":
+                    ps.Sparse = new SparseProjection();
+                    ps.Sparse.Pre.Add(Sizes(j, "pre"));
+                    ps.Sparse.Post.Add(Sizes(j, "post"));
+                    ps.Sparse.Weights.Add(CaseFile.Flatten(j.GetProperty("weights")));
+                    if (j.TryGetProperty("bias", out var sparseBias) && sparseBias.ValueKind == JsonValueKind.Array)
+                    {
+                        ps.Sparse.Bias.Add(CaseFile.Flatten(sparseBias));
+                    }
+
+                    break;
+                case "conv2d":
+                    ps.Conv2D = new Conv2dProjection();
+                    ps.Conv2D.Weights.Add(CaseFile.Flatten(j.GetProperty("weights"))); // [out_c][in_c][kh][kw]
+                    ps.Conv2D.KernelSize.Add(Sizes(j, "kernel_size"));
+                    ps.Conv2D.Stride.Add(Sizes(j, "stride"));
+                    ps.Conv2D.Padding.Add(Sizes(j, "padding"));
+                    if (j.TryGetProperty("bias", out var convBias) && convBias.ValueKind == JsonValueKind.Array)
+                    {
+                        ps.Conv2D.Bias.Add(CaseFile.Flatten(convBias));
+                    }
+
+                    break;
+                case "sumpool2d":
+                    ps.SumPool2D = new SumPool2dProjection();
+                    ps.SumPool2D.KernelSize.Add(Sizes(j, "kernel_size"));
+                    ps.SumPool2D.Stride.Add(Sizes(j, "stride"));
+                    ps.SumPool2D.Padding.Add(Sizes(j, "padding"));
                     break;
                 default:
                     return new NetCase { SkipReason = $"projection '{ps.Name}' is of kind {kind}, which the API cannot express yet" };
@@ -246,6 +279,11 @@ internal sealed class NetCase : RunPlan
             if (j.TryGetProperty("bias_on_first_step", out var first) && first.ValueKind is JsonValueKind.True or JsonValueKind.False)
             {
                 ps.BiasOnFirstStep = first.GetBoolean();
+            }
+
+            if (j.TryGetProperty("delay_steps", out var delay) && delay.ValueKind == JsonValueKind.Number)
+            {
+                ps.DelaySteps = delay.GetUInt32();
             }
 
             spec.Projections.Add(ps);
@@ -261,6 +299,25 @@ internal sealed class NetCase : RunPlan
         plan._input = input.GetProperty("data").EnumerateArray()
             .Select(b => b.EnumerateArray().Select(CaseFile.Flatten).ToArray()).ToArray();
         return plan;
+    }
+
+    /// <summary>
+    /// A size list such as kernel_size, stride or padding (a number or a list of numbers), or neuron
+    /// indices; empty when absent or null (the server's default).
+    /// </summary>
+    private static IEnumerable<uint> Sizes(JsonElement projection, string name)
+    {
+        if (!projection.TryGetProperty(name, out var e))
+        {
+            return [];
+        }
+
+        return e.ValueKind switch
+        {
+            JsonValueKind.Number => [e.GetUInt32()],
+            JsonValueKind.Array => e.EnumerateArray().Select(x => x.GetUInt32()).ToArray(),
+            _ => [],
+        };
     }
 
     public override void AddInputs(RunRequest request, int b, int t, int offset)

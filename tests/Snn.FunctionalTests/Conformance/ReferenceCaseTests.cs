@@ -30,11 +30,11 @@ public sealed class ReferenceCaseTests(ServerFixture server) : IClassFixture<Ser
     [MemberData(nameof(LayerCases))]
     public Task Layer_case_matches_the_library(string name) => Check("refcases", name);
 
-    /// <summary>Network cases built from dense and one-to-one projections (conv and pooling come with their projection kinds).</summary>
+    public static TheoryData<string> NetworkCases() => Cases("refnets");
+
+    /// <summary>Every reference network: dense, one-to-one, conv2d and sum pooling projections, recurrent ones included.</summary>
     [Theory]
-    [InlineData("snntorch_mlp_leaky")]
-    [InlineData("norse_mlp")]
-    [InlineData("sinabs_lifrecurrent_net")]
+    [MemberData(nameof(NetworkCases))]
     public Task Network_case_matches_the_library(string name) => Check("refnets", name);
 
     private async Task Check(string kind, string name)

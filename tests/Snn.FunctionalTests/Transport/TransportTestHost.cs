@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -22,13 +23,13 @@ internal sealed class TransportTestHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private TransportTestHost(WebApplication app, CapturedLogs logs, TransportObservations observations, Uri address)
+    private TransportTestHost(WebApplication app, CapturedLogs logs, TransportObservations observations, Uri address, HttpMessageHandler? handler)
     {
         _app = app;
         Logs = logs;
         Observations = observations;
         Address = address;
-        Connection = new GrpcConnection(GrpcConnection.CreateHttpClient(address), disposeHttpClient: true);
+        Connection = new GrpcConnection(GrpcConnection.CreateHttpClient(address, handler), disposeHttpClient: true);
     }
 
     public Uri Address { get; }
@@ -43,7 +44,7 @@ internal sealed class TransportTestHost : IAsyncDisposable
     /// <summary>Error event ids this test expects the server to log.</summary>
     public HashSet<int> ExpectedErrorEventIds { get; } = [];
 
-    public static async Task<TransportTestHost> StartAsync(Action<GrpcTransportOptions>? configure = null)
+    public static async Task<TransportTestHost> StartAsync(Action<GrpcTransportOptions>? configure = null, X509Certificate2? certificate = null)
     {
         var logs = new CapturedLogs();
         var observations = new TransportObservations();
@@ -52,8 +53,9 @@ internal sealed class TransportTestHost : IAsyncDisposable
         var contentRoot = Path.Combine(Path.GetTempPath(), "snn-transport-tests");
         Directory.CreateDirectory(contentRoot);
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = contentRoot });
-        builder.WebHost.UseSetting(WebHostDefaults.ServerUrlsKey, "http://127.0.0.1:0");
-        builder.ConfigureGrpcKestrel();
+        var scheme = certificate is null ? "http" : "https";
+        builder.WebHost.UseSetting(WebHostDefaults.ServerUrlsKey, scheme + "://127.0.0.1:0");
+        builder.ConfigureGrpcKestrel(certificate);
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(LogLevel.Debug);
         builder.Logging.AddProvider(logs);
@@ -68,7 +70,17 @@ internal sealed class TransportTestHost : IAsyncDisposable
 
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
         var port = new Uri(addresses.First()).Port;
-        return new TransportTestHost(app, logs, observations, new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{port}")));
+        HttpMessageHandler? handler = null;
+        if (certificate is not null)
+        {
+            // Trust exactly the test's self-signed certificate.
+            handler = new SocketsHttpHandler
+            {
+                SslOptions = { RemoteCertificateValidationCallback = (_, presented, _, _) => presented is not null && presented.GetCertHashString() == certificate.GetCertHashString() },
+            };
+        }
+
+        return new TransportTestHost(app, logs, observations, new Uri(string.Create(CultureInfo.InvariantCulture, $"{scheme}://127.0.0.1:{port}")), handler);
     }
 
     /// <summary>Sends a hand-made HTTP/2 request, reads the body to its end, and returns the status from trailers or headers.</summary>
@@ -116,7 +128,7 @@ internal sealed class TransportTestHost : IAsyncDisposable
         {
             foreach (var entry in Logs.Entries)
             {
-                if (entry.EventId.Id == 1000 && entry.Message.Contains(method, StringComparison.Ordinal))
+                if (IsRpcLine(entry.Category, entry.EventId.Id) && entry.Message.Contains(method, StringComparison.Ordinal))
                 {
                     return entry.Message;
                 }
@@ -127,6 +139,10 @@ internal sealed class TransportTestHost : IAsyncDisposable
 
         throw new TimeoutException($"No RPC log line for {method}.");
     }
+
+    /// <summary>True for the transport's per-RPC log line (event 1000 of the Snn.Server.Rpc categories).</summary>
+    public static bool IsRpcLine(string category, int eventId) =>
+        eventId == 1000 && category.StartsWith("Snn.Server.Rpc", StringComparison.Ordinal);
 
     public async ValueTask DisposeAsync()
     {

@@ -1,0 +1,116 @@
+namespace Snn.Server.Backends.Cpu;
+
+/// <summary>
+/// Fork-join over persistent worker threads, for splitting one large kernel call across cores
+/// without allocating: the caller publishes a work item, releases the workers, runs part 0 itself
+/// and waits until every part is done. One job at a time (the step loop is single-threaded).
+/// </summary>
+internal sealed class WorkerPool : IDisposable
+{
+    private readonly Thread[] _threads;
+    private readonly SemaphoreSlim[] _start;
+    private readonly CountdownEvent _done;
+    private IPartitionedWork? _work;
+    private Exception? _error;
+    private int _parts;
+    private volatile bool _stopping;
+
+    public WorkerPool(int workers)
+    {
+        Workers = Math.Max(0, workers);
+        _threads = new Thread[Workers];
+        _start = new SemaphoreSlim[Workers];
+        _done = new CountdownEvent(1);
+        for (int w = 0; w < Workers; w++)
+        {
+            _start[w] = new SemaphoreSlim(0, 1);
+            int part = w + 1;
+            _threads[w] = new Thread(() => Work(part)) { Name = $"snn-step-worker-{part}", IsBackground = true };
+            _threads[w].Start();
+        }
+    }
+
+    /// <summary>Threads besides the caller's.</summary>
+    public int Workers { get; }
+
+    /// <summary>Runs parts 0..parts-1 of <paramref name="work"/>, part 0 on the calling thread.</summary>
+    public void Run(IPartitionedWork work, int parts)
+    {
+        parts = Math.Clamp(parts, 1, Workers + 1);
+        if (parts == 1)
+        {
+            work.Execute(0, 1);
+            return;
+        }
+
+        _work = work;
+        _parts = parts;
+        _done.Reset(parts - 1);
+        for (int w = 0; w < parts - 1; w++)
+        {
+            _start[w].Release();
+        }
+
+        try
+        {
+            work.Execute(0, parts);
+        }
+        finally
+        {
+            _done.Wait();
+            _work = null;
+        }
+
+        if (Interlocked.Exchange(ref _error, null) is { } error)
+        {
+            throw new AggregateException("a step worker failed", error);
+        }
+    }
+
+    private void Work(int part)
+    {
+        var start = _start[part - 1];
+        while (true)
+        {
+            start.Wait();
+            if (_stopping)
+            {
+                return;
+            }
+
+            try
+            {
+                _work!.Execute(part, _parts);
+            }
+            catch (Exception e)
+            {
+                Interlocked.CompareExchange(ref _error, e, null);
+            }
+            finally
+            {
+                _done.Signal();
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        _stopping = true;
+        foreach (var s in _start)
+        {
+            s.Release();
+        }
+
+        foreach (var t in _threads)
+        {
+            t.Join(TimeSpan.FromSeconds(2));
+        }
+    }
+}
+
+/// <summary>Work that can be cut into equal parts.</summary>
+internal interface IPartitionedWork
+{
+    /// <summary>Does part <paramref name="part"/> of <paramref name="parts"/>.</summary>
+    void Execute(int part, int parts);
+}

@@ -1,0 +1,49 @@
+using Snn.Protos.V1;
+using Snn.Server.Engine;
+using Snn.Server.Rpc;
+
+namespace Snn.Server.Services;
+
+/// <summary>
+/// Watch: streams an instance's outputs to a subscriber that does not drive it. Any number of
+/// watchers per instance; each has its own bounded queue and policy (cut off, or lossy with drop
+/// counts) so a slow one never holds back the instance or the others.
+/// </summary>
+internal sealed class WatchHandler(StepLoop loop, SnnService service)
+{
+    public async Task Watch(WatchRequest request, IServerStreamWriter<RunResponse> responses, ServerCallContext context)
+    {
+        FrameSink sink;
+        Engine.Network network;
+        try
+        {
+            network = service.Find(request.Network, "network");
+            int instance = SnnService.CheckInstance(network, request.Instance, "instance");
+            var plan = RunHandler.BuildPlan(network, request.SpikesFrom, request.Record, "watch");
+            int queue = request.Queue == 0 ? FrameSink.MaxFrames : (int)Math.Min(request.Queue, FrameSink.MaxFrames);
+            sink = await loop.WatchAsync(network, instance, plan, request.Lossy, queue, context.CancellationToken);
+        }
+        catch (EngineException e)
+        {
+            throw ErrorMapping.ToRpc(e);
+        }
+
+        try
+        {
+            var opened = new RunOpened { Network = network.Name, Instance = request.Instance, Step = (ulong)sink.Instance.Step };
+            opened.SpikePopulations.Add(sink.Plan.SpikePopulations.Select(i => network.Populations[i].Name));
+            opened.Records.Add(request.Record);
+            await responses.WriteAsync(new RunResponse { Opened = opened }, context.CancellationToken);
+            await RunHandler.WriteFramesAsync(sink, responses, RunHandler.StatusInterval(network, request.StatusIntervalMs),
+                context.CancellationToken, onFailure: null);
+        }
+        catch (EngineException e)
+        {
+            throw ErrorMapping.ToRpc(e);
+        }
+        finally
+        {
+            await loop.UnwatchAsync(sink);
+        }
+    }
+}
