@@ -37,6 +37,9 @@ public sealed class ServerHost : IAsyncDisposable
     /// </summary>
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
+        // --urls / ASPNETCORE_URLS become our explicit endpoints. Kept out of the host's own URL setting,
+        // which the host snapshots at creation and Kestrel would then report as overridden.
+        args = TakeUrls(args, out string? urls);
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         configure?.Invoke(builder);
         var config = builder.Configuration;
@@ -57,7 +60,7 @@ public sealed class ServerHost : IAsyncDisposable
         int maxMessage = config.GetValue("Snn:MaxMessageBytes", 4 << 20);
         string dataDirectory = Path.GetFullPath(config.GetValue("Snn:DataDirectory", "data")!, Environment.CurrentDirectory);
 
-        builder.ConfigureGrpcKestrel();
+        builder.ConfigureGrpcKestrel(defaultUrl: urls ?? GrpcKestrelExtensions.DefaultUrl);
         builder.Services.AddSingleton(limits);
         var cpu = new CpuOptions();
         config.GetSection("Snn:Cpu").Bind(cpu);
@@ -97,6 +100,30 @@ public sealed class ServerHost : IAsyncDisposable
         var app = Build(args, configure);
         await app.StartAsync(cancellationToken);
         return new ServerHost(app, new Uri(Addresses(app).First()));
+    }
+
+    private static string[] TakeUrls(string[] args, out string? urls)
+    {
+        urls = Environment.GetEnvironmentVariable("ASPNETCORE_URLS");
+        Environment.SetEnvironmentVariable("ASPNETCORE_URLS", null);
+        var rest = new List<string>(args.Length);
+        for (int i = 0; i < args.Length; i++)
+        {
+            if (args[i] is "--urls" or "/urls" && i + 1 < args.Length)
+            {
+                urls = args[++i];
+            }
+            else if (args[i].StartsWith("--urls=", StringComparison.Ordinal))
+            {
+                urls = args[i]["--urls=".Length..];
+            }
+            else
+            {
+                rest.Add(args[i]);
+            }
+        }
+
+        return [.. rest];
     }
 
     private static IEnumerable<string> Addresses(WebApplication app) =>

@@ -100,5 +100,11 @@ internal sealed class Network
     }
 
     /// <summary>Bytes of state, input, spike, weight and delay-line buffers.</summary>
-    public long Bytes => Populations.Sum(p => p.Bytes) + Projections.Sum(j => j.Bytes);
+    public long Bytes => StateBytes + SynapseBytes;
+
+    /// <summary>Bytes of neuron state, input and spike buffers, all instances.</summary>
+    public long StateBytes => Populations.Sum(p => p.Bytes);
+
+    /// <summary>Bytes of weights, connectivity and delay lines.</summary>
+    public long SynapseBytes => Projections.Sum(j => j.Bytes);
 }

@@ -43,6 +43,19 @@ internal sealed class SnnService(StepLoop loop)
             info.Models.Add(SpecMapping.ToProto(model));
         }
 
+        var usage = new Usage { ProcessBytes = (ulong)Environment.WorkingSet };
+        foreach (var network in loop.Networks)
+        {
+            usage.Networks++;
+            usage.Neurons += (ulong)(network.Neurons * network.Instances.Length);
+            usage.Synapses += (ulong)network.Synapses;
+            usage.StateBytes += (ulong)network.StateBytes;
+            usage.SynapseBytes += (ulong)network.SynapseBytes;
+        }
+
+        usage.BytesPerNeuron = usage.Neurons == 0 ? 0 : (double)usage.StateBytes / usage.Neurons;
+        usage.BytesPerSynapse = usage.Synapses == 0 ? 0 : (double)usage.SynapseBytes / usage.Synapses;
+        info.Usage = usage;
         return Task.FromResult(info);
     }
 

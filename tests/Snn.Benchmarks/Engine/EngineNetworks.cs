@@ -17,7 +17,7 @@ internal static class EngineNetworks
         return Network("dense", instances,
             [Pop(InputName, "input", 1024), Pop("hidden", "sinabs.LIF", 512, ("tau_mem", 10)), Pop("out", "sinabs.LIF", 10, ("tau_mem", 10))],
             [
-                new("w1", InputName, "hidden", ProjectionKind.Dense, Weights(random, 512 * 1024, 0.5f), null, false),
+                new("w1", InputName, "hidden", ProjectionKind.Dense, Weights(random, 512 * 1024, 0.5f, 0.25f), null, false),
                 new("w2", "hidden", "out", ProjectionKind.Dense, Weights(random, 10 * 512, 0.5f), null, false),
             ]);
     }
@@ -64,7 +64,7 @@ internal static class EngineNetworks
         {
             pre[k] = random.Next(n);
             post[k] = random.Next(n);
-            weights[k] = 0.02f * random.NextSingle();
+            weights[k] = random.NextSingle();
         }
 
         return Network("sparse", 1,
@@ -114,12 +114,13 @@ internal static class EngineNetworks
     private static PopulationDefinition Pop(string name, string model, int size, int[] shape, params (string Name, double Value)[] parameters) =>
         new(name, model, size, shape, parameters.ToDictionary(p => p.Name, p => ParamValue.Number(p.Value), StringComparer.Ordinal));
 
-    private static float[] Weights(Random random, int count, float scale)
+    /// <summary>Uniform in [offset - scale, offset + scale).</summary>
+    private static float[] Weights(Random random, int count, float scale, float offset = 0f)
     {
         var w = new float[count];
         for (int i = 0; i < count; i++)
         {
-            w[i] = scale * ((2 * random.NextSingle()) - 1);
+            w[i] = offset + (scale * ((2 * random.NextSingle()) - 1));
         }
 
         return w;

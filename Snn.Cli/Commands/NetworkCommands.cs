@@ -1,0 +1,152 @@
+using System.CommandLine;
+using System.Globalization;
+using Google.Protobuf;
+using Snn.Client;
+using Snn.Protos.V1;
+
+namespace Snn.Cli.Commands;
+
+/// <summary><c>snn list</c>, <c>get</c>, <c>create</c> and <c>delete</c>.</summary>
+internal static class NetworkCommands
+{
+    /// <summary>Protobuf JSON, indented, the same field names <see cref="JsonParser"/> reads back.</summary>
+    internal static readonly JsonFormatter Json = new(JsonFormatter.Settings.Default.WithIndentation());
+
+    public static Command List(CliContext context)
+    {
+        var command = new Command("list", "List the networks on the server.");
+        command.SetAction((parseResult, cancellationToken) => SnnCli.Guard(context, async () =>
+        {
+            using var client = context.Connect(parseResult);
+            var response = await client.ListNetworksAsync(options: new CallOptions(cancellationToken: cancellationToken));
+            var o = context.Output;
+            if (response.Networks.Count == 0)
+            {
+                o.WriteLine("no networks");
+                return 0;
+            }
+
+            var rows = new List<string[]> { new[] { "NAME", "CLOCK", "DT", "INSTANCES", "NEURONS", "SYNAPSES", "POPULATIONS", "STEP" } };
+            foreach (var n in response.Networks)
+            {
+                var spec = n.Spec;
+                rows.Add(
+                [
+                    spec.Name,
+                    ClockName(spec.Clock),
+                    (spec.Dt == 0 ? 0.001 : spec.Dt).ToString("0.######", CultureInfo.InvariantCulture),
+                    n.Instances.Count.ToString(CultureInfo.InvariantCulture),
+                    n.Neurons.ToString(CultureInfo.InvariantCulture),
+                    n.Synapses.ToString(CultureInfo.InvariantCulture),
+                    string.Join(",", spec.Populations.Select(p => p.Name)),
+                    n.Instances.Count == 0 ? "-" : n.Instances.Max(i => i.Step).ToString(CultureInfo.InvariantCulture),
+                ]);
+            }
+
+            WriteTable(o, rows);
+            return 0;
+        }, cancellationToken));
+        return command;
+    }
+
+    public static Command Get(CliContext context)
+    {
+        var name = new Argument<string>("name") { Description = "Network name." };
+        var weights = new Option<bool>("--weights", "-w") { Description = "Include weights and per-neuron parameters." };
+        var specOnly = new Option<bool>("--spec") { Description = "Print only the NetworkSpec (JSON that `snn create --file` accepts)." };
+        var command = new Command("get", "Show one network as protobuf JSON: spec, feed-forward order, instances, clock.") { name, weights, specOnly };
+        command.SetAction((parseResult, cancellationToken) => SnnCli.Guard(context, async () =>
+        {
+            using var client = context.Connect(parseResult);
+            var network = await client.GetNetworkAsync(
+                new GetNetworkRequest { Name = parseResult.GetValue(name)!, IncludeWeights = parseResult.GetValue(weights) },
+                new CallOptions(cancellationToken: cancellationToken));
+            context.Output.WriteLine(parseResult.GetValue(specOnly) ? Json.Format(network.Spec) : Json.Format(network));
+            return 0;
+        }, cancellationToken));
+        return command;
+    }
+
+    public static Command Create(CliContext context)
+    {
+        var file = new Option<FileInfo>("--file", "-f")
+        {
+            Description = "The NetworkSpec as protobuf JSON (field names as in network.proto, e.g. \"populations\", \"oneToOne\"); - reads stdin.",
+            Required = true,
+        };
+        var command = new Command("create", "Create a network from a spec file.") { file };
+        command.SetAction((parseResult, cancellationToken) => SnnCli.Guard(context, async () =>
+        {
+            var spec = await ReadSpecAsync(parseResult.GetValue(file)!, cancellationToken);
+            using var client = context.Connect(parseResult);
+            var network = await client.CreateNetworkAsync(new CreateNetworkRequest { Spec = spec }, new CallOptions(cancellationToken: cancellationToken));
+            context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"created network '{network.Spec.Name}': {network.Neurons} neurons, {network.Synapses} synapses, {network.Instances.Count} instance(s), {ClockName(network.Spec.Clock)}, order {string.Join(" -> ", network.Order)}"));
+            return 0;
+        }, cancellationToken));
+        return command;
+    }
+
+    public static Command Delete(CliContext context)
+    {
+        var name = new Argument<string>("name") { Description = "Network name." };
+        var command = new Command("delete", "Delete a network (its streams end with ABORTED).") { name };
+        command.SetAction((parseResult, cancellationToken) => SnnCli.Guard(context, async () =>
+        {
+            using var client = context.Connect(parseResult);
+            var network = parseResult.GetValue(name)!;
+            await client.DeleteNetworkAsync(new DeleteNetworkRequest { Name = network }, new CallOptions(cancellationToken: cancellationToken));
+            context.Output.WriteLine($"deleted network '{network}'");
+            return 0;
+        }, cancellationToken));
+        return command;
+    }
+
+    /// <summary>Reads a NetworkSpec from protobuf JSON; unknown fields are an error (a typo should not pass silently).</summary>
+    internal static async Task<NetworkSpec> ReadSpecAsync(FileInfo file, CancellationToken cancellationToken)
+    {
+        string text;
+        try
+        {
+            text = file.Name == "-" && !file.Exists
+                ? await Console.In.ReadToEndAsync(cancellationToken)
+                : await File.ReadAllTextAsync(file.FullName, cancellationToken);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException($"cannot read {file.FullName}: {e.Message}");
+        }
+
+        try
+        {
+            return JsonParser.Default.Parse<NetworkSpec>(text);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new CliException($"{file.Name} is not a NetworkSpec in protobuf JSON: {e.Message}");
+        }
+        catch (InvalidJsonException e)
+        {
+            throw new CliException($"{file.Name} is not valid JSON: {e.Message}");
+        }
+    }
+
+    internal static string ClockName(ClockMode clock) => clock == ClockMode.Realtime ? "REALTIME" : "LOCKSTEP";
+
+    internal static void WriteTable(TextWriter o, List<string[]> rows)
+    {
+        var widths = new int[rows[0].Length];
+        foreach (var row in rows)
+        {
+            for (int i = 0; i < row.Length; i++)
+            {
+                widths[i] = Math.Max(widths[i], row[i].Length);
+            }
+        }
+
+        foreach (var row in rows)
+        {
+            o.WriteLine(string.Join("  ", row.Select((cell, i) => i == row.Length - 1 ? cell : cell.PadRight(widths[i]))).TrimEnd());
+        }
+    }
+}

@@ -1,0 +1,79 @@
+using System.CommandLine;
+using Snn.Cli.Internal;
+using Snn.Client;
+using Snn.Protos.V1;
+
+namespace Snn.Cli.Commands;
+
+/// <summary><c>snn watch NAME</c>: prints an instance's steps as its driver (or clock) executes them, until Ctrl+C.</summary>
+internal static class WatchCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var name = new Argument<string>("name") { Description = "Network name." };
+        var instance = new Option<uint>("--instance", "-n") { Description = "Instance index. Defaults to 0." };
+        var lossy = new Option<bool>("--lossy") { Description = "Drop the oldest steps when this watcher falls behind (default: the server cuts it off with RESOURCE_EXHAUSTED)." };
+        var spikesFrom = new Option<string[]>("--spikes-from") { Description = "Populations whose spikes are printed. Defaults to every non-input population.", AllowMultipleArgumentsPerToken = true };
+        var statusMs = new Option<uint>("--status-ms") { Description = "Milliseconds between status lines; 0 = the server's default (1000 for REALTIME, none for LOCKSTEP)." };
+        var maxSteps = new Option<ulong>("--max-steps") { Description = "Stop after this many steps; 0 = until Ctrl+C or the stream ends." };
+        var command = new Command("watch", "Watch an instance's outputs without driving it.") { name, instance, lossy, spikesFrom, statusMs, maxSteps };
+        command.SetAction((parseResult, cancellationToken) => SnnCli.Guard(context, async () =>
+        {
+            using var client = context.Connect(parseResult);
+            var request = new WatchRequest
+            {
+                Network = parseResult.GetValue(name)!,
+                Instance = parseResult.GetValue(instance),
+                Lossy = parseResult.GetValue(lossy),
+                StatusIntervalMs = parseResult.GetValue(statusMs),
+            };
+            request.SpikesFrom.Add(parseResult.GetValue(spikesFrom) ?? []);
+            ulong limit = parseResult.GetValue(maxSteps);
+            ulong seen = 0;
+            var printer = new StepPrinter(context.Output);
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            try
+            {
+                await foreach (var response in client.WatchAsync(request, new CallOptions(cancellationToken: stop.Token)))
+                {
+                    if (response.Opened is { } opened)
+                    {
+                        printer.Opened(opened, "watching");
+                    }
+
+                    if (response.DroppedBefore > 0)
+                    {
+                        printer.Dropped(response.DroppedBefore);
+                    }
+
+                    foreach (var step in response.Steps)
+                    {
+                        printer.Step(step);
+                        if (++seen == limit)
+                        {
+                            break;
+                        }
+                    }
+
+                    if (response.Status is { } status)
+                    {
+                        printer.Status(status);
+                    }
+
+                    await context.Output.FlushAsync(cancellationToken);
+                    if (limit > 0 && seen >= limit)
+                    {
+                        break;
+                    }
+                }
+            }
+            catch (Snn.Grpc.RpcException e) when (e.StatusCode == Snn.Grpc.StatusCode.Cancelled && stop.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                // Ended by --max-steps.
+            }
+
+            return 0;
+        }, cancellationToken));
+        return command;
+    }
+}

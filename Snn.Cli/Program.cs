@@ -1,0 +1,3 @@
+using Snn.Cli;
+
+return await SnnCli.InvokeAsync(args, Console.Out, Console.Error);
