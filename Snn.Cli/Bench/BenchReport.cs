@@ -115,10 +115,12 @@ internal sealed class BenchReport
 /// <summary>The machine the figures come from.</summary>
 internal static class MachineInfo
 {
+/// <summary>Debug or Release: the configuration snn (and so the server next to it) was built in.</summary>
+    public static string BuildConfiguration { get; } =
 #if DEBUG
-    public const string BuildConfiguration = "Debug";
+        "Debug";
 #else
-    public const string BuildConfiguration = "Release";
+        "Release";
 #endif
 
     public static string Describe()

@@ -63,7 +63,10 @@ internal static class RunCommand
                 foreach (var step in response.Steps)
                 {
                     printer.Step(step);
-                    printed++;
+                    if (++printed == count)
+                    {
+                        break;
+                    }
                 }
 
                 if (response.DroppedBefore > 0)

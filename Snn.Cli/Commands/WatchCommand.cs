@@ -31,45 +31,38 @@ internal static class WatchCommand
             ulong limit = parseResult.GetValue(maxSteps);
             ulong seen = 0;
             var printer = new StepPrinter(context.Output);
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            try
+            // Leaving the loop (--max-steps) disposes the stream, which cancels the call.
+            await foreach (var response in client.WatchAsync(request, new CallOptions(cancellationToken: cancellationToken)))
             {
-                await foreach (var response in client.WatchAsync(request, new CallOptions(cancellationToken: stop.Token)))
+                if (response.Opened is { } opened)
                 {
-                    if (response.Opened is { } opened)
-                    {
-                        printer.Opened(opened, "watching");
-                    }
+                    printer.Opened(opened, "watching");
+                }
 
-                    if (response.DroppedBefore > 0)
-                    {
-                        printer.Dropped(response.DroppedBefore);
-                    }
+                if (response.DroppedBefore > 0)
+                {
+                    printer.Dropped(response.DroppedBefore);
+                }
 
-                    foreach (var step in response.Steps)
-                    {
-                        printer.Step(step);
-                        if (++seen == limit)
-                        {
-                            break;
-                        }
-                    }
-
-                    if (response.Status is { } status)
-                    {
-                        printer.Status(status);
-                    }
-
-                    await context.Output.FlushAsync(cancellationToken);
-                    if (limit > 0 && seen >= limit)
+                foreach (var step in response.Steps)
+                {
+                    printer.Step(step);
+                    if (++seen == limit)
                     {
                         break;
                     }
                 }
-            }
-            catch (Snn.Grpc.RpcException e) when (e.StatusCode == Snn.Grpc.StatusCode.Cancelled && stop.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-            {
-                // Ended by --max-steps.
+
+                if (response.Status is { } status)
+                {
+                    printer.Status(status);
+                }
+
+                await context.Output.FlushAsync(cancellationToken);
+                if (limit > 0 && seen >= limit)
+                {
+                    break;
+                }
             }
 
             return 0;

@@ -447,26 +447,9 @@ internal sealed class GrpcCall<TRequest, TResponse> : IDisposable
                 continue;
             }
 
-            var binary = Metadata.IsBinaryKey(header.Key);
             foreach (var value in header.Value)
             {
-                try
-                {
-                    if (!binary)
-                    {
-                        metadata.Add(header.Key, value);
-                        continue;
-                    }
-
-                    foreach (var part in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-                    {
-                        metadata.Add(header.Key, GrpcProtocol.DecodeBinaryValue(part));
-                    }
-                }
-                catch (Exception ex) when (ex is ArgumentException or FormatException)
-                {
-                    // Not valid gRPC metadata: not passed on.
-                }
+                GrpcProtocol.AddReceivedValue(metadata, header.Key, value);
             }
         }
 

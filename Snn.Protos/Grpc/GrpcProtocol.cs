@@ -51,6 +51,31 @@ public static class GrpcProtocol
     /// <summary>Base64 without padding, as the spec asks senders to emit for <c>-bin</c> values.</summary>
     public static string EncodeBinaryValue(ReadOnlySpan<byte> value) => Convert.ToBase64String(value).TrimEnd('=');
 
+    /// <summary>
+    /// Adds one received header value to <paramref name="metadata"/>: text as is, "-bin" values
+    /// base64-decoded (several may arrive joined by commas). A value that is not valid gRPC metadata
+    /// (odd key, bad base64) is not passed on.
+    /// </summary>
+    public static void AddReceivedValue(Metadata metadata, string key, string value)
+    {
+        try
+        {
+            if (!Metadata.IsBinaryKey(key))
+            {
+                metadata.Add(key, value);
+                return;
+            }
+
+            foreach (var part in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                metadata.Add(key, DecodeBinaryValue(part));
+            }
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException)
+        {
+        }
+    }
+
     /// <summary>Decodes a <c>-bin</c> header value, padded or not.</summary>
     public static byte[] DecodeBinaryValue(string value)
     {

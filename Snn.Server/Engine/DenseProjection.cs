@@ -77,18 +77,7 @@ internal sealed class DenseProjection : Projection
             w = Transpose(weights, Target.Size, Source.Size);
         }
 
-        float[]? b = null;
-        if (bias is { Length: > 0 })
-        {
-            if (bias.Length != Target.Size)
-            {
-                throw EngineException.Invalid(
-                    $"{field}.bias has {bias.Length} values; projection '{Name}' needs one per target neuron ({Target.Size})");
-            }
-
-            NetworkBuilder.CheckFinite(bias, $"{field}.bias");
-            b = (float[])bias.Clone();
-        }
+        float[]? b = PrepareTargetBias(bias, field);
 
         return new PreparedWeights(w, b);
     }

@@ -33,6 +33,17 @@ internal static partial class NetworkBuilder
         }
     }
 
+    /// <summary>A bias[target]: one finite value per target neuron.</summary>
+    public static void CheckTargetBias(float[] bias, Population target, string field)
+    {
+        if (bias.Length != target.Size)
+        {
+            throw EngineException.Invalid($"{field} has {bias.Length} values; it needs one per target neuron ({target.Size})");
+        }
+
+        CheckFinite(bias, field);
+    }
+
     public static Network Build(NetworkDefinition def, EngineLimits limits)
     {
         CheckName(def.Name, "spec.name");
@@ -238,12 +249,7 @@ internal static partial class NetworkBuilder
         CheckFinite(jd.Weights, field + ".dense.weights");
         if (jd.Bias is { Length: > 0 } bias)
         {
-            if (bias.Length != target.Size)
-            {
-                throw EngineException.Invalid($"{field}.dense.bias has {bias.Length} values; it needs one per target neuron ({target.Size})");
-            }
-
-            CheckFinite(bias, field + ".dense.bias");
+            CheckTargetBias(bias, target, field + ".dense.bias");
         }
 
         return new DenseProjection(jd.Name, index, source, target, jd.BiasOnFirstStep, jd.Weights, jd.Bias)
@@ -312,12 +318,7 @@ internal static partial class NetworkBuilder
         CheckFinite(jd.Weights, field + ".sparse.weights");
         if (jd.Bias is { Length: > 0 } bias)
         {
-            if (bias.Length != target.Size)
-            {
-                throw EngineException.Invalid($"{field}.sparse.bias has {bias.Length} values; it needs one per target neuron ({target.Size})");
-            }
-
-            CheckFinite(bias, field + ".sparse.bias");
+            CheckTargetBias(bias, target, field + ".sparse.bias");
         }
 
         return new SparseProjection(jd.Name, index, source, target, jd.BiasOnFirstStep, pre, post, jd.Weights, jd.Bias)

@@ -67,6 +67,18 @@ internal abstract class Projection(string name, int index, Population source, Po
     /// <summary>Checks replacement weights; throws <see cref="EngineException"/> naming the field.</summary>
     public abstract PreparedWeights PrepareWeights(float[]? weights, float[]? bias, string field);
 
+    /// <summary>A checked copy of a replacement bias[target], or null when none is given.</summary>
+    protected float[]? PrepareTargetBias(float[]? bias, string field)
+    {
+        if (bias is not { Length: > 0 })
+        {
+            return null;
+        }
+
+        NetworkBuilder.CheckTargetBias(bias, Target, field + ".bias");
+        return (float[])bias.Clone();
+    }
+
     /// <summary>Installs weights prepared by <see cref="PrepareWeights"/>. Loop thread only.</summary>
     public abstract void Install(PreparedWeights prepared);
 

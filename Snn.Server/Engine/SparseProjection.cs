@@ -135,18 +135,7 @@ internal sealed class SparseProjection : Projection
             w = ToCsr(weights);
         }
 
-        float[]? b = null;
-        if (bias is { Length: > 0 })
-        {
-            if (bias.Length != Target.Size)
-            {
-                throw EngineException.Invalid(
-                    $"{field}.bias has {bias.Length} values; projection '{Name}' needs one per target neuron ({Target.Size})");
-            }
-
-            NetworkBuilder.CheckFinite(bias, $"{field}.bias");
-            b = (float[])bias.Clone();
-        }
+        float[]? b = PrepareTargetBias(bias, field);
 
         return new PreparedWeights(null, b, w);
     }

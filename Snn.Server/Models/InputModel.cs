@@ -1,17 +1,13 @@
 namespace Snn.Server.Models;
 
-/// <summary>
-/// <c>input</c>: a population without dynamics. Its spikes at a step are exactly what arrives for
-/// that step (external events with their values, plus anything projected into it).
-/// </summary>
-public sealed class InputModel : NeuronModel
+/// <summary>A population without state whose output at a step is its summed input of that step.</summary>
+public abstract class StatelessModel(string name, string libraryClass, string description) : NeuronModel
 {
-    public override string Name => "input";
+    public override string Name => name;
 
-    public override string LibraryClass => "(none: network input)";
+    public override string LibraryClass => libraryClass;
 
-    public override string Description =>
-        "No state. Its spikes at a step are the events sent to it for that step, with their values.";
+    public override string Description => description;
 
     public override IReadOnlyList<ParameterDescriptor> Parameters => [];
 
@@ -19,9 +15,9 @@ public sealed class InputModel : NeuronModel
 
     public override NeuronKernel Compile(IReadOnlyDictionary<string, ParamValue> parameters, int size, double networkDt)
     {
-        foreach (var name in parameters.Keys)
+        foreach (var parameter in parameters.Keys)
         {
-            throw new ModelParameterException(name, $"model '{Name}' has no parameter '{name}'; it takes none");
+            throw new ModelParameterException(parameter, $"model '{Name}' has no parameter '{parameter}'; it takes none");
         }
 
         return new PassthroughKernel(size);
@@ -29,32 +25,18 @@ public sealed class InputModel : NeuronModel
 }
 
 /// <summary>
-/// <c>passthrough</c>: no state; its output at a step is its summed input. Expresses chains with no
-/// neuron layer between two operations, such as sum pooling followed by a dense layer.
+/// <c>input</c>: where events enter. Its spikes at a step are exactly what arrives for that step
+/// (external events with their values, plus anything projected into it).
 /// </summary>
-public sealed class PassthroughModel : NeuronModel
-{
-    public override string Name => "passthrough";
+public sealed class InputModel() : StatelessModel("input", "(none: network input)",
+    "No state. Its spikes at a step are the events sent to it for that step, with their values.");
 
-    public override string LibraryClass => "(none: identity)";
-
-    public override string Description =>
-        "No state. Its output at a step is its summed input of that step, passed on to its projections.";
-
-    public override IReadOnlyList<ParameterDescriptor> Parameters => [];
-
-    public override IReadOnlyList<string> StateVariables => [];
-
-    public override NeuronKernel Compile(IReadOnlyDictionary<string, ParamValue> parameters, int size, double networkDt)
-    {
-        foreach (var name in parameters.Keys)
-        {
-            throw new ModelParameterException(name, $"model '{Name}' has no parameter '{name}'; it takes none");
-        }
-
-        return new PassthroughKernel(size);
-    }
-}
+/// <summary>
+/// <c>passthrough</c>: expresses chains with no neuron layer between two operations, such as sum
+/// pooling followed by a dense layer.
+/// </summary>
+public sealed class PassthroughModel() : StatelessModel("passthrough", "(none: identity)",
+    "No state. Its output at a step is its summed input of that step, passed on to its projections.");
 
 /// <summary>Copies the input current to the output.</summary>
 internal sealed class PassthroughKernel(int size) : NeuronKernel(size)

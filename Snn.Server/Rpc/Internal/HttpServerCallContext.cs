@@ -341,31 +341,11 @@ internal sealed class HttpServerCallContext : ServerCallContext, IDisposable
                 continue;
             }
 
-            var binary = Metadata.IsBinaryKey(header.Key);
             foreach (var value in (StringValues)header.Value)
             {
-                if (value is null)
+                if (value is not null)
                 {
-                    continue;
-                }
-
-                try
-                {
-                    if (!binary)
-                    {
-                        metadata.Add(header.Key, value);
-                        continue;
-                    }
-
-                    // Several binary values may arrive joined by commas.
-                    foreach (var part in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-                    {
-                        metadata.Add(header.Key, GrpcProtocol.DecodeBinaryValue(part));
-                    }
-                }
-                catch (Exception ex) when (ex is ArgumentException or FormatException)
-                {
-                    // A header that is not valid gRPC metadata (odd key, bad base64) is not passed on.
+                    GrpcProtocol.AddReceivedValue(metadata, header.Key, value);
                 }
             }
         }

@@ -13,7 +13,8 @@ public sealed class TmpRaceProbe(ApiServerFixture server) : ApiTest(server)
         for (int i = 0; i < 300; i++)
         {
             var spec = Relay(Names.Unique("race"), instances: 4);
-            await Client.CreateNetworkAsync(new CreateNetworkRequest { Spec = spec }).Within();
+            try { await Client.CreateNetworkAsync(new CreateNetworkRequest { Spec = spec }).Within(); }
+            catch (RpcException e) { Assert.Fail($"iteration {i}: {e.StatusCode}; so far: " + string.Join("; ", codes.Select(kv => kv.Key + " x" + kv.Value))); }
             var runs = new List<Snn.Client.RunSession>();
             for (uint k = 0; k < 4; k++) runs.Add(await Client.OpenRunAsync(new RunOpen { Network = spec.Name, Instance = k }).Within());
             await Client.DeleteNetworkAsync(new DeleteNetworkRequest { Name = spec.Name }).Within();
