@@ -42,9 +42,11 @@ internal static class EchoServer
         await app.StartAsync(cancellationToken);
         await output.WriteLineAsync($"echo server listening on http://127.0.0.1:{port}{Path}");
         await output.FlushAsync(cancellationToken);
+        // Stop on Ctrl+C / SIGTERM, whichever of System.CommandLine and the host's console lifetime sees it.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, app.Lifetime.ApplicationStopping);
         try
         {
-            await Task.Delay(Timeout.Infinite, cancellationToken);
+            await Task.Delay(Timeout.Infinite, stop.Token);
         }
         catch (OperationCanceledException)
         {

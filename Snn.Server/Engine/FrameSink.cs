@@ -22,8 +22,9 @@ internal class FrameSink
     /// <summary>Recorded bytes a sink may have out; large records get fewer frames (at least 4).</summary>
     public const long MaxRecordedBytes = 32L << 20;
 
-    private readonly Channel<StepFrame> _frames = Channel.CreateUnbounded<StepFrame>(
-        new UnboundedChannelOptions { SingleReader = false, SingleWriter = true, AllowSynchronousContinuations = false });
+    // Bounded to the sink's capacity, which the loop never exceeds (it counts frames out before it
+    // emits): a bounded channel keeps its items in one reused array, so emitting allocates nothing.
+    private readonly Channel<StepFrame> _frames;
 
     private readonly ConcurrentQueue<StepFrame> _free = new();
     private readonly StepLoop _loop;
@@ -40,6 +41,13 @@ internal class FrameSink
         Lossy = lossy;
         long perFrame = Math.Max(StepFrame.RecordBytes(plan), 1);
         Capacity = (int)Math.Clamp(Math.Min(frames, MaxRecordedBytes / perFrame), 4, Math.Max(frames, 4));
+        _frames = Channel.CreateBounded<StepFrame>(new BoundedChannelOptions(Capacity)
+        {
+            SingleReader = false, // the loop takes the oldest frame out of a full lossy sink
+            SingleWriter = true,
+            AllowSynchronousContinuations = false,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
     }
 
     public Network Network { get; }
@@ -69,8 +77,13 @@ internal class FrameSink
         _loop.Wake();
     }
 
-    /// <summary>Whether one more frame may go out now. Loop thread only.</summary>
-    internal bool HasRoom => Volatile.Read(ref _out) < Capacity;
+    /// <summary>
+    /// Whether one more frame may go out now. Loop thread only. A lossy sink counts only the frames
+    /// still queued (so that making room always means dropping a queued frame and the newest step is
+    /// always delivered, carrying the count of what was lost); any other sink counts every frame not
+    /// yet handed back, the one its writer is sending included.
+    /// </summary>
+    internal bool HasRoom => Lossy ? _frames.Reader.Count < Capacity : Volatile.Read(ref _out) < Capacity;
 
     /// <summary>A frame to fill: a returned one when there is one. Loop thread only.</summary>
     internal StepFrame Rent() => _free.TryDequeue(out var f) ? f : new StepFrame(Network, Plan);
@@ -83,19 +96,15 @@ internal class FrameSink
         _frames.Writer.TryWrite(frame);
     }
 
-    /// <summary>Makes room in a lossy sink: drops the oldest queued frame (or, if the writer holds them all, this step's). Loop thread only.</summary>
-    internal bool DropOldest()
+    /// <summary>Makes room in a full lossy sink by dropping its oldest queued frame. Loop thread only.</summary>
+    internal void DropOldest()
     {
-        Interlocked.Increment(ref _dropped);
-        _droppedPending++;
         if (_frames.Reader.TryRead(out var oldest))
         {
-            _droppedPending += oldest.DroppedBefore; // the losses it was to report move to the next frame
+            Interlocked.Increment(ref _dropped);
+            _droppedPending += oldest.DroppedBefore + 1; // its own loss, and the losses it was to report
             Return(oldest);
-            return true;
         }
-
-        return false;
     }
 
     /// <summary>Completes the frame stream (with an error to end the call with a status). Loop thread only.</summary>

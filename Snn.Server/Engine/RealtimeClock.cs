@@ -18,11 +18,23 @@ internal sealed class RealtimeClock
     private const int BucketMicros = 10;
     private readonly long[] _lagBuckets = new long[2001];
 
+    /// <summary>
+    /// Every clock's ticks fall on one grid counted from this instant: networks with the same (or a
+    /// multiple) period tick together, so one wake-up of the loop serves all of them.
+    /// </summary>
+    private static readonly long s_epoch = Stopwatch.GetTimestamp();
+
     public RealtimeClock(double periodSeconds)
     {
         PeriodSeconds = periodSeconds;
         Period = Math.Max(1, (long)Math.Round(periodSeconds * Stopwatch.Frequency));
-        Next = Stopwatch.GetTimestamp() + Period;
+        Next = NextGridPoint();
+    }
+
+    private long NextGridPoint()
+    {
+        long now = Stopwatch.GetTimestamp();
+        return s_epoch + ((now - s_epoch) / Period + 1) * Period;
     }
 
     public double PeriodSeconds { get; }
@@ -94,6 +106,17 @@ internal sealed class RealtimeClock
         return _lagBuckets.Length * BucketMicros;
     }
 
-    /// <summary>Starts the schedule afresh from now (after a reset).</summary>
-    public void Restart() => Next = Stopwatch.GetTimestamp() + Period;
+    /// <summary>Starts the schedule afresh at the next grid point, with fresh statistics (when the network joins the loop, and on a reset of all instances).</summary>
+    public void Restart()
+    {
+        Next = NextGridPoint();
+        Interlocked.Exchange(ref _ticks, 0);
+        Interlocked.Exchange(ref _overruns, 0);
+        Interlocked.Exchange(ref _lag, 0);
+        Interlocked.Exchange(ref _maxLag, 0);
+        for (int b = 0; b < _lagBuckets.Length; b++)
+        {
+            Interlocked.Exchange(ref _lagBuckets[b], 0);
+        }
+    }
 }

@@ -35,12 +35,21 @@ internal sealed partial class StepLoop : IDisposable
     private long _stepsExecuted;
 
     public StepLoop(IComputeBackend backend, EngineLimits limits, ILogger<StepLoop> logger)
+        : this(backend, limits, logger, startThread: true)
+    {
+    }
+
+    /// <summary>With <paramref name="startThread"/> false, the caller runs the loop by calling <see cref="RunPass"/> (tests, benchmarks).</summary>
+    internal StepLoop(IComputeBackend backend, EngineLimits limits, ILogger<StepLoop> logger, bool startThread)
     {
         _backend = backend;
         Limits = limits;
         _logger = logger;
         _thread = new Thread(Run) { Name = "snn-step-loop", IsBackground = true };
-        _thread.Start();
+        if (startThread)
+        {
+            _thread.Start();
+        }
     }
 
     public EngineLimits Limits { get; }
@@ -95,6 +104,7 @@ internal sealed partial class StepLoop : IDisposable
             await InvokeAsync(() =>
             {
                 _networks.Add(network);
+                network.Clock?.Restart(); // the first tick is one period after the network joins the loop
                 return true;
             }, cancellationToken);
         }
@@ -212,6 +222,11 @@ internal sealed partial class StepLoop : IDisposable
                 }
             }
 
+            if (instance is null)
+            {
+                network.Clock?.Restart();
+            }
+
             return true;
         }, cancellationToken);
     }
@@ -318,7 +333,6 @@ internal sealed partial class StepLoop : IDisposable
 
         inst.ClearInputs();
         inst.Step = 0;
-        network.Clock?.Restart();
     }
 
     public void Dispose()
@@ -326,7 +340,10 @@ internal sealed partial class StepLoop : IDisposable
         _stopping = true;
         _commands.Writer.TryComplete();
         _wake.Set();
-        _thread.Join(TimeSpan.FromSeconds(5));
+        if (_thread.IsAlive)
+        {
+            _thread.Join(TimeSpan.FromSeconds(5));
+        }
     }
 
     private void Run()
@@ -334,34 +351,7 @@ internal sealed partial class StepLoop : IDisposable
         while (!_stopping)
         {
             _wake.Reset();
-            bool worked = DrainCommands();
-            long earliest = long.MaxValue;
-
-            // REALTIME networks first: a tick that is due is stepped before any LOCKSTEP work.
-            foreach (var network in _networks)
-            {
-                if (network.Clock is { } clock)
-                {
-                    long now = Stopwatch.GetTimestamp();
-                    if (now >= clock.Next)
-                    {
-                        Guarded(network, n => StepRealtime(n, now));
-                        worked = true;
-                    }
-
-                    earliest = Math.Min(earliest, clock.Next);
-                }
-            }
-
-            foreach (var network in _networks)
-            {
-                if (network.Clock is null)
-                {
-                    worked |= Guarded(network, StepLockstep);
-                }
-            }
-
-            if (!worked)
+            if (!RunPass(out long earliest))
             {
                 WaitForWork(earliest);
             }
@@ -375,8 +365,9 @@ internal sealed partial class StepLoop : IDisposable
 
     /// <summary>
     /// Sleeps until new work arrives or the next REALTIME tick is due. Long waits block on the wake
-    /// event until shortly before the tick; the last stretch spins, so ticks start within
-    /// microseconds of their time instead of the scheduler's sleep granularity.
+    /// event (whole milliseconds); under two milliseconds the loop sleeps in short precise slices,
+    /// checking for new work between them, and spins only the last few tens of microseconds, so a
+    /// tick starts within microseconds of its time without burning a core between ticks.
     /// </summary>
     private void WaitForWork(long deadline)
     {
@@ -386,34 +377,91 @@ internal sealed partial class StepLoop : IDisposable
             return;
         }
 
-        long remaining = deadline - Stopwatch.GetTimestamp();
-        if (remaining > SpinWindow)
+        while (!_wake.IsSet)
         {
-            _wake.Wait(TimeSpan.FromSeconds((double)(remaining - SpinWindow) / Stopwatch.Frequency));
-            return;
-        }
+            long remaining = deadline - Stopwatch.GetTimestamp();
+            if (remaining <= SpinWindow)
+            {
+                while (Stopwatch.GetTimestamp() < deadline && !_wake.IsSet)
+                {
+                    Thread.SpinWait(8);
+                }
 
-        while (Stopwatch.GetTimestamp() < deadline && !_wake.IsSet)
-        {
-            Thread.SpinWait(16);
+                return;
+            }
+
+            if (remaining > 2 * Stopwatch.Frequency / 1000)
+            {
+                _wake.Wait((int)((remaining - Stopwatch.Frequency / 1000) * 1000 / Stopwatch.Frequency));
+                return;
+            }
+
+            long sliceTicks = Math.Min(remaining - SpinWindow, SleepSlice);
+            PreciseSleep.Sleep(sliceTicks * 1_000_000_000 / Stopwatch.Frequency);
         }
     }
 
-    /// <summary>How long before a tick the loop stops sleeping and spins: 300 µs.</summary>
-    private static readonly long SpinWindow = Stopwatch.Frequency * 300 / 1_000_000;
+    /// <summary>The last stretch before a tick that the loop spins: 60 µs (about the kernel's timer slack).</summary>
+    private static readonly long SpinWindow = Stopwatch.Frequency * 60 / 1_000_000;
 
-    private bool Guarded(Network network, Func<Network, bool> step)
+    /// <summary>Longest precise sleep between checks for new work: 200 µs.</summary>
+    private static readonly long SleepSlice = Stopwatch.Frequency * 200 / 1_000_000;
+
+    /// <summary>
+    /// One pass of the loop: runs the queued commands, steps every REALTIME network whose tick is
+    /// due (first: they are time-critical), then one step of every due LOCKSTEP instance. Returns
+    /// whether anything was done, and the time of the earliest next REALTIME tick.
+    /// </summary>
+    internal bool RunPass(out long earliestTick)
     {
-        try
+        bool worked = DrainCommands();
+        earliestTick = long.MaxValue;
+        foreach (var network in _networks)
         {
-            return step(network);
+            if (network.Clock is { } clock)
+            {
+                long now = Stopwatch.GetTimestamp();
+                if (now >= clock.Next)
+                {
+                    try
+                    {
+                        StepRealtime(network, now);
+                    }
+                    catch (Exception e)
+                    {
+                        Fail(network, e);
+                    }
+
+                    worked = true;
+                }
+
+                earliestTick = Math.Min(earliestTick, clock.Next);
+            }
         }
-        catch (Exception e)
+
+        foreach (var network in _networks)
         {
-            LogStepFailed(e, network.Name);
-            EndSinks(network, e as EngineException ?? new EngineException(EngineError.Aborted, "stepping the network failed: " + e.Message));
-            return false;
+            if (network.Clock is null)
+            {
+                try
+                {
+                    worked |= StepLockstep(network);
+                }
+                catch (Exception e)
+                {
+                    Fail(network, e);
+                }
+            }
         }
+
+        return worked;
+    }
+
+    /// <summary>A network whose step threw: its streams end with the error; the loop and other networks go on.</summary>
+    private void Fail(Network network, Exception e)
+    {
+        LogStepFailed(e, network.Name);
+        EndSinks(network, e as EngineException ?? new EngineException(EngineError.Aborted, "stepping the network failed: " + e.Message));
     }
 
     private bool DrainCommands()
@@ -478,7 +526,7 @@ internal sealed partial class StepLoop : IDisposable
     }
 
     /// <summary>REALTIME: every instance steps at every tick; drivers' requests only bring inputs.</summary>
-    private bool StepRealtime(Network network, long started)
+    private void StepRealtime(Network network, long started)
     {
         var all = network.Due;
         foreach (var inst in network.Instances)
@@ -504,7 +552,6 @@ internal sealed partial class StepLoop : IDisposable
 
         StepInstances(network, all.AsSpan(0, network.Instances.Length));
         network.Clock!.Completed(started, Stopwatch.GetTimestamp());
-        return true;
     }
 
     /// <summary>Adds the due instances' external inputs, steps them, and hands out their outputs.</summary>
@@ -556,10 +603,7 @@ internal sealed partial class StepLoop : IDisposable
                 return false;
             }
 
-            if (!sink.DropOldest())
-            {
-                return true; // the writer holds every frame: this step is the one lost
-            }
+            sink.DropOldest();
         }
 
         EmitFrame(network, inst, sink);

@@ -18,7 +18,7 @@ internal sealed class RunHandler(StepLoop loop, SnnService service)
     /// <summary>Approximate payload size after which a RunResponse is sent.</summary>
     public const int TargetResponseBytes = 512 << 10;
 
-    public async Task Run(IAsyncStreamReader<RunRequest> requests, IServerStreamWriter<RunResponse> responses, ServerCallContext context)
+    public async Task Run(IAsyncStreamReader<RunRequest> requests, IServerStreamWriter<FrameBatch> responses, ServerCallContext context)
     {
         var callToken = context.CancellationToken;
         if (!await requests.MoveNext(callToken))
@@ -65,9 +65,11 @@ internal sealed class RunHandler(StepLoop loop, SnnService service)
             };
             opened.SpikePopulations.Add(stream.Plan.SpikePopulations.Select(i => network.Populations[i].Name));
             opened.Records.Add(first.Open.Record);
-            await responses.WriteAsync(new RunResponse { Opened = opened }, callToken);
+            var batch = new FrameBatch(stream.Plan);
+            await responses.WriteAsync(batch.Control(new RunResponse { Opened = opened }), callToken);
+            batch.Clear();
 
-            writer = WriteFramesAsync(stream, responses, StatusInterval(network, first.Open.StatusIntervalMs), callToken, readCancel);
+            writer = WriteFramesAsync(stream, batch, responses, StatusInterval(network, first.Open.StatusIntervalMs), callToken, readCancel);
             await SendAsync(stream, first, readCancel.Token);
             while (await requests.MoveNext(readCancel.Token))
             {
@@ -121,47 +123,65 @@ internal sealed class RunHandler(StepLoop loop, SnnService service)
     /// <summary>
     /// The single writer of a Run or Watch response stream: packs the frames that are ready into one
     /// RunResponse (up to <see cref="MaxStepsPerResponse"/> steps or about <see cref="TargetResponseBytes"/>),
-    /// hands them back to the sink, and every <paramref name="statusInterval"/> sends a RunStatus.
+    /// encoded straight from the frames (<see cref="FrameBatch"/>), hands them back to the sink, and
+    /// every <paramref name="statusInterval"/> sends a RunStatus.
     /// </summary>
-    internal static async Task WriteFramesAsync(FrameSink sink, IServerStreamWriter<RunResponse> responses,
+    internal static async Task WriteFramesAsync(FrameSink sink, FrameBatch batch, IServerStreamWriter<FrameBatch> responses,
         TimeSpan statusInterval, CancellationToken cancellationToken, CancellationTokenSource? onFailure)
     {
         try
         {
             var reader = sink.Frames;
-            var plan = sink.Plan;
-            var names = plan.Records.Select(r => r.VariableNames).ToArray();
             using var timer = statusInterval > TimeSpan.Zero ? new PeriodicTimer(statusInterval) : null;
             Task<bool>? tick = timer?.WaitForNextTickAsync(cancellationToken).AsTask();
             Task<bool>? ready = null;
             while (true)
             {
-                ready ??= reader.WaitToReadAsync(cancellationToken).AsTask();
-                if (tick is not null && await Task.WhenAny(ready, tick) == tick)
+                if (tick is null)
                 {
-                    await tick;
-                    await responses.WriteAsync(new RunResponse { Status = Status(sink) }, cancellationToken);
-                    tick = timer!.WaitForNextTickAsync(cancellationToken).AsTask();
-                    continue;
+                    if (!await reader.WaitToReadAsync(cancellationToken))
+                    {
+                        break;
+                    }
+                }
+                else
+                {
+                    ready ??= reader.WaitToReadAsync(cancellationToken).AsTask();
+                    if (await Task.WhenAny(ready, tick) == tick)
+                    {
+                        await tick;
+                        await responses.WriteAsync(batch.Control(new RunResponse { Status = Status(sink) }), cancellationToken);
+                        batch.Clear();
+                        tick = timer!.WaitForNextTickAsync(cancellationToken).AsTask();
+                        continue;
+                    }
+
+                    bool more = await ready;
+                    ready = null;
+                    if (!more)
+                    {
+                        break;
+                    }
                 }
 
-                bool more = await ready;
-                ready = null;
-                if (!more)
+                while (batch.Count < MaxStepsPerResponse && batch.Size < TargetResponseBytes && reader.TryRead(out var frame))
                 {
-                    break;
+                    batch.Add(frame);
                 }
 
-                var response = new RunResponse();
-                int bytes = 0;
-                while (response.Steps.Count < MaxStepsPerResponse && bytes < TargetResponseBytes && reader.TryRead(out var frame))
+                try
                 {
-                    response.DroppedBefore += (ulong)frame.DroppedBefore;
-                    response.Steps.Add(ToProto(frame, plan, names, ref bytes));
-                    sink.Return(frame);
+                    await responses.WriteAsync(batch, cancellationToken);
                 }
+                finally
+                {
+                    foreach (var frame in batch.Frames)
+                    {
+                        sink.Return(frame);
+                    }
 
-                await responses.WriteAsync(response, cancellationToken);
+                    batch.Clear();
+                }
             }
 
             await reader.Completion;
@@ -197,64 +217,6 @@ internal sealed class RunHandler(StepLoop loop, SnnService service)
         requestedMs > 0 ? TimeSpan.FromMilliseconds(requestedMs)
         : network.Clock is not null ? TimeSpan.FromSeconds(1)
         : TimeSpan.Zero;
-
-    private static StepOutput ToProto(StepFrame frame, OutputPlan plan, string[][] names, ref int bytes)
-    {
-        var step = new StepOutput { Step = (ulong)frame.Step };
-        for (int s = 0; s < frame.SpikeCounts.Length; s++)
-        {
-            int count = frame.SpikeCounts[s];
-            if (count == 0)
-            {
-                continue;
-            }
-
-            var ps = new PopulationSpikes { Population = (uint)s };
-            var indices = frame.SpikeIndices[s];
-            for (int k = 0; k < count; k++)
-            {
-                ps.Indices.Add((uint)indices[k]);
-            }
-
-            if (!frame.AllOnes[s])
-            {
-                var values = frame.SpikeValues[s];
-                for (int k = 0; k < count; k++)
-                {
-                    ps.Values.Add(values[k]);
-                }
-            }
-
-            bytes += count * 8;
-            step.Spikes.Add(ps);
-        }
-
-        for (int r = 0; r < frame.Recorded.Length; r++)
-        {
-            if (!frame.Recorded[r])
-            {
-                continue;
-            }
-
-            var rec = plan.Records[r];
-            int n = rec.NeuronCount;
-            var values = frame.RecordValues[r];
-            for (int v = 0; v < rec.Variables.Length; v++)
-            {
-                var trace = new StateTrace { Record = (uint)r, Variable = names[r][v] };
-                for (int k = 0; k < n; k++)
-                {
-                    trace.Values.Add(values[v * n + k]);
-                }
-
-                bytes += 4 * n + 16;
-                step.States.Add(trace);
-            }
-        }
-
-        bytes += 16;
-        return step;
-    }
 
     private ValueTask SendAsync(RunStream stream, RunRequest request, CancellationToken cancellationToken)
     {

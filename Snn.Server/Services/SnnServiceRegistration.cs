@@ -17,7 +17,7 @@ internal static class SnnServiceRegistration
         router.AddUnary<SetParametersRequest, SetParametersResponse>(s, "SetParameters", SetParametersRequest.Parser, service.SetParameters);
         router.AddUnary<ResetStateRequest, ResetStateResponse>(s, "ResetState", ResetStateRequest.Parser, service.ResetState);
         router.AddUnary<GetStateRequest, GetStateResponse>(s, "GetState", GetStateRequest.Parser, service.GetState);
-        router.AddDuplexStreaming<RunRequest, RunResponse>(s, "Run", RunRequest.Parser, run.Run);
-        router.AddServerStreaming<WatchRequest, RunResponse>(s, "Watch", WatchRequest.Parser, watch.Watch);
+        router.AddDuplexStreaming<RunRequest, FrameBatch>(s, "Run", RunRequest.Parser, run.Run);
+        router.AddServerStreaming<WatchRequest, FrameBatch>(s, "Watch", WatchRequest.Parser, watch.Watch);
     }
 }

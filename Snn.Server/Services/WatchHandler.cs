@@ -11,7 +11,7 @@ namespace Snn.Server.Services;
 /// </summary>
 internal sealed class WatchHandler(StepLoop loop, SnnService service)
 {
-    public async Task Watch(WatchRequest request, IServerStreamWriter<RunResponse> responses, ServerCallContext context)
+    public async Task Watch(WatchRequest request, IServerStreamWriter<FrameBatch> responses, ServerCallContext context)
     {
         FrameSink sink;
         Engine.Network network;
@@ -33,8 +33,10 @@ internal sealed class WatchHandler(StepLoop loop, SnnService service)
             var opened = new RunOpened { Network = network.Name, Instance = request.Instance, Step = (ulong)sink.Instance.Step };
             opened.SpikePopulations.Add(sink.Plan.SpikePopulations.Select(i => network.Populations[i].Name));
             opened.Records.Add(request.Record);
-            await responses.WriteAsync(new RunResponse { Opened = opened }, context.CancellationToken);
-            await RunHandler.WriteFramesAsync(sink, responses, RunHandler.StatusInterval(network, request.StatusIntervalMs),
+            var batch = new FrameBatch(sink.Plan);
+            await responses.WriteAsync(batch.Control(new RunResponse { Opened = opened }), context.CancellationToken);
+            batch.Clear();
+            await RunHandler.WriteFramesAsync(sink, batch, responses, RunHandler.StatusInterval(network, request.StatusIntervalMs),
                 context.CancellationToken, onFailure: null);
         }
         catch (EngineException e)

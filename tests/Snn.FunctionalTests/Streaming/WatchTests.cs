@@ -88,29 +88,24 @@ public sealed class WatchTests(ServerFixture server) : IClassFixture<ServerFixtu
         Assert.Equal(StatusCode.ResourceExhausted, e.StatusCode);
         Assert.Contains("fell 4 steps behind", e.Status.Detail, StringComparison.Ordinal);
 
-        // The lossy one got every step it did not lose, in order, and was told how many it lost.
+        // The lossy one got every step it did not lose, in order, and was told how many it lost
+        // (the last steps may be among the lost ones: counts, not step numbers, tell when it is done).
         long seen = 0, dropped = 0, last = -1;
-        var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-        try
+        while (seen + dropped < steps)
         {
-            while (last < steps - 1 && await lossyEnum.MoveNextAsync().AsTask().WaitAsync(cancel.Token))
+            Assert.True(await lossyEnum.MoveNextAsync().AsTask().WaitAsync(TestTimeout), "the lossy watcher's stream ended");
+            dropped += (long)lossyEnum.Current.DroppedBefore;
+            foreach (var s in lossyEnum.Current.Steps)
             {
-                dropped += (long)lossyEnum.Current.DroppedBefore;
-                foreach (var s in lossyEnum.Current.Steps)
-                {
-                    Assert.True((long)s.Step > last);
-                    last = (long)s.Step;
-                    seen++;
-                }
+                Assert.True((long)s.Step > last);
+                last = (long)s.Step;
+                seen++;
             }
-        }
-        catch (OperationCanceledException)
-        {
         }
 
         Assert.True(dropped > 0, "the lossy watcher lost nothing");
         Assert.Equal(steps, seen + dropped);
-        Assert.Equal(steps - 1, last);
+        Assert.True(last < steps);
     }
 
     [Fact]

@@ -1,0 +1,60 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Snn.Server.Backends.Cpu;
+using Snn.Server.Engine;
+using Snn.Server.Models;
+using static Snn.Server.Tests.Engine.NetworkBuilderTests;
+
+namespace Snn.Server.Tests.Engine;
+
+/// <summary>
+/// The whole step loop — taking requests, adding inputs, stepping, filling and queueing output
+/// frames — allocates nothing per step in steady state. The loop runs on the test thread here
+/// (no loop thread), so its allocations can be counted exactly; the test also plays the stream's
+/// writer, handing frames back.
+/// </summary>
+public sealed class StepLoopAllocationTests
+{
+    [Fact]
+    public async Task A_driven_network_steps_without_allocating()
+    {
+        using var backend = new CpuBackend(new CpuOptions { Threads = 1 });
+        using var loop = new StepLoop(backend, new EngineLimits(), NullLogger<StepLoop>.Instance, startThread: false);
+        var create = loop.CreateAsync(Net(
+            [Pop("in", 256, "input"), Pop("lif", 256, "snntorch.Leaky", new() { ["beta"] = ParamValue.Number(0.9) }), Pop("out", 32)],
+            [OneToOne("ff", "in", "lif"), Dense("d", "lif", "out", Enumerable.Repeat(0.125f, 256 * 32).ToArray()),
+             Dense("rec", "lif", "lif", new float[256 * 256])]));
+        Pass(loop);
+        var net = await create;
+
+        var plan = new OutputPlan([1, 2], [new RecordPlan(1, [0], ["mem"], null, 0, 256, 1)]);
+        var open = loop.OpenAsync(net, 0, plan, reset: false, CancellationToken.None);
+        Pass(loop);
+        var stream = await open;
+
+        // One request for many steps, with events at every step.
+        var inputs = Enumerable.Range(0, 1000).Select(t => new PendingInput(0, t, [t % 256, (t * 7) % 256], null, null)).ToArray();
+        await stream.SendAsync(new RunCommand(inputs, 1_000_000), CancellationToken.None);
+
+        long Steps(int n)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int k = 0; k < n; k++)
+            {
+                Pass(loop);
+                while (stream.Frames.TryRead(out var frame))
+                {
+                    stream.Return(frame);
+                }
+            }
+
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+
+        Steps(500); // warm-up: JIT, frame pool, spike buffers grow to their working size
+        long start = net.Instances[0].Step;
+        Assert.Equal(0, Steps(2000));
+        Assert.Equal(start + 2000, net.Instances[0].Step);
+    }
+
+    private static void Pass(StepLoop loop) => loop.RunPass(out _);
+}

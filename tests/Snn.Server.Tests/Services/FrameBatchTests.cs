@@ -1,0 +1,133 @@
+using Google.Protobuf;
+using Snn.Protos.V1;
+using Snn.Server.Engine;
+using Snn.Server.Models;
+using Snn.Server.Services;
+using Network = Snn.Server.Engine.Network;
+using static Snn.Server.Tests.Engine.NetworkBuilderTests;
+
+namespace Snn.Server.Tests.Services;
+
+/// <summary>Step outputs encoded straight from frames are exactly a RunResponse, and cost no allocation.</summary>
+public sealed class FrameBatchTests
+{
+    private static (Network, OutputPlan) Setup()
+    {
+        var net = NetworkBuilder.Build(Net(
+            [Pop("in", 300, "input"), Pop("lif", 300, "sinabs.LIF", new() { ["tau_mem"] = ParamValue.Number(10), ["tau_syn"] = ParamValue.Number(5) })],
+            [OneToOne("j", "in", "lif")]), new EngineLimits());
+        var plan = new OutputPlan([0, 1],
+        [
+            new RecordPlan(1, [0, 1], ["v_mem", "i_syn"], null, 10, 20, 1),
+            new RecordPlan(1, [0], ["v_mem"], [299, 0, 150], 0, 0, 2),
+        ]);
+        return (net, plan);
+    }
+
+    private static StepFrame Frame(Network net, OutputPlan plan, long step, int seed)
+    {
+        var f = new StepFrame(net, plan) { Step = step, DroppedBefore = seed % 3 };
+        var rng = new Random(seed);
+        for (int s = 0; s < 2; s++)
+        {
+            int count = rng.Next(0, 200);
+            while (f.SpikeIndices[s].Length < count)
+            {
+                f.GrowSpikes(s, 300);
+            }
+
+            for (int k = 0; k < count; k++)
+            {
+                f.SpikeIndices[s][k] = k * 300 / Math.Max(count, 1);
+                f.SpikeValues[s][k] = s == 0 ? 1f : rng.Next(1, 4);
+            }
+
+            f.SpikeCounts[s] = count;
+            f.AllOnes[s] = s == 0 || count == 0;
+        }
+
+        for (int r = 0; r < plan.Records.Length; r++)
+        {
+            f.Recorded[r] = plan.Records[r].IsDue(step);
+            for (int k = 0; k < f.RecordValues[r].Length; k++)
+            {
+                f.RecordValues[r][k] = (float)(rng.NextDouble() - 0.5);
+            }
+        }
+
+        return f;
+    }
+
+    [Fact]
+    public void Encodes_exactly_what_the_generated_RunResponse_would()
+    {
+        var (net, plan) = Setup();
+        var batch = new FrameBatch(plan);
+        var frames = Enumerable.Range(0, 7).Select(i => Frame(net, plan, i == 0 ? 0 : 1000 + i, i)).ToArray();
+        foreach (var f in frames)
+        {
+            batch.Add(f);
+        }
+
+        byte[] bytes = batch.ToByteArray();
+        Assert.Equal(batch.CalculateSize(), bytes.Length);
+        var parsed = RunResponse.Parser.ParseFrom(bytes);
+        Assert.Equal(bytes, parsed.ToByteArray()); // canonical: the generated code writes the same bytes
+
+        Assert.Equal((ulong)frames.Sum(f => f.DroppedBefore), parsed.DroppedBefore);
+        Assert.Equal(frames.Length, parsed.Steps.Count);
+        for (int i = 0; i < frames.Length; i++)
+        {
+            var f = frames[i];
+            var step = parsed.Steps[i];
+            Assert.Equal((ulong)f.Step, step.Step);
+            foreach (var ps in step.Spikes)
+            {
+                int s = (int)ps.Population;
+                Assert.Equal(f.SpikeIndices[s][..f.SpikeCounts[s]].Select(n => (uint)n), ps.Indices);
+                Assert.Equal(f.AllOnes[s] ? [] : f.SpikeValues[s][..f.SpikeCounts[s]], ps.Values);
+            }
+
+            Assert.Equal(Enumerable.Range(0, 2).Count(s => f.SpikeCounts[s] > 0), step.Spikes.Count);
+            var expectedTraces = Enumerable.Range(0, plan.Records.Length).Where(r => f.Recorded[r])
+                .SelectMany(r => plan.Records[r].VariableNames.Select((v, k) => (r, v, k))).ToList();
+            Assert.Equal(expectedTraces.Count, step.States.Count);
+            for (int t = 0; t < expectedTraces.Count; t++)
+            {
+                var (r, v, k) = expectedTraces[t];
+                int n = plan.Records[r].NeuronCount;
+                Assert.Equal((uint)r, step.States[t].Record);
+                Assert.Equal(v, step.States[t].Variable);
+                Assert.Equal(f.RecordValues[r].AsSpan(k * n, n).ToArray(), step.States[t].Values);
+            }
+        }
+
+        var control = new RunResponse { Status = new RunStatus { Step = 5, LateInputs = 2 } };
+        Assert.Equal(control.ToByteArray(), batch.Control(control).ToByteArray());
+    }
+
+    [Fact]
+    public void Encoding_allocates_nothing()
+    {
+        var (net, plan) = Setup();
+        var batch = new FrameBatch(plan);
+        var frames = Enumerable.Range(0, 32).Select(i => Frame(net, plan, 1 + i, i)).ToArray();
+        var buffer = new byte[1 << 20];
+        long Encode()
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            foreach (var f in frames)
+            {
+                batch.Add(f);
+            }
+
+            int size = batch.CalculateSize();
+            batch.WriteTo(buffer.AsSpan(0, size));
+            batch.Clear();
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+
+        Encode();
+        Assert.Equal(0, Encode());
+    }
+}
