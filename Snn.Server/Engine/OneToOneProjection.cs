@@ -60,14 +60,15 @@ internal sealed class OneToOneProjection(string name, int index, Population sour
             return new PreparedWeights(null, null);
         }
 
-        if (weights.Length != Target.Size)
+        if (weights.Length != Target.Size && weights.Length != 1)
         {
             throw EngineException.Invalid(
-                $"{field}.weights has {weights.Length} values; one-to-one projection '{Name}' needs one per neuron ({Target.Size})");
+                $"{field}.weights has {weights.Length} values; one-to-one projection '{Name}' needs one per neuron ({Target.Size}) or one for all");
         }
 
         NetworkBuilder.CheckFinite(weights, $"{field}.weights");
-        return new PreparedWeights((float[])weights.Clone(), null);
+        var copy = weights.Length == Target.Size ? (float[])weights.Clone() : Enumerable.Repeat(weights[0], Target.Size).ToArray();
+        return new PreparedWeights(copy, null);
     }
 
     public override void Install(PreparedWeights prepared)

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Snn.Server.Rpc.Internal;
@@ -12,6 +13,9 @@ public static class GrpcKestrelExtensions
 {
     /// <summary>The address used when no URL is configured: loopback only, h2c.</summary>
     public const string DefaultUrl = "http://127.0.0.1:50051";
+
+    /// <summary>Concurrent HTTP/2 streams per connection (<c>Snn:MaxStreamsPerConnection</c>). Defaults to 1,024.</summary>
+    public const int DefaultMaxStreamsPerConnection = 1024;
 
     /// <summary>
     /// Configures Kestrel's endpoints from <c>--urls</c> / <c>ASPNETCORE_URLS</c> (the <c>urls</c>
@@ -58,6 +62,14 @@ public static class GrpcKestrelExtensions
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
+
+            // Concurrent streams per connection: watchers and drivers of many instances share one
+            // connection. Kestrel also keeps up to twice this many streams that the server ended
+            // before the client finished sending (e.g. a Run refused for bad input) for 5 s, and
+            // answers ENHANCE_YOUR_CALM beyond that; the default of 100 made 200 such refusals in a
+            // burst fatal to the connection.
+            kestrel.Limits.Http2.MaxStreamsPerConnection =
+                builder.Configuration.GetValue("Snn:MaxStreamsPerConnection", DefaultMaxStreamsPerConnection);
             foreach (var address in addresses)
             {
                 void Configure(ListenOptions listen)

@@ -9,7 +9,10 @@ internal sealed class WorkerPool : IDisposable
 {
     private readonly Thread[] _threads;
     private readonly SemaphoreSlim[] _start;
-    private readonly CountdownEvent _done;
+    // Parts still running; the worker that finishes the last one releases the caller. (A
+    // CountdownEvent would allocate its lock lazily on the first wait that blocks.)
+    private readonly SemaphoreSlim _finished = new(0, 1);
+    private int _remaining;
     private IPartitionedWork? _work;
     private Exception? _error;
     private int _parts;
@@ -20,7 +23,6 @@ internal sealed class WorkerPool : IDisposable
         Workers = Math.Max(0, workers);
         _threads = new Thread[Workers];
         _start = new SemaphoreSlim[Workers];
-        _done = new CountdownEvent(1);
         for (int w = 0; w < Workers; w++)
         {
             _start[w] = new SemaphoreSlim(0, 1);
@@ -45,7 +47,7 @@ internal sealed class WorkerPool : IDisposable
 
         _work = work;
         _parts = parts;
-        _done.Reset(parts - 1);
+        Volatile.Write(ref _remaining, parts - 1);
         for (int w = 0; w < parts - 1; w++)
         {
             _start[w].Release();
@@ -57,7 +59,7 @@ internal sealed class WorkerPool : IDisposable
         }
         finally
         {
-            _done.Wait();
+            _finished.Wait();
             _work = null;
         }
 
@@ -88,7 +90,10 @@ internal sealed class WorkerPool : IDisposable
             }
             finally
             {
-                _done.Signal();
+                if (Interlocked.Decrement(ref _remaining) == 0)
+                {
+                    _finished.Release();
+                }
             }
         }
     }
