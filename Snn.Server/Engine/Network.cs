@@ -8,7 +8,10 @@ internal sealed class Network
 {
     public Network(NetworkDefinition definition, Population[] populations, Projection[] projections, int[] order, int horizon)
     {
-        Definition = definition;
+        // The projections hold the weights in their own layout; keeping the request's arrays as well
+        // would double the memory of a large network. Populations keep their parameters (the
+        // per-neuron ones are shared with the populations, not copied).
+        Definition = definition with { Projections = [] };
         Populations = populations;
         Projections = projections;
         Order = order;
@@ -39,6 +42,7 @@ internal sealed class Network
         Delayed = projections.Where(j => j.Delayed).ToArray();
     }
 
+    /// <summary>The network's settings and populations as created (projections live in <see cref="Projections"/>).</summary>
     public NetworkDefinition Definition { get; }
 
     public string Name => Definition.Name;

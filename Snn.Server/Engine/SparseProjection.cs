@@ -11,8 +11,7 @@ internal sealed class SparseProjection : Projection
 {
     private readonly int[] _rowStart; // [source + 1]: synapses of source s are _rowStart[s].._rowStart[s+1]-1
     private readonly int[] _post;     // target of each synapse, CSR order
-    private readonly int[] _specIndex; // CSR position -> index of the triple in the spec
-    private readonly int[] _pre;      // source of each triple, spec order (for GetNetwork)
+    private readonly int[]? _specIndex; // CSR position -> index of the triple in the spec; null when the spec is sorted by source
     private float[] _weights;         // CSR order
     private float[]? _bias;
 
@@ -21,7 +20,6 @@ internal sealed class SparseProjection : Projection
         : base(name, index, source, target, biasOnFirstStep)
     {
         int n = pre.Length;
-        _pre = (int[])pre.Clone();
         _rowStart = new int[source.Size + 1];
         foreach (int s in pre)
         {
@@ -33,15 +31,30 @@ internal sealed class SparseProjection : Projection
             _rowStart[s + 1] += _rowStart[s];
         }
 
-        // Stable counting sort by source: triples of one source keep their given order.
-        var next = (int[])_rowStart.Clone();
-        _specIndex = new int[n];
-        _post = new int[n];
-        for (int k = 0; k < n; k++)
+        // Stable counting sort by source: triples of one source keep their given order. When the spec
+        // is already sorted by source (the usual case) CSR order is spec order and no permutation is kept:
+        // 8 bytes per synapse (target and weight).
+        bool sorted = true;
+        for (int k = 1; k < n && sorted; k++)
         {
-            int at = next[pre[k]]++;
-            _specIndex[at] = k;
-            _post[at] = post[k];
+            sorted = pre[k - 1] <= pre[k];
+        }
+
+        _post = new int[n];
+        if (sorted)
+        {
+            post.AsSpan().CopyTo(_post);
+        }
+        else
+        {
+            var next = (int[])_rowStart.Clone();
+            _specIndex = new int[n];
+            for (int k = 0; k < n; k++)
+            {
+                int at = next[pre[k]]++;
+                _specIndex[at] = k;
+                _post[at] = post[k];
+            }
         }
 
         _weights = ToCsr(weights);
@@ -52,8 +65,11 @@ internal sealed class SparseProjection : Projection
 
     public override long Synapses => _post.Length;
 
-    /// <summary>Weights, row starts, targets, spec positions and sources: 4 bytes each per synapse.</summary>
-    public override long Bytes => base.Bytes + 4L * (_rowStart.Length + 3L * _post.Length);
+    /// <summary>Weights and targets (4 bytes each per synapse), row starts, and the spec order when it was not sorted by source.</summary>
+    public override long Bytes => base.Bytes + 4L * (_rowStart.Length + _post.Length + (_specIndex?.Length ?? 0));
+
+    /// <summary>Position in the spec of the synapse at CSR position <paramref name="k"/>.</summary>
+    private int SpecIndex(int k) => _specIndex is null ? k : _specIndex[k];
 
     public override void Deliver(ReadOnlySpan<float> source, Span<float> target, Span<float> scratch, bool addBias)
     {
@@ -97,7 +113,7 @@ internal sealed class SparseProjection : Projection
         var w = new float[_weights.Length];
         for (int k = 0; k < w.Length; k++)
         {
-            w[_specIndex[k]] = _weights[k];
+            w[SpecIndex(k)] = _weights[k];
         }
 
         return w;
@@ -105,8 +121,20 @@ internal sealed class SparseProjection : Projection
 
     public override float[]? CopyBias() => (float[]?)_bias?.Clone();
 
-    /// <summary>Sources of the triples, in the spec's order (a copy).</summary>
-    public int[] CopyPre() => (int[])_pre.Clone();
+    /// <summary>Sources of the triples, in the spec's order.</summary>
+    public int[] CopyPre()
+    {
+        var p = new int[_post.Length];
+        for (int s = 0; s + 1 < _rowStart.Length; s++)
+        {
+            for (int k = _rowStart[s]; k < _rowStart[s + 1]; k++)
+            {
+                p[SpecIndex(k)] = s;
+            }
+        }
+
+        return p;
+    }
 
     /// <summary>Targets of the triples, in the spec's order.</summary>
     public int[] CopyPost()
@@ -114,7 +142,7 @@ internal sealed class SparseProjection : Projection
         var p = new int[_post.Length];
         for (int k = 0; k < p.Length; k++)
         {
-            p[_specIndex[k]] = _post[k];
+            p[SpecIndex(k)] = _post[k];
         }
 
         return p;
@@ -158,7 +186,7 @@ internal sealed class SparseProjection : Projection
         var w = new float[weights.Length];
         for (int k = 0; k < w.Length; k++)
         {
-            w[k] = weights[_specIndex[k]];
+            w[k] = weights[SpecIndex(k)];
         }
 
         return w;

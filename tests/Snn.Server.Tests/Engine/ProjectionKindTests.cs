@@ -209,22 +209,26 @@ public sealed class ProjectionKindTests
         Assert.Equal(expected, run.Output("out")[0]);
     }
 
-    [Fact]
-    public void Sparse_weights_come_back_and_are_replaced_in_the_spec_order()
+    [Theory]
+    [InlineData(new[] { 2, 0, 2, 1 }, new[] { 0, 1, 1, 0 }, 50f, 50f)] // unsorted: a permutation is kept
+    [InlineData(new[] { 0, 1, 2, 2 }, new[] { 1, 0, 1, 0 }, 60f, 40f)] // sorted by source: 8 bytes per synapse
+    public void Sparse_weights_come_back_and_are_replaced_in_the_spec_order(int[] pre, int[] post, float out0, float out1)
     {
         var run = new EngineHarness(Net(
             [Flat("in", "input", 3), Flat("out", "passthrough", 2)],
-            [Sparse("sp", "in", "out", [2, 0, 2, 1], [0, 1, 1, 0], [1f, 2f, 3f, 4f])]));
+            [Sparse("sp", "in", "out", pre, post, [1f, 2f, 3f, 4f])]));
         var sp = (SparseProjection)run.Network.Projections[0];
         Assert.Equal([1f, 2f, 3f, 4f], sp.CopyWeights());
-        Assert.Equal([2, 0, 2, 1], sp.CopyPre());
-        Assert.Equal([0, 1, 1, 0], sp.CopyPost());
+        Assert.Equal(pre, sp.CopyPre());
+        Assert.Equal(post, sp.CopyPost());
         Assert.Equal(4, sp.Synapses);
+        bool sorted = pre.SequenceEqual(pre.Order());
+        Assert.Equal(sp.Bytes, 4L * (4 + 4 + (3 + 1)) + (sorted ? 0 : 16));
 
         sp.Install(sp.PrepareWeights([10f, 20f, 30f, 40f], null, "projections[0]"));
         Assert.Equal([10f, 20f, 30f, 40f], sp.CopyWeights());
         run.Step("in", _ => [1f, 1f, 1f]);
-        Assert.Equal([10f + 40f, 20f + 30f], run.Output("out"));
+        Assert.Equal([out0, out1], run.Output("out"));
 
         var e = Assert.Throws<EngineException>(() => sp.PrepareWeights([1f], null, "projections[0]"));
         Assert.Contains("projections[0].weights has 1 values; sparse projection 'sp' has 4 synapses", e.Message, StringComparison.Ordinal);
