@@ -60,12 +60,16 @@ internal static class EngineNetworks
         var pre = new int[synapses];
         var post = new int[synapses];
         var weights = new float[synapses];
+        // Random connectivity listed source by source (as a generator or an exported CSR matrix lists
+        // it): each synapse's source is drawn, then the sources are put in order.
         for (long k = 0; k < synapses; k++)
         {
             pre[k] = random.Next(n);
             post[k] = random.Next(n);
             weights[k] = random.NextSingle();
         }
+
+        Array.Sort(pre);
 
         return Network("sparse", 1,
             [Pop(InputName, "input", n), Pop("lif", "sinabs.LIF", n, ("tau_mem", 10))],
