@@ -13,9 +13,9 @@ public sealed class CpuOptions
     /// <summary>
     /// Neuron-steps in one kernel call (neurons × adjacent due instances) from which the call is split
     /// across <see cref="Threads"/>. Below it, handing work to another core costs more than it saves.
-    /// Defaults to 131,072.
+    /// Defaults to 32,768 (measured: two cores step a 65,536-neuron population 1.6–2.1× faster than one).
     /// </summary>
-    public int ParallelThreshold { get; set; } = 1 << 17;
+    public int ParallelThreshold { get; set; } = 1 << 15;
 }
 
 /// <summary>
