@@ -31,6 +31,7 @@ internal sealed partial class StepLoop : IDisposable
     private readonly ILogger<StepLoop> _logger;
     private readonly Thread _thread;
     private readonly SemaphoreSlim _setParameters = new(1, 1);
+    private readonly RealtimeBatch _realtimeBatch;
     private volatile bool _stopping;
     private long _stepsExecuted;
 
@@ -45,6 +46,7 @@ internal sealed partial class StepLoop : IDisposable
         _backend = backend;
         Limits = limits;
         _logger = logger;
+        _realtimeBatch = new RealtimeBatch(this);
         _thread = new Thread(Run) { Name = "snn-step-loop", IsBackground = true };
         if (startThread)
         {
@@ -416,27 +418,40 @@ internal sealed partial class StepLoop : IDisposable
     {
         bool worked = DrainCommands();
         earliestTick = long.MaxValue;
+        int dueRealtime = 0;
+        long now = Stopwatch.GetTimestamp();
         foreach (var network in _networks)
         {
             if (network.Clock is { } clock)
             {
-                long now = Stopwatch.GetTimestamp();
                 if (now >= clock.Next)
                 {
-                    try
+                    if (dueRealtime == _dueRealtime.Length)
                     {
-                        StepRealtime(network, now);
-                    }
-                    catch (Exception e)
-                    {
-                        Fail(network, e);
+                        Array.Resize(ref _dueRealtime, dueRealtime * 2);
                     }
 
-                    worked = true;
+                    _dueRealtime[dueRealtime++] = network;
                 }
-
-                earliestTick = Math.Min(earliestTick, clock.Next);
+                else
+                {
+                    earliestTick = Math.Min(earliestTick, clock.Next);
+                }
             }
+        }
+
+        if (dueRealtime > 0)
+        {
+            // Networks whose tick has come are stepped side by side on the backend's threads.
+            _realtimeBatch.Count = dueRealtime;
+            _backend.RunParallel(_realtimeBatch, Math.Min(_backend.Threads, dueRealtime));
+            for (int i = 0; i < dueRealtime; i++)
+            {
+                earliestTick = Math.Min(earliestTick, _dueRealtime[i].Clock!.Next);
+            }
+
+            Array.Clear(_dueRealtime, 0, dueRealtime);
+            worked = true;
         }
 
         foreach (var network in _networks)
@@ -455,6 +470,31 @@ internal sealed partial class StepLoop : IDisposable
         }
 
         return worked;
+    }
+
+    /// <summary>REALTIME networks due this pass. Loop thread only.</summary>
+    private Network[] _dueRealtime = new Network[16];
+
+    /// <summary>Steps the due REALTIME networks, interleaved over the parts (threads) it is given.</summary>
+    private sealed class RealtimeBatch(StepLoop loop) : IPartitionedWork
+    {
+        public int Count { get; set; }
+
+        public void Execute(int part, int parts)
+        {
+            for (int i = part; i < Count; i += parts)
+            {
+                var network = loop._dueRealtime[i];
+                try
+                {
+                    loop.StepRealtime(network, Stopwatch.GetTimestamp());
+                }
+                catch (Exception e)
+                {
+                    loop.Fail(network, e);
+                }
+            }
+        }
     }
 
     /// <summary>A network whose step threw: its streams end with the error; the loop and other networks go on.</summary>

@@ -1,3 +1,5 @@
+using Snn.Server.Backends;
+
 namespace Snn.Server.Backends.Cpu;
 
 /// <summary>
@@ -111,11 +113,4 @@ internal sealed class WorkerPool : IDisposable
             t.Join(TimeSpan.FromSeconds(2));
         }
     }
-}
-
-/// <summary>Work that can be cut into equal parts.</summary>
-internal interface IPartitionedWork
-{
-    /// <summary>Does part <paramref name="part"/> of <paramref name="parts"/>.</summary>
-    void Execute(int part, int parts);
 }
