@@ -22,15 +22,4 @@ internal interface IComputeBackend
     /// for this step is already in each population's <see cref="Population.Input"/>.
     /// </summary>
     void Step(Network network, ReadOnlySpan<int> due);
-
-    /// <summary>Threads the backend can step networks on at once (1 = only the caller's).</summary>
-    int Threads { get; }
-
-    /// <summary>
-    /// Runs the parts of <paramref name="work"/> on up to <see cref="Threads"/> threads, part 0 on the
-    /// caller's, and returns when all are done. Used to step several small networks at once; while it
-    /// runs, <see cref="Step"/> may be called from several threads for different networks and does
-    /// not split kernel calls itself.
-    /// </summary>
-    void RunParallel(IPartitionedWork work, int parts);
 }

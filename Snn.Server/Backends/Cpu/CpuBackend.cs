@@ -44,24 +44,7 @@ internal sealed class CpuBackend : IComputeBackend, IDisposable
             $"Vector<float> width {System.Numerics.Vector<float>.Count}";
     }
 
-    private volatile bool _stepsInParallel;
-
     public string Name => "cpu";
-
-    public int Threads => _pool.Workers + 1;
-
-    public void RunParallel(IPartitionedWork work, int parts)
-    {
-        _stepsInParallel = true;
-        try
-        {
-            _pool.Run(work, parts);
-        }
-        finally
-        {
-            _stepsInParallel = false;
-        }
-    }
 
     public string Device { get; }
 
@@ -121,7 +104,7 @@ internal sealed class CpuBackend : IComputeBackend, IDisposable
     {
         var kernel = pop.Kernel;
         long work = (long)pop.Size * count;
-        if (_pool.Workers == 0 || work < _threshold || _stepsInParallel)
+        if (_pool.Workers == 0 || work < _threshold)
         {
             kernel.Step(pop.State, pop.Input, pop.RecurrentInput, pop.Spikes, first, count, 0, pop.Size);
             return;
