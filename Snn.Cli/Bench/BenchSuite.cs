@@ -51,3 +51,26 @@ internal abstract class BenchSuite
         }
     }
 }
+
+/// <summary>
+/// A suite that runs on one LOCKSTEP network of <see cref="Neurons"/> snntorch.Leaky neurons
+/// (input → one_to_one → Leaky), created in setup and deleted in cleanup.
+/// </summary>
+internal abstract class LeakyNetworkSuite(string suffix) : BenchSuite
+{
+    public const int Neurons = 1000;
+
+    /// <summary>The network's name on the server (set in setup).</summary>
+    protected string Network { get; private set; } = "";
+
+    public override async Task SetupAsync(BenchContext context, CancellationToken cancellationToken)
+    {
+        Network = context.Prefix + "-" + suffix;
+        await DeleteQuietlyAsync(context, Network);
+        await context.Client.CreateNetworkAsync(
+            new Snn.Protos.V1.CreateNetworkRequest { Spec = BenchNetworks.Leaky(Network, Neurons, Snn.Protos.V1.ClockMode.Lockstep) },
+            new CallOptions(cancellationToken: cancellationToken));
+    }
+
+    public override Task CleanupAsync(BenchContext context) => DeleteQuietlyAsync(context, Network);
+}

@@ -11,28 +11,16 @@ namespace Snn.Cli.Bench;
 /// <see cref="MaxLead"/> steps ahead of the slowest watcher, below the server's 256-step watcher
 /// queue, so no watcher is cut off; every watcher must then receive every step, in order.
 /// </summary>
-internal sealed class FanoutSuite : BenchSuite
+internal sealed class FanoutSuite() : LeakyNetworkSuite("fanout")
 {
-    private const int Neurons = 1000;
     private const int EventsPerStep = 10;
     private const uint StepsPerRequest = 10;
     private const long MaxLead = 160;
-    private string _network = "";
 
     public override string Name => "fanout";
 
     public override string Describe(BenchSettings s) =>
         $"one LOCKSTEP driver ({StepsPerRequest} steps per RunRequest, {EventsPerStep} events per step, at most {MaxLead} steps ahead of the slowest watcher) and {s.Watchers} watchers (not lossy) on one instance of the {Neurons}-neuron network; {s.FanoutSeconds:0.#} s";
-
-    public override async Task SetupAsync(BenchContext context, CancellationToken cancellationToken)
-    {
-        _network = context.Prefix + "-fanout";
-        await DeleteQuietlyAsync(context, _network);
-        await context.Client.CreateNetworkAsync(new CreateNetworkRequest { Spec = BenchNetworks.Leaky(_network, Neurons, ClockMode.Lockstep) },
-            new CallOptions(cancellationToken: cancellationToken));
-    }
-
-    public override Task CleanupAsync(BenchContext context) => DeleteQuietlyAsync(context, _network);
 
     public override async Task<IReadOnlyList<Figure>> RunOnceAsync(BenchContext context, int repetition, CancellationToken cancellationToken)
     {
@@ -52,7 +40,7 @@ internal sealed class FanoutSuite : BenchSuite
             watchers[w] = new Watcher(progress);
         }
 
-        var watcherTasks = watchers.Select(w => w.RunAsync(context.Client, _network, stopWatchers.Token)).ToArray();
+        var watcherTasks = watchers.Select(w => w.RunAsync(context.Client, Network, stopWatchers.Token)).ToArray();
         await Task.WhenAll(watchers.Select(w => w.Opened.Task)).WaitAsync(TimeSpan.FromSeconds(60), cancellationToken);
         if (watchers.Select(w => w.FirstStep).Distinct().Count() != 1)
         {
@@ -60,7 +48,7 @@ internal sealed class FanoutSuite : BenchSuite
         }
 
         ulong firstStep = watchers[0].FirstStep;
-        await using var run = await context.Client.OpenRunAsync(new RunOpen { Network = _network }, new CallOptions(cancellationToken: cancellationToken));
+        await using var run = await context.Client.OpenRunAsync(new RunOpen { Network = Network }, new CallOptions(cancellationToken: cancellationToken));
         if (run.Opened!.Step != firstStep)
         {
             throw new RpcException(new Status(StatusCode.Internal, $"the driver opened at step {run.Opened.Step}, the watchers at {firstStep}"));

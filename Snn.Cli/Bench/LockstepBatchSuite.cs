@@ -9,27 +9,15 @@ namespace Snn.Cli.Bench;
 /// (b) LOCKSTEP in batches: each RunRequest advances 100 steps and carries the inputs of each of
 /// them (10 events at offsets 0..99); the next request goes out once all 100 steps are back.
 /// </summary>
-internal sealed class LockstepBatchSuite : BenchSuite
+internal sealed class LockstepBatchSuite() : LeakyNetworkSuite("batch")
 {
-    private const int Neurons = 1000;
     private const int EventsPerStep = 10;
     private const uint StepsPerMessage = 100;
-    private string _network = "";
 
     public override string Name => "lockstep-batch";
 
     public override string Describe(BenchSettings s) =>
         $"LOCKSTEP, advance {StepsPerMessage} per RunRequest with {EventsPerStep} events for each step (offsets 0..{StepsPerMessage - 1}), all {StepsPerMessage} steps read before the next request; same {Neurons}-neuron network; {s.BatchMessages:N0} messages after {s.BatchWarmup} warm-up";
-
-    public override async Task SetupAsync(BenchContext context, CancellationToken cancellationToken)
-    {
-        _network = context.Prefix + "-batch";
-        await DeleteQuietlyAsync(context, _network);
-        await context.Client.CreateNetworkAsync(new CreateNetworkRequest { Spec = BenchNetworks.Leaky(_network, Neurons, ClockMode.Lockstep) },
-            new CallOptions(cancellationToken: cancellationToken));
-    }
-
-    public override Task CleanupAsync(BenchContext context) => DeleteQuietlyAsync(context, _network);
 
     public override async Task<IReadOnlyList<Figure>> RunOnceAsync(BenchContext context, int repetition, CancellationToken cancellationToken)
     {
@@ -43,7 +31,7 @@ internal sealed class LockstepBatchSuite : BenchSuite
 
         var latency = new LatencyRecorder(s.BatchMessages);
         long requestBytes = 0, responses = 0;
-        await using var run = await context.Client.OpenRunAsync(new RunOpen { Network = _network, Reset = true }, new CallOptions(cancellationToken: cancellationToken));
+        await using var run = await context.Client.OpenRunAsync(new RunOpen { Network = Network, Reset = true }, new CallOptions(cancellationToken: cancellationToken));
         using var abort = cancellationToken.Register(() => _ = run.DisposeAsync().AsTask());
         long measuredStart = 0;
         for (int i = 0; i < s.BatchWarmup + s.BatchMessages; i++)

@@ -13,11 +13,9 @@ namespace Snn.Cli.Bench;
 /// with requests and responses of the measured RunRequest/RunResponse sizes, through the same
 /// client path (GrpcConnection duplex call), so the difference is the service and the engine.
 /// </summary>
-internal sealed class LockstepRttSuite : BenchSuite
+internal sealed class LockstepRttSuite() : LeakyNetworkSuite("rtt")
 {
-    private const int Neurons = 1000;
     private const int EventsPerStep = 10;
-    private string _network = "";
     private ChildProcess? _echo;
 
     public override string Name => "lockstep-rtt";
@@ -27,17 +25,14 @@ internal sealed class LockstepRttSuite : BenchSuite
 
     public override async Task SetupAsync(BenchContext context, CancellationToken cancellationToken)
     {
-        _network = context.Prefix + "-rtt";
-        await DeleteQuietlyAsync(context, _network);
-        await context.Client.CreateNetworkAsync(new CreateNetworkRequest { Spec = BenchNetworks.Leaky(_network, Neurons, ClockMode.Lockstep) },
-            new CallOptions(cancellationToken: cancellationToken));
+        await base.SetupAsync(context, cancellationToken);
         _echo = ChildProcess.StartEchoServer();
         await _echo.WaitHealthyAsync(TimeSpan.FromSeconds(60), cancellationToken);
     }
 
     public override async Task CleanupAsync(BenchContext context)
     {
-        await DeleteQuietlyAsync(context, _network);
+        await base.CleanupAsync(context);
         if (_echo is not null)
         {
             await _echo.DisposeAsync();
@@ -57,7 +52,7 @@ internal sealed class LockstepRttSuite : BenchSuite
         var engine = new LatencyRecorder(s.RoundTrips);
         long requestBytes = 0, responseBytes = 0;
         double seconds;
-        await using (var run = await context.Client.OpenRunAsync(new RunOpen { Network = _network, Reset = true }, new CallOptions(cancellationToken: cancellationToken)))
+        await using (var run = await context.Client.OpenRunAsync(new RunOpen { Network = Network, Reset = true }, new CallOptions(cancellationToken: cancellationToken)))
         {
             using var abort = cancellationToken.Register(() => _ = run.DisposeAsync().AsTask());
             long measuredStart = 0;
