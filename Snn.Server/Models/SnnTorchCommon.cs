@@ -44,6 +44,15 @@ internal static class SnnTorch
         Describe.Flag("inhibition", false,
             "Only the neuron with the largest mem - threshold of an instance may spike (first one on ties). Couples the neurons of an instance.");
 
+    /// <summary>The parameters Leaky and RLeaky share, read and checked.</summary>
+    public static LeakySettings ReadLeaky(ParameterReader r, string model) => new(
+        Clamp01(Required(r, model, "beta", NumberRange.Any)),
+        r.Values("threshold", 1f, NumberRange.Positive),
+        Reset(r, "subtract"),
+        r.Flag("reset_delay", true),
+        r.Values("graded_spikes_factor", 1f, NumberRange.Positive),
+        r.Flag("inhibition", false));
+
     public static SnnTorchReset Reset(ParameterReader r, string defaultValue) => r.Choice("reset_mechanism", defaultValue) switch
     {
         "subtract" => SnnTorchReset.Subtract,
@@ -169,3 +178,7 @@ internal sealed class SnnTorchKernel<TRule> : VectorKernel<TRule>
         }
     }
 }
+
+/// <summary>Leaky/RLeaky parameters: beta (clamped), threshold, reset, reset_delay, graded factor, inhibition.</summary>
+internal readonly record struct LeakySettings(
+    NeuronValues Beta, NeuronValues Threshold, SnnTorchReset Reset, bool Delay, NeuronValues Graded, bool Inhibition);

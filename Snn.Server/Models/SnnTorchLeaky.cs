@@ -29,15 +29,10 @@ public sealed class SnnTorchLeakyModel : NeuronModel
     public override NeuronKernel Compile(IReadOnlyDictionary<string, ParamValue> parameters, int size, double networkDt)
     {
         var r = new ParameterReader(this, parameters, size);
-        var beta = SnnTorch.Clamp01(SnnTorch.Required(r, Name, "beta", NumberRange.Any));
-        var threshold = r.Values("threshold", 1f, NumberRange.Positive);
-        var reset = SnnTorch.Reset(r, "subtract");
-        bool delay = r.Flag("reset_delay", true);
-        var graded = r.Values("graded_spikes_factor", 1f, NumberRange.Positive);
-        bool inhibition = r.Flag("inhibition", false);
-        var rule = new SnnTorchLeakyRule(reset, delay, inhibition);
-        return new SnnTorchKernel<SnnTorchLeakyRule>(size, rule, inhibition, 0, -1, threshold, graded, reset, !delay,
-            beta, threshold, graded);
+        var l = SnnTorch.ReadLeaky(r, Name);
+        var rule = new SnnTorchLeakyRule(l.Reset, l.Delay, l.Inhibition);
+        return new SnnTorchKernel<SnnTorchLeakyRule>(size, rule, l.Inhibition, 0, -1, l.Threshold, l.Graded, l.Reset, !l.Delay,
+            l.Beta, l.Threshold, l.Graded);
     }
 }
 

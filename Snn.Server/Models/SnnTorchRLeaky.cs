@@ -36,15 +36,10 @@ public sealed class SnnTorchRLeakyModel : NeuronModel
     public override NeuronKernel Compile(IReadOnlyDictionary<string, ParamValue> parameters, int size, double networkDt)
     {
         var r = new ParameterReader(this, parameters, size);
-        var beta = SnnTorch.Clamp01(SnnTorch.Required(r, Name, "beta", NumberRange.Any));
-        var threshold = r.Values("threshold", 1f, NumberRange.Positive);
-        var reset = SnnTorch.Reset(r, "subtract");
-        bool delay = r.Flag("reset_delay", true);
-        var graded = r.Values("graded_spikes_factor", 1f, NumberRange.Positive);
-        bool inhibition = r.Flag("inhibition", false);
-        var rule = new SnnTorchRLeakyRule(reset, delay, inhibition);
-        return new SnnTorchKernel<SnnTorchRLeakyRule>(size, rule, inhibition, 1, 0, threshold, graded, reset, !delay,
-            beta, threshold, graded);
+        var l = SnnTorch.ReadLeaky(r, Name);
+        var rule = new SnnTorchRLeakyRule(l.Reset, l.Delay, l.Inhibition);
+        return new SnnTorchKernel<SnnTorchRLeakyRule>(size, rule, l.Inhibition, 1, 0, l.Threshold, l.Graded, l.Reset, !l.Delay,
+            l.Beta, l.Threshold, l.Graded);
     }
 }
 
