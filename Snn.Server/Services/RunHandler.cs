@@ -85,9 +85,12 @@ internal sealed class RunHandler(StepLoop loop, SnnService service)
             await stream.CompleteAsync(readCancel.Token);
             await writer;
         }
-        catch (OperationCanceledException) when (writer.IsFaulted)
+        catch (OperationCanceledException) when (!callToken.IsCancellationRequested)
         {
+            // Not the client: the writer failed (network deleted, server stopping) and cancelled the
+            // reads. End the call with the writer's error, which it may still be raising.
             await Rethrow(writer);
+            throw;
         }
         catch (EngineException e)
         {
