@@ -29,6 +29,33 @@ internal static class Norse
         used ? "Integration time step in seconds (rounded to float32)." : "Accepted for symmetry with the cell; the IAF update does not use it.");
 
     /// <summary>Reads the surrogate parameters (forward-irrelevant) and <c>dt</c> as float32.</summary>
+    /// <summary>
+    /// The leaky-integrator core that norse LIF, LSNN and LIFAdEx share: voltages, dt, and the
+    /// derived c_m = dt*tau_mem_inv and nc_s = -dt*tau_syn_inv (checked finite).
+    /// </summary>
+    public static LifCore ReadLifCore(ParameterReader r, double networkDt)
+    {
+        var tauSynInv = r.Values("tau_syn_inv", 200f, NumberRange.Positive);
+        var tauMemInv = r.Values("tau_mem_inv", 100f, NumberRange.Positive);
+        var vLeak = r.Values("v_leak", 0f, NumberRange.Any);
+        var vTh = r.Values("v_th", 1f, NumberRange.Any);
+        var vReset = r.Values("v_reset", 0f, NumberRange.Any);
+        float dt = ReadCommon(r, networkDt);
+        var cM = Times(dt, tauMemInv);
+        var ncS = Times(-dt, tauSynInv);
+        r.RequireFinite(cM, "tau_mem_inv", "dt*tau_mem_inv");
+        r.RequireFinite(ncS, "tau_syn_inv", "-dt*tau_syn_inv");
+        return new LifCore(dt, vLeak, vTh, vReset, cM, ncS);
+    }
+
+    /// <summary>dt times a rate parameter (an inverse time constant), checked finite.</summary>
+    public static NeuronValues Rate(ParameterReader r, float dt, string parameter, float defaultValue)
+    {
+        var c = Times(dt, r.Values(parameter, defaultValue, NumberRange.Positive));
+        r.RequireFinite(c, parameter, "dt*" + parameter);
+        return c;
+    }
+
     public static float ReadCommon(ParameterReader r, double networkDt)
     {
         r.Choice("method", "super");
@@ -72,3 +99,7 @@ internal static class Norse
         }
     }
 }
+
+/// <summary>norse's shared LIF parameters: dt, v_leak, v_th, v_reset, c_m = dt*tau_mem_inv, nc_s = -dt*tau_syn_inv.</summary>
+internal readonly record struct LifCore(
+    float Dt, NeuronValues VLeak, NeuronValues VTh, NeuronValues VReset, NeuronValues CM, NeuronValues NcS);

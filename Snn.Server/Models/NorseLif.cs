@@ -22,17 +22,8 @@ public sealed class NorseLifModel : NeuronModel
     public override NeuronKernel Compile(IReadOnlyDictionary<string, ParamValue> parameters, int size, double networkDt)
     {
         var r = new ParameterReader(this, parameters, size);
-        var tauSynInv = r.Values("tau_syn_inv", 200f, NumberRange.Positive);
-        var tauMemInv = r.Values("tau_mem_inv", 100f, NumberRange.Positive);
-        var vLeak = r.Values("v_leak", 0f, NumberRange.Any);
-        var vTh = r.Values("v_th", 1f, NumberRange.Any);
-        var vReset = r.Values("v_reset", 0f, NumberRange.Any);
-        float dt = Norse.ReadCommon(r, networkDt);
-        var cM = Norse.Times(dt, tauMemInv);
-        var ncS = Norse.Times(-dt, tauSynInv);
-        r.RequireFinite(cM, "tau_mem_inv", "dt*tau_mem_inv");
-        r.RequireFinite(ncS, "tau_syn_inv", "-dt*tau_syn_inv");
-        return new NorseLifKernel(size, vLeak, cM, ncS, vLeak, vTh, vReset);
+        var l = Norse.ReadLifCore(r, networkDt);
+        return new NorseLifKernel(size, l.VLeak, l.CM, l.NcS, l.VLeak, l.VTh, l.VReset);
     }
 }
 

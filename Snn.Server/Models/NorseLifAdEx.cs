@@ -30,21 +30,10 @@ public sealed class NorseLifAdExModel : NeuronModel
         var adaptationCurrent = r.Values("adaptation_current", 4f, NumberRange.Any);
         var adaptationSpike = r.Values("adaptation_spike", 0.02f, NumberRange.Any);
         var deltaT = r.Values("delta_T", 0.5f, NumberRange.Positive);
-        var tauAdaInv = r.Values("tau_ada_inv", 2f, NumberRange.Positive);
-        var tauSynInv = r.Values("tau_syn_inv", 200f, NumberRange.Positive);
-        var tauMemInv = r.Values("tau_mem_inv", 100f, NumberRange.Positive);
-        var vLeak = r.Values("v_leak", 0f, NumberRange.Any);
-        var vTh = r.Values("v_th", 1f, NumberRange.Any);
-        var vReset = r.Values("v_reset", 0f, NumberRange.Any);
-        float dt = Norse.ReadCommon(r, networkDt);
-        var cM = Norse.Times(dt, tauMemInv);
-        var ncS = Norse.Times(-dt, tauSynInv);
-        var cA = Norse.Times(dt, tauAdaInv);
-        r.RequireFinite(cM, "tau_mem_inv", "dt*tau_mem_inv");
-        r.RequireFinite(ncS, "tau_syn_inv", "-dt*tau_syn_inv");
-        r.RequireFinite(cA, "tau_ada_inv", "dt*tau_ada_inv");
-        return new NorseLifAdExKernel(size, vLeak,
-            [cM, ncS, cA, vLeak, vTh, vReset, deltaT, adaptationCurrent, adaptationSpike]);
+        var l = Norse.ReadLifCore(r, networkDt);
+        var cA = Norse.Rate(r, l.Dt, "tau_ada_inv", 2f);
+        return new NorseLifAdExKernel(size, l.VLeak,
+            [l.CM, l.NcS, cA, l.VLeak, l.VTh, l.VReset, deltaT, adaptationCurrent, adaptationSpike]);
     }
 }
 

@@ -28,21 +28,10 @@ public sealed class NorseLsnnModel : NeuronModel
     public override NeuronKernel Compile(IReadOnlyDictionary<string, ParamValue> parameters, int size, double networkDt)
     {
         var r = new ParameterReader(this, parameters, size);
-        var tauSynInv = r.Values("tau_syn_inv", 200f, NumberRange.Positive);
-        var tauMemInv = r.Values("tau_mem_inv", 100f, NumberRange.Positive);
-        var tauAdaptInv = r.Values("tau_adapt_inv", 1f / 800f, NumberRange.Positive);
-        var vLeak = r.Values("v_leak", 0f, NumberRange.Any);
-        var vTh = r.Values("v_th", 1f, NumberRange.Any);
-        var vReset = r.Values("v_reset", 0f, NumberRange.Any);
+        var l = Norse.ReadLifCore(r, networkDt);
         var beta = r.Values("beta", 1.8f, NumberRange.Any);
-        float dt = Norse.ReadCommon(r, networkDt);
-        var cM = Norse.Times(dt, tauMemInv);
-        var ncS = Norse.Times(-dt, tauSynInv);
-        var cA = Norse.Times(dt, tauAdaptInv);
-        r.RequireFinite(cM, "tau_mem_inv", "dt*tau_mem_inv");
-        r.RequireFinite(ncS, "tau_syn_inv", "-dt*tau_syn_inv");
-        r.RequireFinite(cA, "tau_adapt_inv", "dt*tau_adapt_inv");
-        return new NorseLsnnKernel(size, vLeak, vTh, cM, ncS, cA, vLeak, vTh, vReset, beta);
+        var cA = Norse.Rate(r, l.Dt, "tau_adapt_inv", 1f / 800f);
+        return new NorseLsnnKernel(size, l.VLeak, l.VTh, l.CM, l.NcS, cA, l.VLeak, l.VTh, l.VReset, beta);
     }
 }
 
