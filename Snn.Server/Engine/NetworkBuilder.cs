@@ -193,6 +193,17 @@ internal static partial class NetworkBuilder
             j.AllocateDelayLine(def.Instances);
         }
 
+        // A stateless population's spikes are its input of the step. They can share the input buffer
+        // unless a projection reads them at the next step straight from the buffer (a previous-step
+        // projection without delay line: by then the buffer holds the next step's input).
+        foreach (var p in populations)
+        {
+            if (p.Model is StatelessModel && !projections.Any(j => j.Source == p && !j.SameStep && !j.Delayed))
+            {
+                p.ShareSpikesWithInput();
+            }
+        }
+
         return new Network(def, populations, projections, order, limits.MaxInputHorizon);
     }
 

@@ -38,7 +38,7 @@ public sealed class InputModel() : StatelessModel("input", "(none: network input
 public sealed class PassthroughModel() : StatelessModel("passthrough", "(none: identity)",
     "No state. Its output at a step is its summed input of that step, passed on to its projections.");
 
-/// <summary>Copies the input current to the output.</summary>
+/// <summary>Copies the input current to the output (nothing to do when the two share a buffer).</summary>
 internal sealed class PassthroughKernel(int size) : NeuronKernel(size)
 {
     public override void Initialize(float[][] state, int firstInstance, int instanceCount)
@@ -48,6 +48,11 @@ internal sealed class PassthroughKernel(int size) : NeuronKernel(size)
     public override void Step(float[][] state, float[] x, float[] rec, float[] spikes,
         int firstInstance, int instanceCount, int neuronStart, int neuronEnd)
     {
+        if (ReferenceEquals(x, spikes))
+        {
+            return;
+        }
+
         for (int inst = firstInstance; inst < firstInstance + instanceCount; inst++)
         {
             int b = inst * Size;

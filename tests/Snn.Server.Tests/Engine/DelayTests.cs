@@ -94,6 +94,20 @@ public sealed class DelayTests
         }
     }
 
+    [Theory]
+    [InlineData(0, false)] // read straight from the buffer at the next step: must keep its own spikes
+    [InlineData(1, true)]  // read from the delay line: the spikes can live in the input buffer
+    public void A_stateless_population_shares_its_spike_buffer_with_its_input_unless_the_next_step_reads_it(int delay, bool shared)
+    {
+        var run = new EngineHarness(Net(
+            [Flat("in", "input", 1), Flat("p", "passthrough", 1), Flat("lif", "sinabs.IAF", 1)],
+            [OneToOne("in_p", "in", "p"), Dense("echo", "p", "p", [0.5f], delay: delay), OneToOne("p_lif", "p", "lif")]));
+        Assert.True(run["in"].SpikesAreInput);
+        Assert.Equal(shared, run["p"].SpikesAreInput);
+        Assert.False(run["lif"].SpikesAreInput);
+        Assert.Equal(4L * 1 * 1, run["in"].Bytes);
+    }
+
     [Fact]
     public void A_cycle_closing_projection_with_delay_waits_one_step_more_than_the_delay()
     {
