@@ -78,6 +78,9 @@ internal sealed partial class ChildProcess : IAsyncDisposable
         // The child must not inherit a URL setting that would move its endpoint.
         info.Environment.Remove("ASPNETCORE_URLS");
         info.Environment.Remove("DOTNET_URLS");
+        // As the server's launch profile does: 512-bit kernels where the CPU has them (a value already
+        // in the environment wins, so a run with 256-bit vectors stays possible).
+        info.Environment.TryAdd("DOTNET_MaxVectorTBitWidth", "512");
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
         var child = new ChildProcess(process, name, new Uri($"http://127.0.0.1:{port}"));
         process.OutputDataReceived += (_, e) => child.Keep(e.Data);
