@@ -22,4 +22,10 @@ internal interface IComputeBackend
     /// for this step is already in each population's <see cref="Population.Input"/>.
     /// </summary>
     void Step(Network network, ReadOnlySpan<int> due);
+
+    /// <summary>
+    /// SCHED_FIFO priority (1..99) of the backend's helper threads, or 0 for ordinary threads; set by
+    /// the step loop when it changes its own (see <see cref="RealtimeScheduling"/>).
+    /// </summary>
+    void SetRealtimePriority(int priority);
 }

@@ -4,19 +4,16 @@ namespace Snn.Server.Engine;
 
 /// <summary>
 /// The wall-clock schedule of a REALTIME network: tick k is due at start + k·period. A late tick is
-/// still executed (the loop catches up without skipping steps); its lateness is the lag, and a tick
-/// whose step took longer than the period is an overrun. Written by the loop; read by handlers.
+/// still executed (the loop catches up without skipping steps). Two latenesses are kept per tick:
+/// the tick's (how late the loop began the tick at which this network stepped: the clock's own
+/// quality) and the step's (how late this network's step began, which adds the steps of the
+/// networks stepped before it in the same tick). A tick whose step took longer than the period is
+/// an overrun. Written by the loop thread only; read by handlers.
 /// </summary>
 internal sealed class RealtimeClock
 {
     private long _ticks;
     private long _overruns;
-    private long _lag;
-    private long _maxLag;
-
-    // Lag histogram: 10 µs buckets up to 20 ms, then one overflow bucket. Fixed size: no allocation per tick.
-    private const int BucketMicros = 10;
-    private readonly long[] _lagBuckets = new long[2001];
 
     /// <summary>
     /// Every clock's ticks fall on one grid counted from this instant: networks with the same (or a
@@ -45,46 +42,85 @@ internal sealed class RealtimeClock
     /// <summary>Stopwatch timestamp at which the next tick is due. Loop thread only.</summary>
     public long Next { get; private set; }
 
-    public long Ticks => Interlocked.Read(ref _ticks);
+    public long Ticks => Volatile.Read(ref _ticks);
 
-    public long Overruns => Interlocked.Read(ref _overruns);
+    public long Overruns => Volatile.Read(ref _overruns);
 
-    public double LagMicroseconds => Interlocked.Read(ref _lag) * 1e6 / Stopwatch.Frequency;
+    /// <summary>Lateness of this network's step start (tick lateness plus the steps before it in the tick).</summary>
+    public LatenessHistogram StepLag { get; } = new();
 
-    public double MaxLagMicroseconds => Interlocked.Read(ref _maxLag) * 1e6 / Stopwatch.Frequency;
+    /// <summary>Lateness of the loop's start of the ticks at which this network stepped.</summary>
+    public LatenessHistogram TickLag { get; } = new();
 
-    /// <summary>Records a tick that started at <paramref name="started"/> and ended at <paramref name="ended"/>, and schedules the next.</summary>
-    public void Completed(long started, long ended)
+    /// <summary>
+    /// Records a tick the loop began at <paramref name="tickStarted"/>, whose step of this network
+    /// ran from <paramref name="started"/> to <paramref name="ended"/>, and schedules the next.
+    /// </summary>
+    public void Completed(long tickStarted, long started, long ended)
     {
-        long lag = Math.Max(0, started - Next);
-        Interlocked.Exchange(ref _lag, lag);
-        if (lag > Interlocked.Read(ref _maxLag))
-        {
-            Interlocked.Exchange(ref _maxLag, lag);
-        }
-
-        long micros = lag * 1_000_000 / Stopwatch.Frequency;
-        Interlocked.Increment(ref _lagBuckets[Math.Min(micros / BucketMicros, _lagBuckets.Length - 1)]);
-
+        TickLag.Record(tickStarted - Next);
+        StepLag.Record(started - Next);
         if (ended - started > Period)
         {
-            Interlocked.Increment(ref _overruns);
+            Volatile.Write(ref _overruns, _overruns + 1);
         }
 
-        Interlocked.Increment(ref _ticks);
+        Volatile.Write(ref _ticks, _ticks + 1);
         Next += Period;
     }
 
+    /// <summary>Starts the schedule afresh at the next grid point, with fresh statistics (when the network joins the loop, and on a reset of all instances).</summary>
+    public void Restart()
+    {
+        Next = NextGridPoint();
+        Volatile.Write(ref _ticks, 0);
+        Volatile.Write(ref _overruns, 0);
+        StepLag.Clear();
+        TickLag.Clear();
+    }
+}
+
+/// <summary>
+/// Lateness values in 10 µs buckets up to 20 ms (then one overflow bucket), with the last and the
+/// largest. Fixed size: recording allocates nothing. One writer (the loop); readers on any thread
+/// see each field whole, and a quantile read while the loop records is off by at most that tick.
+/// </summary>
+internal sealed class LatenessHistogram
+{
+    private const int BucketMicros = 10;
+    private readonly long[] _buckets = new long[2001];
+    private long _last;
+    private long _max;
+
+    /// <summary>Records a lateness in Stopwatch ticks (early counts as 0).</summary>
+    public void Record(long lateness)
+    {
+        lateness = Math.Max(0, lateness);
+        Volatile.Write(ref _last, lateness);
+        if (lateness > _max)
+        {
+            Volatile.Write(ref _max, lateness);
+        }
+
+        long micros = lateness * 1_000_000 / Stopwatch.Frequency;
+        ref long bucket = ref _buckets[Math.Min(micros / BucketMicros, _buckets.Length - 1)];
+        Volatile.Write(ref bucket, bucket + 1);
+    }
+
+    public double LastMicroseconds => Volatile.Read(ref _last) * 1e6 / Stopwatch.Frequency;
+
+    public double MaxMicroseconds => Volatile.Read(ref _max) * 1e6 / Stopwatch.Frequency;
+
     /// <summary>
-    /// The <paramref name="quantile"/> (0..1) of tick lateness so far, in microseconds, to 10 µs
-    /// (the upper edge of its bucket; 20,000 stands for "20 ms or more").
+    /// The <paramref name="quantile"/> (0..1) of the recorded values, in microseconds, to 10 µs (the
+    /// upper edge of its bucket; 20,010 stands for "over 20 ms"). 0 when nothing was recorded.
     /// </summary>
-    public double LagQuantileMicroseconds(double quantile)
+    public double QuantileMicroseconds(double quantile)
     {
         long total = 0;
-        foreach (long c in _lagBuckets)
+        for (int b = 0; b < _buckets.Length; b++)
         {
-            total += c;
+            total += Volatile.Read(ref _buckets[b]);
         }
 
         if (total == 0)
@@ -92,31 +128,27 @@ internal sealed class RealtimeClock
             return 0;
         }
 
-        long rank = (long)Math.Ceiling(quantile * total);
+        long rank = Math.Max(1, (long)Math.Ceiling(quantile * total));
         long seen = 0;
-        for (int b = 0; b < _lagBuckets.Length; b++)
+        for (int b = 0; b < _buckets.Length; b++)
         {
-            seen += Interlocked.Read(ref _lagBuckets[b]);
+            seen += Volatile.Read(ref _buckets[b]);
             if (seen >= rank)
             {
                 return (b + 1) * BucketMicros;
             }
         }
 
-        return _lagBuckets.Length * BucketMicros;
+        return _buckets.Length * BucketMicros;
     }
 
-    /// <summary>Starts the schedule afresh at the next grid point, with fresh statistics (when the network joins the loop, and on a reset of all instances).</summary>
-    public void Restart()
+    public void Clear()
     {
-        Next = NextGridPoint();
-        Interlocked.Exchange(ref _ticks, 0);
-        Interlocked.Exchange(ref _overruns, 0);
-        Interlocked.Exchange(ref _lag, 0);
-        Interlocked.Exchange(ref _maxLag, 0);
-        for (int b = 0; b < _lagBuckets.Length; b++)
+        Volatile.Write(ref _last, 0);
+        Volatile.Write(ref _max, 0);
+        for (int b = 0; b < _buckets.Length; b++)
         {
-            Interlocked.Exchange(ref _lagBuckets[b], 0);
+            Volatile.Write(ref _buckets[b], 0);
         }
     }
 }

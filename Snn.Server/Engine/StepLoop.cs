@@ -31,19 +31,29 @@ internal sealed partial class StepLoop : IDisposable
     private readonly ILogger<StepLoop> _logger;
     private readonly Thread _thread;
     private readonly SemaphoreSlim _setParameters = new(1, 1);
+    private readonly RealtimeOptions _realtime;
     private volatile bool _stopping;
     private long _stepsExecuted;
 
-    public StepLoop(IComputeBackend backend, EngineLimits limits, ILogger<StepLoop> logger)
-        : this(backend, limits, logger, startThread: true)
+    /// <summary>REALTIME networks hosted, counted at each pass. Loop thread only.</summary>
+    private int _realtimeNetworks;
+
+    /// <summary>SCHED_FIFO priority the stepping threads have now (0: ordinary). Loop thread only.</summary>
+    private int _priority;
+
+    private bool _priorityRefused;
+
+    public StepLoop(IComputeBackend backend, EngineLimits limits, RealtimeOptions realtime, ILogger<StepLoop> logger)
+        : this(backend, limits, logger, startThread: true, realtime)
     {
     }
 
     /// <summary>With <paramref name="startThread"/> false, the caller runs the loop by calling <see cref="RunPass"/> (tests, benchmarks).</summary>
-    internal StepLoop(IComputeBackend backend, EngineLimits limits, ILogger<StepLoop> logger, bool startThread)
+    internal StepLoop(IComputeBackend backend, EngineLimits limits, ILogger<StepLoop> logger, bool startThread, RealtimeOptions? realtime = null)
     {
         _backend = backend;
         Limits = limits;
+        _realtime = realtime ?? new RealtimeOptions();
         _logger = logger;
         _thread = new Thread(Run) { Name = "snn-step-loop", IsBackground = true };
         if (startThread)
@@ -55,6 +65,9 @@ internal sealed partial class StepLoop : IDisposable
     public EngineLimits Limits { get; }
 
     public IComputeBackend Backend => _backend;
+
+    /// <summary>SCHED_FIFO priority the stepping threads run at now (0: ordinary threads).</summary>
+    public int Priority => Volatile.Read(ref _priority);
 
     /// <summary>Instance-steps executed since start.</summary>
     public long StepsExecuted => Interlocked.Read(ref _stepsExecuted);
@@ -422,11 +435,13 @@ internal sealed partial class StepLoop : IDisposable
         bool worked = DrainCommands();
         earliestTick = long.MaxValue;
         int dueRealtime = 0;
+        int realtimeNetworks = 0;
         long now = Stopwatch.GetTimestamp();
         foreach (var network in _networks)
         {
             if (network.Clock is { } clock)
             {
+                realtimeNetworks++;
                 if (now >= clock.Next)
                 {
                     if (dueRealtime == _dueRealtime.Length)
@@ -443,26 +458,38 @@ internal sealed partial class StepLoop : IDisposable
             }
         }
 
+        if (realtimeNetworks != _realtimeNetworks)
+        {
+            _realtimeNetworks = realtimeNetworks;
+            UpdateScheduling();
+        }
+
         if (dueRealtime > 0)
         {
-            // Networks whose tick has come are stepped one after another on this thread. (Stepping them
-            // side by side on the backend's worker measured worse on this 2-vCPU machine: p99 lag 19 ms
-            // instead of 1 ms with 100 networks, the worker's wake-ups being late.)
+            // Networks whose tick has come, one after another on this thread, before any LOCKSTEP work.
+            // (Measured on the 2-vCPU machine: stepping them side by side, with the helper pinned to the
+            // other CPU and woken just before the tick, split the work 55/45 but made the tail far
+            // worse, p99 over 20 ms: a tick then waits for both vCPUs, and a perf sched trace showed
+            // the helper taking 17 ms for its half now and then.)
+            long tickStarted = Stopwatch.GetTimestamp();
+            long instances = 0;
             for (int i = 0; i < dueRealtime; i++)
             {
                 var network = _dueRealtime[i];
                 try
                 {
-                    StepRealtime(network, Stopwatch.GetTimestamp());
+                    StepRealtime(network, tickStarted, Stopwatch.GetTimestamp());
                 }
                 catch (Exception e)
                 {
                     Fail(network, e);
                 }
 
+                instances += network.Instances.Length;
                 earliestTick = Math.Min(earliestTick, network.Clock!.Next);
             }
 
+            Interlocked.Add(ref _stepsExecuted, instances);
             Array.Clear(_dueRealtime, 0, dueRealtime);
             worked = true;
         }
@@ -487,6 +514,30 @@ internal sealed partial class StepLoop : IDisposable
 
     /// <summary>REALTIME networks due this pass. Loop thread only.</summary>
     private Network[] _dueRealtime = new Network[16];
+
+    /// <summary>
+    /// Realtime scheduling for the stepping threads while REALTIME networks are hosted, ordinary
+    /// scheduling otherwise. Only on the loop's own thread (a test that calls RunPass keeps its thread as it is).
+    /// </summary>
+    private void UpdateScheduling()
+    {
+        int wanted = _realtimeNetworks > 0 ? Math.Clamp(_realtime.Priority, 0, 99) : 0;
+        if (wanted == _priority || Thread.CurrentThread != _thread || _priorityRefused)
+        {
+            return;
+        }
+
+        int errno = RealtimeScheduling.SetCurrentThread(wanted);
+        if (errno != 0)
+        {
+            _priorityRefused = true;
+            LogPriorityRefused(wanted, RealtimeScheduling.Describe(errno));
+            return;
+        }
+
+        Volatile.Write(ref _priority, wanted);
+        _backend.SetRealtimePriority(wanted);
+    }
 
     /// <summary>A network whose step threw: its streams end with the error; the loop and other networks go on.</summary>
     private void Fail(Network network, Exception e)
@@ -548,6 +599,7 @@ internal sealed partial class StepLoop : IDisposable
         }
 
         StepInstances(network, dueList.AsSpan(0, due));
+        Interlocked.Add(ref _stepsExecuted, due);
         foreach (int i in dueList.AsSpan(0, due))
         {
             network.Instances[i].Driver!.Remaining--;
@@ -557,7 +609,7 @@ internal sealed partial class StepLoop : IDisposable
     }
 
     /// <summary>REALTIME: every instance steps at every tick; drivers' requests only bring inputs.</summary>
-    private void StepRealtime(Network network, long started)
+    private void StepRealtime(Network network, long tickStarted, long started)
     {
         var all = network.Due;
         foreach (var inst in network.Instances)
@@ -582,7 +634,7 @@ internal sealed partial class StepLoop : IDisposable
         }
 
         StepInstances(network, all.AsSpan(0, network.Instances.Length));
-        network.Clock!.Completed(started, Stopwatch.GetTimestamp());
+        network.Clock!.Completed(tickStarted, started, Stopwatch.GetTimestamp());
     }
 
     /// <summary>Adds the due instances' external inputs, steps them, and hands out their outputs.</summary>
@@ -615,8 +667,6 @@ internal sealed partial class StepLoop : IDisposable
 
             inst.Step++;
         }
-
-        Interlocked.Add(ref _stepsExecuted, due.Length);
     }
 
     /// <summary>
@@ -786,4 +836,8 @@ internal sealed partial class StepLoop : IDisposable
 
     [LoggerMessage(EventId = 100, Level = LogLevel.Error, Message = "Stepping network {Network} failed; its streams were aborted")]
     private partial void LogStepFailed(Exception exception, string network);
+
+    [LoggerMessage(EventId = 101, Level = LogLevel.Warning,
+        Message = "REALTIME networks run on ordinary threads: SCHED_FIFO priority {Priority} was refused ({Reason}); ticks may be late under load. Set Snn:Realtime:Priority to 0 to not ask")]
+    private partial void LogPriorityRefused(int priority, string reason);
 }

@@ -209,8 +209,8 @@ internal sealed class RunHandler(StepLoop loop, SnnService service)
         if (sink.Network.Clock is { } clock)
         {
             status.Overruns = (ulong)clock.Overruns;
-            status.LagUs = clock.LagMicroseconds;
-            status.MaxLagUs = clock.MaxLagMicroseconds;
+            status.LagUs = clock.StepLag.LastMicroseconds;
+            status.MaxLagUs = clock.StepLag.MaxMicroseconds;
         }
 
         return status;

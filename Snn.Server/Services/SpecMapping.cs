@@ -222,10 +222,13 @@ internal static class SpecMapping
                 PeriodS = clock.PeriodSeconds,
                 Ticks = (ulong)clock.Ticks,
                 Overruns = (ulong)clock.Overruns,
-                LagUs = clock.LagMicroseconds,
-                MaxLagUs = clock.MaxLagMicroseconds,
-                LagP50Us = clock.LagQuantileMicroseconds(0.5),
-                LagP99Us = clock.LagQuantileMicroseconds(0.99),
+                LagUs = clock.StepLag.LastMicroseconds,
+                MaxLagUs = clock.StepLag.MaxMicroseconds,
+                LagP50Us = clock.StepLag.QuantileMicroseconds(0.5),
+                LagP99Us = clock.StepLag.QuantileMicroseconds(0.99),
+                TickLagP50Us = clock.TickLag.QuantileMicroseconds(0.5),
+                TickLagP99Us = clock.TickLag.QuantileMicroseconds(0.99),
+                MaxTickLagUs = clock.TickLag.MaxMicroseconds,
             };
         }
 

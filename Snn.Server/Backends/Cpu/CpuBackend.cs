@@ -46,6 +46,14 @@ internal sealed class CpuBackend : IComputeBackend, IDisposable
 
     public string Name => "cpu";
 
+    /// <summary>
+    /// Whether the CPU has 512-bit vectors that the kernels do not use: .NET sizes
+    /// <see cref="System.Numerics.Vector{T}"/> at 256 bits unless the process starts with
+    /// <c>DOTNET_MaxVectorTBitWidth=512</c> (set by the launch profile, the image and the benchmarks).
+    /// </summary>
+    public static bool NarrowVectors =>
+        System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated && System.Numerics.Vector<float>.Count < 16;
+
     public string Device { get; }
 
     /// <summary>
@@ -115,6 +123,9 @@ internal sealed class CpuBackend : IComputeBackend, IDisposable
         _pool.Run(_call, parts);
         _call.Clear();
     }
+
+    public void SetRealtimePriority(int priority) => _pool.Priority = priority;
+
 
     public void Dispose() => _pool.Dispose();
 

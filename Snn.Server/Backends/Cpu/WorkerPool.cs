@@ -1,4 +1,5 @@
 using Snn.Server.Backends;
+using Snn.Server.Engine;
 
 namespace Snn.Server.Backends.Cpu;
 
@@ -37,6 +38,15 @@ internal sealed class WorkerPool : IDisposable
     /// <summary>Threads besides the caller's.</summary>
     public int Workers { get; }
 
+    /// <summary>SCHED_FIFO priority of the workers (0: ordinary threads); each applies a change when it next wakes.</summary>
+    public int Priority
+    {
+        get => Volatile.Read(ref _priority);
+        set => Volatile.Write(ref _priority, value);
+    }
+
+    private int _priority;
+
     /// <summary>Runs parts 0..parts-1 of <paramref name="work"/>, part 0 on the calling thread.</summary>
     public void Run(IPartitionedWork work, int parts)
     {
@@ -74,12 +84,19 @@ internal sealed class WorkerPool : IDisposable
     private void Work(int part)
     {
         var start = _start[part - 1];
+        int priority = 0;
         while (true)
         {
             start.Wait();
             if (_stopping)
             {
                 return;
+            }
+
+            if (Priority != priority)
+            {
+                priority = Priority;
+                _ = RealtimeScheduling.SetCurrentThread(priority);
             }
 
             try

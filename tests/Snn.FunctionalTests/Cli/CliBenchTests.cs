@@ -21,8 +21,9 @@ public sealed class CliBenchTests(ServerFixture server) : IClassFixture<ServerFi
         ["ingest"] = ["events/s", "messages/s", "events per message", "RunRequest size"],
         ["realtime"] =
         [
-            "lag p50 (median over networks)", "lag p99 (max over networks)", "lag p99 (median over networks)",
-            "lag max (max over networks)", "overruns (sum)", "ticks (sum)", "ticks per network per s",
+            "tick lateness p50 (median over networks)", "tick lateness p99 (max over networks)", "tick lateness max (max over networks)",
+            "step lateness p50 (median over networks)", "step lateness p99 (median over networks)", "step lateness p99 (max over networks)",
+            "step lateness max (max over networks)", "overruns (sum)", "ticks (sum)", "ticks per network per s",
         ],
         ["fanout"] = ["driver steps/s", "steps driven", "steps per watcher (min)", "steps per watcher (max)", "complete watchers", "delivered steps/s (all watchers)"],
     };

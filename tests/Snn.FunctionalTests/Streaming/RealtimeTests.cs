@@ -85,6 +85,11 @@ public sealed class RealtimeTests(ServerFixture server) : IClassFixture<ServerFi
         // up, which the rate above shows; the README gives the measured p99.)
         Assert.True(info.Clock.LagP50Us <= 1_000,
             $"p50 lag {info.Clock.LagP50Us} µs (p99 {info.Clock.LagP99Us} µs, max {info.Clock.MaxLagUs} µs)");
+        // The loop begins a tick before it steps the network: tick lateness never exceeds step lateness.
+        Assert.True(info.Clock.TickLagP50Us <= info.Clock.LagP50Us && info.Clock.TickLagP99Us <= info.Clock.LagP99Us
+            && info.Clock.MaxTickLagUs <= info.Clock.MaxLagUs,
+            $"tick lateness p50/p99/max {info.Clock.TickLagP50Us}/{info.Clock.TickLagP99Us}/{info.Clock.MaxTickLagUs} µs, " +
+            $"step lateness {info.Clock.LagP50Us}/{info.Clock.LagP99Us}/{info.Clock.MaxLagUs} µs");
     }
 
     [Fact]

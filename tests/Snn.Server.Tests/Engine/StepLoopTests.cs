@@ -9,7 +9,7 @@ namespace Snn.Server.Tests.Engine;
 public sealed class StepLoopTests : IDisposable
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
-    private readonly StepLoop _loop = new(new CpuBackend(), new EngineLimits(), NullLogger<StepLoop>.Instance);
+    private readonly StepLoop _loop = new(new CpuBackend(), new EngineLimits(), new RealtimeOptions(), NullLogger<StepLoop>.Instance);
 
     public void Dispose() => _loop.Dispose();
 
