@@ -6,15 +6,20 @@ namespace Snn.Benchmarks.Kernels;
 
 /// <summary>One kernel benchmark with its derived figures.</summary>
 /// <param name="MedianNs">Median time of one step of all neurons.</param>
+/// <param name="MinNs">Fastest iteration's time per step.</param>
+/// <param name="MaxNs">Slowest iteration's time per step.</param>
 /// <param name="CopyMedianNs">Median time of the memory copy moving the same bytes, or NaN.</param>
 /// <param name="AllocatedPerStep">Bytes allocated per step, or -1 when not measured.</param>
 /// <param name="SpikeFraction">Mean fraction of neurons spiking per step in the benchmark's steady state.</param>
 /// <param name="ThreadAllocatedPerStep">Bytes allocated per step by the stepping thread over 200 warm steps
 /// (<c>GC.GetAllocatedBytesForCurrentThread</c>): exact, unlike the diagnoser's process-wide count.</param>
-internal sealed record KernelRow(ModelSetup Setup, PopulationShape Shape, double MedianNs, double CopyMedianNs,
-    long AllocatedPerStep, double SpikeFraction, double ThreadAllocatedPerStep)
+internal sealed record KernelRow(ModelSetup Setup, PopulationShape Shape, double MedianNs, double MinNs, double MaxNs,
+    double CopyMedianNs, long AllocatedPerStep, double SpikeFraction, double ThreadAllocatedPerStep)
 {
     public double StepsPerSecond => 1e9 / MedianNs;
+
+    /// <summary>Steps per second of the slowest and the fastest iteration.</summary>
+    public (double Min, double Max) StepsPerSecondRange => (1e9 / MaxNs, 1e9 / MinNs);
 
     public double NeuronStepsPerSecond => Shape.Neurons * StepsPerSecond;
 
@@ -50,7 +55,7 @@ internal sealed class KernelReport(IReadOnlyList<KernelRow> rows)
 
     public static KernelReport From(IEnumerable<Summary> summaries)
     {
-        var kernels = new List<(ModelSetup Setup, PopulationShape Shape, double Ns, long Alloc)>();
+        var kernels = new List<(ModelSetup Setup, PopulationShape Shape, double Ns, double MinNs, double MaxNs, long Alloc)>();
         var copies = new Dictionary<(int Streams, long Neurons), double>();
         foreach (var summary in summaries)
         {
@@ -67,7 +72,7 @@ internal sealed class KernelReport(IReadOnlyList<KernelRow> rows)
                 {
                     var setup = ModelSetup.Get((string)bc.Parameters[nameof(KernelBenchmarks.Model)]);
                     var shape = PopulationShape.Parse((string)bc.Parameters[nameof(KernelBenchmarks.Shape)]);
-                    kernels.Add((setup, shape, stats.Median, alloc));
+                    kernels.Add((setup, shape, stats.Median, stats.Min, stats.Max, alloc));
                 }
                 else if (bc.Descriptor.Type == typeof(SplitKernelBenchmarks))
                 {
@@ -87,7 +92,7 @@ internal sealed class KernelReport(IReadOnlyList<KernelRow> rows)
 
         var spikeFractions = new Dictionary<string, double>();
         var rows = new List<KernelRow>();
-        foreach (var (setup, shape, ns, alloc) in kernels)
+        foreach (var (setup, shape, ns, minNs, maxNs, alloc) in kernels)
         {
             if (!spikeFractions.TryGetValue(setup.Model, out double fraction))
             {
@@ -98,7 +103,7 @@ internal sealed class KernelReport(IReadOnlyList<KernelRow> rows)
             }
 
             double copy = copies.TryGetValue((setup.StreamsPerNeuron, shape.Neurons), out double c) ? c : double.NaN;
-            rows.Add(new KernelRow(setup, shape, ns, copy, alloc, fraction, ThreadAllocation(setup, shape)));
+            rows.Add(new KernelRow(setup, shape, ns, minNs, maxNs, copy, alloc, fraction, ThreadAllocation(setup, shape)));
         }
 
         int ModelOrder(KernelRow r) => Array.IndexOf(ModelSetup.All, r.Setup);
@@ -143,17 +148,18 @@ internal sealed class KernelReport(IReadOnlyList<KernelRow> rows)
         sb.AppendLine();
         sb.AppendLine("One operation is one step of every neuron of the population: one `NeuronKernel.Step` call over");
         sb.AppendLine("instances × neurons, on buffers laid out as `Population` lays them out, with a constant random input current");
-        sb.AppendLine("(ModelSetup.cs) so part of the population fires. Figures are BenchmarkDotNet medians.");
+        sb.AppendLine("(ModelSetup.cs) so part of the population fires. Figures are BenchmarkDotNet medians over its iterations;");
+        sb.AppendLine("steps/s min–max are the slowest and the fastest iteration.");
         sb.AppendLine("Bytes per step = neurons × float32 streams × 4: every state array read and written, the input (and recurrent");
         sb.AppendLine("input) read, the spikes written. The roofline is a memory copy of half those bytes (so it reads and writes the same");
         sb.AppendLine("total), measured in the same run; % roofline = copy time / step time.");
         sb.AppendLine();
-        sb.AppendLine("| model | instances × neurons | spiking/step | median step | steps/s | neuron-steps/s | streams | GB/s | copy GB/s | % roofline | allocated/step (diagnoser) | allocated/step (thread) |");
-        sb.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        sb.AppendLine("| model | instances × neurons | spiking/step | median step | steps/s | steps/s min–max | neuron-steps/s | streams | GB/s | copy GB/s | % roofline | allocated/step (diagnoser) | allocated/step (thread) |");
+        sb.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var r in Rows)
         {
             sb.Append(Inv, $"| {r.Setup.Model} | {r.Shape.Instances} × {r.Shape.Size:N0} | {r.SpikeFraction:P1} | {Time(r.MedianNs)} | ");
-            sb.Append(Inv, $"{r.StepsPerSecond:N0} | {r.NeuronStepsPerSecond / 1e9:F2} G | {r.Setup.StreamsPerNeuron} | ");
+            sb.Append(Inv, $"{r.StepsPerSecond:N0} | {r.StepsPerSecondRange.Min:N0}–{r.StepsPerSecondRange.Max:N0} | {r.NeuronStepsPerSecond / 1e9:F2} G | {r.Setup.StreamsPerNeuron} | ");
             sb.Append(Inv, $"{r.GigabytesPerSecond:F1} | {r.RooflineGigabytesPerSecond:F1} | {r.PercentOfRoofline:F0}% | ");
             sb.Append(r.AllocatedPerStep < 0 ? "n/a | " : $"{r.AllocatedPerStep} B | ");
             sb.AppendLine(Inv, $"{r.ThreadAllocatedPerStep:0.##} B |");
