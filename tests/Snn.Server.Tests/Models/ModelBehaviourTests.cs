@@ -240,11 +240,23 @@ public sealed class ModelBehaviourTests
             }
         }
 
+        long Window()
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            Steps(2000);
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+
         Steps(200);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        Steps(2000);
-        long after = GC.GetAllocatedBytesForCurrentThread();
-        Assert.Equal(0, after - before);
+        // A window is measured again when it saw bytes: a one-off allocation by the runtime on this
+        // thread (seen once in CI: 2,888 B in 2,000 steps) does not repeat; an allocation per step does.
+        long allocated = Window();
+        for (int attempt = 1; attempt < 3 && allocated != 0; attempt++)
+        {
+            allocated = Window();
+        }
+
+        Assert.Equal(0, allocated);
     }
 
     [Fact]
