@@ -37,14 +37,3 @@ public sealed class EngineLimits
     /// <summary>State values (instances × neurons × variables) in one network. Defaults to 536,870,912 (2 GiB).</summary>
     public long MaxStateValuesPerNetwork { get; set; } = 1L << 29;
 }
-
-/// <summary>How REALTIME networks are scheduled. Bound from configuration section <c>Snn:Realtime</c>.</summary>
-public sealed class RealtimeOptions
-{
-    /// <summary>
-    /// SCHED_FIFO priority (1..99) of the stepping threads while REALTIME networks are hosted; 0 leaves
-    /// them ordinary threads. Defaults to 10. Needs root or CAP_SYS_NICE (without, the server logs a
-    /// warning once and goes on with ordinary threads).
-    /// </summary>
-    public int Priority { get; set; } = 10;
-}

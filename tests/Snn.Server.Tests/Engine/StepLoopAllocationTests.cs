@@ -56,5 +56,41 @@ public sealed class StepLoopAllocationTests
         Assert.Equal(start + 2000, net.Instances[0].Step);
     }
 
+    [Fact]
+    public async Task Realtime_ticks_of_several_networks_do_not_allocate()
+    {
+        using var backend = new CpuBackend(new CpuOptions { Threads = 1 });
+        using var loop = new StepLoop(backend, new EngineLimits(), NullLogger<StepLoop>.Instance, startThread: false);
+        var networks = new List<Network>();
+        for (int k = 0; k < 4; k++)
+        {
+            // 10 kHz ticks, so that a short window holds many of them.
+            var definition = Net(
+                [Pop("in", 256, "input"), Pop("lif", 256, "snntorch.Leaky", new() { ["beta"] = ParamValue.Number(0.9) })],
+                [OneToOne("ff", "in", "lif")], name: $"rt{k}") with { Dt = 0.0001, Clock = ClockMode.Realtime };
+            var create = loop.CreateAsync(definition);
+            Pass(loop);
+            networks.Add(await create);
+        }
+
+        long TickFor(TimeSpan duration)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            var until = DateTime.UtcNow + duration;
+            while (DateTime.UtcNow < until)
+            {
+                Pass(loop);
+            }
+
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+
+        TickFor(TimeSpan.FromMilliseconds(100)); // warm-up
+        long ticks = networks.Sum(n => n.Clock!.Ticks);
+        long allocated = TickFor(TimeSpan.FromMilliseconds(200));
+        Assert.True(networks.Sum(n => n.Clock!.Ticks) - ticks >= 100, "the window held too few ticks to mean anything");
+        Assert.Equal(0, allocated);
+    }
+
     private static void Pass(StepLoop loop) => loop.RunPass(out _);
 }
