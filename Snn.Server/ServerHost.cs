@@ -71,6 +71,7 @@ public sealed class ServerHost : IAsyncDisposable
         {
             throw new InvalidOperationException($"Snn:Realtime:Priority is {realtime.Priority}; use 1..99 (SCHED_FIFO priority) or 0 for ordinary threads");
         }
+
         builder.Services.AddSingleton(realtime);
         builder.Services.AddSingleton<StepLoop>();
         builder.Services.AddSingleton(sp => new SnnService(sp.GetRequiredService<StepLoop>()) { MaxMessageBytes = maxMessage });
@@ -99,7 +100,7 @@ public sealed class ServerHost : IAsyncDisposable
             if (CpuBackend.NarrowVectors)
             {
                 startup.LogWarning("this CPU has AVX-512 but the kernels run on 256-bit vectors; start the server with " +
-                    "DOTNET_MaxVectorTBitWidth=512 in its environment for 512-bit kernels (1.2-1.6x faster at 64k neurons and up)");
+                    "DOTNET_MaxVectorTBitWidth=512 in its environment for 512-bit kernels (up to 1.6x faster from 64k neurons)");
             }
         });
         return app;

@@ -49,7 +49,7 @@ internal sealed class CpuBackend : IComputeBackend, IDisposable
     /// <summary>
     /// Whether the CPU has 512-bit vectors that the kernels do not use: .NET sizes
     /// <see cref="System.Numerics.Vector{T}"/> at 256 bits unless the process starts with
-    /// <c>DOTNET_MaxVectorTBitWidth=512</c> (set by the launch profile, the image and the benchmarks).
+    /// <c>DOTNET_MaxVectorTBitWidth=512</c> (set by the launch profile, <c>snn bench</c> and the benchmark script).
     /// </summary>
     public static bool NarrowVectors =>
         System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated && System.Numerics.Vector<float>.Count < 16;
@@ -125,7 +125,6 @@ internal sealed class CpuBackend : IComputeBackend, IDisposable
     }
 
     public void SetRealtimePriority(int priority) => _pool.Priority = priority;
-
 
     public void Dispose() => _pool.Dispose();
 
