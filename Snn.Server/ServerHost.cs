@@ -67,10 +67,7 @@ public sealed class ServerHost : IAsyncDisposable
         builder.Services.AddSingleton<IComputeBackend>(_ => new CpuBackend(cpu));
         var realtime = new RealtimeOptions();
         config.GetSection("Snn:Realtime").Bind(realtime);
-        if (realtime.Priority is < 0 or > 99)
-        {
-            throw new InvalidOperationException($"Snn:Realtime:Priority is {realtime.Priority}; use 1..99 (SCHED_FIFO priority) or 0 for ordinary threads");
-        }
+        realtime.Validate(); // at start, before the step loop exists
 
         builder.Services.AddSingleton(realtime);
         builder.Services.AddSingleton<StepLoop>();

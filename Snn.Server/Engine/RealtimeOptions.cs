@@ -9,4 +9,13 @@ public sealed class RealtimeOptions
     /// warning once and goes on with ordinary threads).
     /// </summary>
     public int Priority { get; set; } = 10;
+
+    /// <summary>Throws when a setting is out of range, naming it and what it accepts.</summary>
+    public void Validate()
+    {
+        if (Priority is < 0 or > 99)
+        {
+            throw new InvalidOperationException($"Snn:Realtime:Priority is {Priority}; use 1..99 (SCHED_FIFO priority) or 0 for ordinary threads");
+        }
+    }
 }

@@ -54,6 +54,7 @@ internal sealed partial class StepLoop : IDisposable
         _backend = backend;
         Limits = limits;
         _realtime = realtime ?? new RealtimeOptions();
+        _realtime.Validate();
         _logger = logger;
         _thread = new Thread(Run) { Name = "snn-step-loop", IsBackground = true };
         if (startThread)
@@ -521,7 +522,7 @@ internal sealed partial class StepLoop : IDisposable
     /// </summary>
     private void UpdateScheduling()
     {
-        int wanted = _realtimeNetworks > 0 ? Math.Clamp(_realtime.Priority, 0, 99) : 0;
+        int wanted = _realtimeNetworks > 0 ? _realtime.Priority : 0;
         if (wanted == _priority || Thread.CurrentThread != _thread || _priorityRefused)
         {
             return;
