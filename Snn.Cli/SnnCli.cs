@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Snn.Cli.Commands;
 using Snn.Client;
-using Snn.Grpc;
+using Grpc.Core;
 
 namespace Snn.Cli;
 

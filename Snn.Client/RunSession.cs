@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
-using Snn.Client.Internal;
-using Snn.Grpc;
+using Grpc.Core;
 using Snn.Protos.V1;
 
 namespace Snn.Client;
@@ -12,18 +11,32 @@ namespace Snn.Client;
 /// </summary>
 public sealed class RunSession : IAsyncDisposable
 {
-    private readonly GrpcCall<RunRequest, RunResponse> _call;
-
-    internal RunSession(GrpcCall<RunRequest, RunResponse> call)
+    internal RunSession(AsyncDuplexStreamingCall<RunRequest, RunResponse> call)
     {
-        _call = call;
+        Call = call;
     }
+
+    /// <summary>The underlying gRPC call (request and response streams, headers, trailers).</summary>
+    public AsyncDuplexStreamingCall<RunRequest, RunResponse> Call { get; }
 
     /// <summary>The server's answer to the open request, once <see cref="OpenAsync"/> has completed.</summary>
     public RunOpened? Opened { get; private set; }
 
-    /// <summary>The final status, once the stream has ended (read to its end, failed or disposed).</summary>
-    public Status? Status => _call.FinalStatus;
+    /// <summary>The final status, once the stream has ended (read to its end, failed or disposed); null before.</summary>
+    public Status? Status
+    {
+        get
+        {
+            try
+            {
+                return Call.GetStatus();
+            }
+            catch (InvalidOperationException)
+            {
+                return null;
+            }
+        }
+    }
 
     /// <summary>Sends the first request (<c>open</c>) and waits for the server's <c>opened</c> answer.</summary>
     /// <exception cref="RpcException">The server refused the stream (e.g. NOT_FOUND, ALREADY_EXISTS).</exception>
@@ -35,20 +48,20 @@ public sealed class RunSession : IAsyncDisposable
             throw new InvalidOperationException("The session is already open.");
         }
 
-        await _call.WriteAsync(new RunRequest { Open = open }, cancellationToken).ConfigureAwait(false);
-        if (!await _call.MoveNextAsync(cancellationToken).ConfigureAwait(false))
+        await Call.RequestStream.WriteAsync(new RunRequest { Open = open }, cancellationToken).ConfigureAwait(false);
+        if (!await Call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false))
         {
             throw new RpcException(new Status(StatusCode.Internal, "The Run stream ended before the server answered the open request."));
         }
 
-        Opened = _call.Current.Opened
+        Opened = Call.ResponseStream.Current.Opened
             ?? throw new RpcException(new Status(StatusCode.Internal, "The first Run response does not carry 'opened'."));
         return Opened;
     }
 
     /// <summary>Sends inputs and/or an <c>advance</c> count.</summary>
     public Task SendAsync(RunRequest request, CancellationToken cancellationToken = default) =>
-        _call.WriteAsync(request, cancellationToken);
+        Call.RequestStream.WriteAsync(request, cancellationToken);
 
     /// <summary>Sends <paramref name="inputs"/> (may be null) and asks for <paramref name="steps"/> steps.</summary>
     public Task AdvanceAsync(uint steps, IEnumerable<Input>? inputs = null, CancellationToken cancellationToken = default)
@@ -59,20 +72,20 @@ public sealed class RunSession : IAsyncDisposable
             request.Inputs.Add(inputs);
         }
 
-        return _call.WriteAsync(request, cancellationToken);
+        return Call.RequestStream.WriteAsync(request, cancellationToken);
     }
 
     /// <summary>Reads the next response; null when the stream has ended with status OK.</summary>
     /// <exception cref="RpcException">The stream ended with another status.</exception>
     public async Task<RunResponse?> ReadAsync(CancellationToken cancellationToken = default) =>
-        await _call.MoveNextAsync(cancellationToken).ConfigureAwait(false) ? _call.Current : null;
+        await Call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false) ? Call.ResponseStream.Current : null;
 
     /// <summary>Reads step outputs until the stream ends.</summary>
     public async IAsyncEnumerable<StepOutput> ReadStepsAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        while (await _call.MoveNextAsync(cancellationToken).ConfigureAwait(false))
+        while (await Call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false))
         {
-            foreach (var step in _call.Current.Steps)
+            foreach (var step in Call.ResponseStream.Current.Steps)
             {
                 yield return step;
             }
@@ -80,19 +93,15 @@ public sealed class RunSession : IAsyncDisposable
     }
 
     /// <summary>Ends the request side (half-close); the server finishes the pending steps and ends the stream.</summary>
-    public Task CompleteAsync()
-    {
-        _call.CompleteRequest();
-        return Task.CompletedTask;
-    }
+    public Task CompleteAsync() => Call.RequestStream.CompleteAsync();
 
     /// <summary>The response headers (initial metadata) of the stream.</summary>
-    public Task<Metadata> ResponseHeadersAsync() => _call.ResponseHeadersAsync();
+    public Task<Metadata> ResponseHeadersAsync() => Call.ResponseHeadersAsync;
 
     /// <summary>Cancels the stream if it has not ended, and releases it.</summary>
     public ValueTask DisposeAsync()
     {
-        _call.Dispose();
+        Call.Dispose();
         return ValueTask.CompletedTask;
     }
 }

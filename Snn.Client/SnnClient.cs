@@ -1,101 +1,115 @@
-using Snn.Client.Internal;
-using Snn.Grpc;
-using Snn.Grpc.Health.V1;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Grpc.Health.V1;
+using Grpc.Net.Client;
 using Snn.Protos.V1;
 
 namespace Snn.Client;
 
 /// <summary>
-/// A typed client for the <c>snn.v1.Snn</c> service (and <c>grpc.health.v1.Health</c>) over
-/// HTTP/2. Thread-safe: share one instance. Failed calls throw <see cref="RpcException"/>.
+/// A friendly client for the <c>snn.v1.Snn</c> service (and <c>grpc.health.v1.Health</c>) over
+/// Grpc.Net.Client: typed calls, <see cref="RunSession"/> for driving an instance, and
+/// <see cref="WatchAsync"/> for listening. Everything else of gRPC is at hand: <see cref="Api"/> is
+/// the generated client, <see cref="Channel"/> the channel, and every call takes
+/// <see cref="CallOptions"/> (headers, deadline, cancellation, credentials). Thread-safe: share one
+/// instance. Failed calls throw <see cref="RpcException"/>.
 /// </summary>
 public sealed class SnnClient : IDisposable
 {
-    private const string Service = "/snn.v1.Snn/";
-    private readonly GrpcConnection _connection;
+    /// <summary>
+    /// The largest message sent and received unless the channel options say otherwise: 4 MiB, the
+    /// server's default, so that an oversized request fails here before it is sent.
+    /// </summary>
+    public const int DefaultMaxMessageSize = 4 << 20;
 
-    /// <summary>Connects to <paramref name="address"/> (<c>http://host:port</c> for h2c, <c>https://</c> for TLS).</summary>
-    public SnnClient(Uri address)
-        : this(GrpcConnection.CreateHttpClient(address), disposeHttpClient: true)
+    private readonly GrpcChannel? _ownedChannel;
+
+    /// <summary>
+    /// Connects to <paramref name="address"/> (<c>http://host:port</c> for h2c, <c>https://</c> for TLS).
+    /// <paramref name="options"/> sets message limits, retries, the HTTP handler and more; the
+    /// channel is disposed with the client.
+    /// </summary>
+    public SnnClient(Uri address, GrpcChannelOptions? options = null)
+        : this(CreateChannel(address, options))
     {
+        _ownedChannel = Channel;
     }
 
     /// <summary>Connects through <paramref name="handler"/> (not disposed by the client), e.g. a handler with client certificates.</summary>
     public SnnClient(Uri address, HttpMessageHandler handler)
-        : this(GrpcConnection.CreateHttpClient(address, handler ?? throw new ArgumentNullException(nameof(handler)), disposeHandler: false), disposeHttpClient: true)
+        : this(address, new GrpcChannelOptions { HttpHandler = handler ?? throw new ArgumentNullException(nameof(handler)), DisposeHttpClient = false })
     {
+    }
+
+    /// <summary>Uses <paramref name="channel"/> (not disposed by the client).</summary>
+    public SnnClient(GrpcChannel channel)
+        : this((CallInvoker)(channel ?? throw new ArgumentNullException(nameof(channel))).CreateCallInvoker())
+    {
+        Channel = channel;
     }
 
     /// <summary>
-    /// Uses <paramref name="httpClient"/> (not disposed by the client). It needs a
-    /// <see cref="HttpClient.BaseAddress"/> and an infinite <see cref="HttpClient.Timeout"/>
-    /// (streams last); every request is sent as HTTP/2 exactly.
+    /// Calls through <paramref name="invoker"/>, e.g. <c>channel.Intercept(myInterceptor)</c> for client interceptors.
     /// </summary>
-    public SnnClient(HttpClient httpClient)
-        : this(httpClient, disposeHttpClient: false)
+    public SnnClient(CallInvoker invoker)
     {
+        ArgumentNullException.ThrowIfNull(invoker);
+
+        // Default headers are added to every call's own, through the invoker, so that every call shape gets them.
+        var withDefaults = invoker.Intercept(AddDefaultHeaders);
+        Api = new Protos.V1.Snn.SnnClient(withDefaults);
+        Health = new Health.HealthClient(withDefaults);
     }
 
-    private SnnClient(HttpClient httpClient, bool disposeHttpClient)
-    {
-        _connection = new GrpcConnection(httpClient, disposeHttpClient);
-    }
+    /// <summary>The channel, when the client was made from an address or a channel.</summary>
+    public GrpcChannel? Channel { get; }
 
-    /// <summary>Metadata sent with every call, e.g. <c>authorization: Bearer KEY</c>.</summary>
-    public Metadata DefaultHeaders => _connection.DefaultHeaders;
+    /// <summary>The generated <c>snn.v1.Snn</c> client (Grpc.Tools), for anything this class does not wrap.</summary>
+    public Protos.V1.Snn.SnnClient Api { get; }
 
-    /// <summary>The largest response message accepted. Defaults to 4 MiB.</summary>
-    public int MaxReceiveMessageSize
-    {
-        get => _connection.MaxReceiveMessageSize;
-        set => _connection.MaxReceiveMessageSize = value;
-    }
+    /// <summary>The generated <c>grpc.health.v1.Health</c> client.</summary>
+    public Health.HealthClient Health { get; }
 
-    /// <summary>The largest request message sent. Defaults to 4 MiB.</summary>
-    public int MaxSendMessageSize
-    {
-        get => _connection.MaxSendMessageSize;
-        set => _connection.MaxSendMessageSize = value;
-    }
+    /// <summary>Metadata sent with every call (after the call's own), e.g. <c>authorization: Bearer KEY</c>.</summary>
+    public Metadata DefaultHeaders { get; } = [];
 
     /// <summary>Describes the server: version, backend, limits and neuron models.</summary>
     public Task<ServerInfo> GetServerInfoAsync(GetServerInfoRequest? request = null, CallOptions options = default) =>
-        _connection.UnaryAsync(Service + "GetServerInfo", request ?? new GetServerInfoRequest(), ServerInfo.Parser, options);
+        Api.GetServerInfoAsync(request ?? new GetServerInfoRequest(), options).ResponseAsync;
 
     /// <summary>Creates a network from a spec.</summary>
     public Task<Network> CreateNetworkAsync(CreateNetworkRequest request, CallOptions options = default) =>
-        _connection.UnaryAsync(Service + "CreateNetwork", request, Network.Parser, options);
+        Api.CreateNetworkAsync(request, options).ResponseAsync;
 
     /// <summary>Returns one network.</summary>
     public Task<Network> GetNetworkAsync(GetNetworkRequest request, CallOptions options = default) =>
-        _connection.UnaryAsync(Service + "GetNetwork", request, Network.Parser, options);
+        Api.GetNetworkAsync(request, options).ResponseAsync;
 
     /// <summary>Lists all networks (without weights).</summary>
     public Task<ListNetworksResponse> ListNetworksAsync(ListNetworksRequest? request = null, CallOptions options = default) =>
-        _connection.UnaryAsync(Service + "ListNetworks", request ?? new ListNetworksRequest(), ListNetworksResponse.Parser, options);
+        Api.ListNetworksAsync(request ?? new ListNetworksRequest(), options).ResponseAsync;
 
     /// <summary>Deletes a network.</summary>
     public Task<DeleteNetworkResponse> DeleteNetworkAsync(DeleteNetworkRequest request, CallOptions options = default) =>
-        _connection.UnaryAsync(Service + "DeleteNetwork", request, DeleteNetworkResponse.Parser, options);
+        Api.DeleteNetworkAsync(request, options).ResponseAsync;
 
     /// <summary>Changes population parameters or projection weights.</summary>
     public Task<SetParametersResponse> SetParametersAsync(SetParametersRequest request, CallOptions options = default) =>
-        _connection.UnaryAsync(Service + "SetParameters", request, SetParametersResponse.Parser, options);
+        Api.SetParametersAsync(request, options).ResponseAsync;
 
     /// <summary>Resets the state of one instance (or all).</summary>
     public Task<ResetStateResponse> ResetStateAsync(ResetStateRequest request, CallOptions options = default) =>
-        _connection.UnaryAsync(Service + "ResetState", request, ResetStateResponse.Parser, options);
+        Api.ResetStateAsync(request, options).ResponseAsync;
 
     /// <summary>Reads state variables of a population for one instance.</summary>
     public Task<GetStateResponse> GetStateAsync(GetStateRequest request, CallOptions options = default) =>
-        _connection.UnaryAsync(Service + "GetState", request, GetStateResponse.Parser, options);
+        Api.GetStateAsync(request, options).ResponseAsync;
 
     /// <summary>
     /// Starts a <c>Run</c> stream. Call <see cref="RunSession.OpenAsync"/> first; dispose the
     /// session to cancel the stream. <paramref name="options"/>' deadline and token cover the whole stream.
     /// </summary>
-    public RunSession Run(CallOptions options = default) =>
-        new(_connection.Streaming<RunRequest, RunResponse>(Service + "Run", RunResponse.Parser, options));
+    public RunSession Run(CallOptions options = default) => new(Api.Run(options));
 
     /// <summary>Starts a <c>Run</c> stream and opens it: sends <paramref name="open"/> and waits for <c>opened</c>.</summary>
     public async Task<RunSession> OpenRunAsync(RunOpen open, CallOptions options = default)
@@ -120,10 +134,10 @@ public sealed class SnnClient : IDisposable
     /// <exception cref="RpcException">The stream ended with a status other than OK (e.g. RESOURCE_EXHAUSTED for a watcher that fell behind).</exception>
     public async IAsyncEnumerable<RunResponse> WatchAsync(WatchRequest request, CallOptions options = default)
     {
-        using var call = _connection.ServerStreaming<WatchRequest, RunResponse>(Service + "Watch", request, RunResponse.Parser, options);
-        while (await call.MoveNextAsync(options.CancellationToken).ConfigureAwait(false))
+        using var call = Api.Watch(request, options);
+        while (await call.ResponseStream.MoveNext(options.CancellationToken).ConfigureAwait(false))
         {
-            yield return call.Current;
+            yield return call.ResponseStream.Current;
         }
     }
 
@@ -133,10 +147,29 @@ public sealed class SnnClient : IDisposable
     /// </summary>
     public async Task<HealthCheckResponse.Types.ServingStatus> HealthCheckAsync(string service = "", CallOptions options = default)
     {
-        var response = await _connection.UnaryAsync("/grpc.health.v1.Health/Check", new HealthCheckRequest { Service = service }, HealthCheckResponse.Parser, options).ConfigureAwait(false);
+        var response = await Health.CheckAsync(new HealthCheckRequest { Service = service }, options).ResponseAsync.ConfigureAwait(false);
         return response.Status;
     }
 
-    /// <summary>Releases the HTTP client if this instance created it.</summary>
-    public void Dispose() => _connection.Dispose();
+    /// <summary>Releases the channel if this instance created it.</summary>
+    public void Dispose() => _ownedChannel?.Dispose();
+
+    private static GrpcChannel CreateChannel(Uri address, GrpcChannelOptions? options)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        options ??= new GrpcChannelOptions();
+        options.MaxReceiveMessageSize ??= DefaultMaxMessageSize;
+        options.MaxSendMessageSize ??= DefaultMaxMessageSize;
+        return GrpcChannel.ForAddress(address, options);
+    }
+
+    private Metadata AddDefaultHeaders(Metadata headers)
+    {
+        foreach (var entry in DefaultHeaders)
+        {
+            headers.Add(entry);
+        }
+
+        return headers;
+    }
 }

@@ -1,7 +1,6 @@
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Serilog;
-using Serilog.Events;
 using Snn.Server.Backends;
 using Snn.Server.Backends.Cpu;
 using Snn.Server.Engine;
@@ -25,8 +24,11 @@ public sealed class ServerHost : IAsyncDisposable
         Address = address;
     }
 
-    /// <summary>The first address the server listens on (with the real port when port 0 was asked for).</summary>
+    /// <summary>The first gRPC (h2c or TLS) address the server listens on (with the real port when port 0 was asked for).</summary>
     public Uri Address { get; }
+
+    /// <summary>The first HTTP/1.1 address (JSON API, gRPC-Web), or null when <c>Snn:HttpUrls</c> is empty.</summary>
+    public Uri? HttpAddress => HttpEndpoints.Of(_app.Services).FirstOrDefault();
 
     public IServiceProvider Services => _app.Services;
 
@@ -44,23 +46,23 @@ public sealed class ServerHost : IAsyncDisposable
         configure?.Invoke(builder);
         var config = builder.Configuration;
 
-        var logger = config.GetSection("Serilog").Exists()
-            ? new LoggerConfiguration().ReadFrom.Configuration(config).CreateLogger()
-            : new LoggerConfiguration()
-                .MinimumLevel.Information()
-                .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
-                .MinimumLevel.Override("Microsoft.Hosting.Lifetime", LogEventLevel.Information)
-                .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss.fff} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}")
-                .CreateLogger();
-        builder.Logging.ClearProviders();
-        builder.Logging.AddSerilog(logger, dispose: true);
+        // Serilog is the logger factory; providers added to it later (e.g. by tests) get every event it passes.
+        var providers = new Serilog.Extensions.Logging.LoggerProviderCollection();
+        builder.Services.AddSerilog(Logging.CreateLogger(config, providers), dispose: true, providers);
 
         var limits = new EngineLimits();
         config.GetSection("Snn:Limits").Bind(limits);
         int maxMessage = config.GetValue("Snn:MaxMessageBytes", 4 << 20);
-        string dataDirectory = Path.GetFullPath(config.GetValue("Snn:DataDirectory", "data")!, Environment.CurrentDirectory);
+        if (maxMessage < 1024)
+        {
+            throw new InvalidOperationException($"Snn:MaxMessageBytes is {maxMessage}; it must be at least 1024 bytes");
+        }
 
-        builder.ConfigureGrpcKestrel(defaultUrl: urls ?? GrpcKestrelExtensions.DefaultUrl);
+        string dataDirectory = Path.GetFullPath(config.GetValue("Snn:DataDirectory", "data")!, Environment.CurrentDirectory);
+        var shutdownTimeout = config.GetValue("Snn:ShutdownTimeout", DefaultShutdownTimeout);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = shutdownTimeout);
+
+        builder.ConfigureGrpcKestrel(defaultUrl: urls ?? GrpcKestrelExtensions.DefaultUrl, maxMessageBytes: maxMessage);
         builder.Services.AddSingleton(limits);
         var cpu = new CpuOptions();
         config.GetSection("Snn:Cpu").Bind(cpu);
@@ -74,20 +76,15 @@ public sealed class ServerHost : IAsyncDisposable
         builder.Services.AddSingleton(sp => new SnnService(sp.GetRequiredService<StepLoop>()) { MaxMessageBytes = maxMessage });
         builder.Services.AddSingleton<RunHandler>();
         builder.Services.AddSingleton<WatchHandler>();
-        builder.Services.AddGrpcTransport(o =>
-        {
-            o.MaxReceiveMessageSize = maxMessage;
-            o.MaxSendMessageSize = maxMessage;
-        });
-        builder.Services.AddHealthService();
-        builder.Services.AddGrpcRoutes((router, sp) =>
-            SnnServiceRegistration.Register(router, sp.GetRequiredService<SnnService>(), sp.GetRequiredService<RunHandler>(),
-                sp.GetRequiredService<WatchHandler>()));
+        builder.Services.AddSnnGrpc(config, maxMessage);
 
         var app = builder.Build();
         Directory.CreateDirectory(dataDirectory);
+
+        // Graceful stop: the loop finishes the step in progress and ends every Run and Watch stream with
+        // UNAVAILABLE; calls that arrive from now on are refused the same way (ErrorInterceptor).
         app.Lifetime.ApplicationStopping.Register(() => app.Services.GetRequiredService<StepLoop>().Dispose());
-        app.UseGrpcTransport();
+        app.MapSnnGrpc(config);
         var startup = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Snn.Server");
         app.Lifetime.ApplicationStarted.Register(() =>
         {
@@ -103,13 +100,16 @@ public sealed class ServerHost : IAsyncDisposable
         return app;
     }
 
+    /// <summary>How long a stopping server waits for calls to end (<c>Snn:ShutdownTimeout</c>).</summary>
+    public static readonly TimeSpan DefaultShutdownTimeout = TimeSpan.FromSeconds(10);
+
     /// <summary>Starts a server (e.g. on <c>--urls http://127.0.0.1:0</c>) and returns once it listens.</summary>
     public static async Task<ServerHost> StartAsync(string[] args, CancellationToken cancellationToken = default,
         Action<WebApplicationBuilder>? configure = null)
     {
         var app = Build(args, configure);
         await app.StartAsync(cancellationToken);
-        return new ServerHost(app, new Uri(Addresses(app).First()));
+        return new ServerHost(app, HttpEndpoints.Grpc(app.Services).First());
     }
 
     private static string[] TakeUrls(string[] args, out string? urls)

@@ -1,3 +1,4 @@
+using Grpc.Core;
 using Snn.Client;
 
 namespace Snn.Cli.Bench;
@@ -43,9 +44,9 @@ internal abstract class BenchSuite
     {
         try
         {
-            await context.Client.DeleteNetworkAsync(new Snn.Protos.V1.DeleteNetworkRequest { Name = name }, CallOptions.WithTimeout(TimeSpan.FromSeconds(30)));
+            await context.Client.DeleteNetworkAsync(new Snn.Protos.V1.DeleteNetworkRequest { Name = name }, new CallOptions(deadline: DateTime.UtcNow + TimeSpan.FromSeconds(30)));
         }
-        catch (Snn.Grpc.RpcException)
+        catch (RpcException)
         {
             // Cleanup only.
         }

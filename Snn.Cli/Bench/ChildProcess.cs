@@ -3,8 +3,8 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Snn.Client;
-using Snn.Grpc;
-using Snn.Grpc.Health.V1;
+using Grpc.Core;
+using Grpc.Health.V1;
 
 namespace Snn.Cli.Bench;
 
@@ -44,7 +44,7 @@ internal sealed partial class ChildProcess : IAsyncDisposable
     {
         int port = FreePort();
         return Start("snn-server", ServerDll, port,
-            ["--urls", $"http://127.0.0.1:{port}", "--Snn:DataDirectory", dataDirectory]);
+            ["--urls", $"http://127.0.0.1:{port}", "--Snn:HttpUrls", "", "--Snn:DataDirectory", dataDirectory]);
     }
 
     /// <summary>Starts <c>snn bench echo-server</c> on a free loopback port.</summary>
@@ -105,7 +105,7 @@ internal sealed partial class ChildProcess : IAsyncDisposable
 
             try
             {
-                if (await client.HealthCheckAsync(options: CallOptions.WithTimeout(TimeSpan.FromSeconds(2), cancellationToken)) == HealthCheckResponse.Types.ServingStatus.Serving)
+                if (await client.HealthCheckAsync(options: new CallOptions(deadline: DateTime.UtcNow + TimeSpan.FromSeconds(2), cancellationToken: cancellationToken)) == HealthCheckResponse.Types.ServingStatus.Serving)
                 {
                     return;
                 }

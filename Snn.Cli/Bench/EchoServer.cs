@@ -6,21 +6,20 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Grpc.Core;
 using Snn.Server.Rpc;
 
 namespace Snn.Cli.Bench;
 
 /// <summary>
-/// The raw-transport baseline: a host on our gRPC transport (Kestrel, h2c) with one duplex method
+/// The raw-transport baseline: Grpc.AspNetCore on the server's Kestrel setup (h2c) with one duplex method
 /// that answers every request with a message of the size the request asks for, and no engine
 /// behind it. The request is a <see cref="BytesValue"/> whose first 4 bytes (little-endian) are the
 /// encoded size of the wanted response; the rest is padding up to the size being mimicked.
 /// </summary>
 internal static class EchoServer
 {
-    public const string Service = "snn.bench.Echo";
-    public const string Method = "Echo";
-    public const string Path = "/" + Service + "/" + Method;
+    public const string Path = "/snn.bench.Echo/Echo";
 
     private static readonly ConcurrentDictionary<int, BytesValue> Responses = new();
 
@@ -29,16 +28,14 @@ internal static class EchoServer
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.WebHost.UseSetting(WebHostDefaults.ServerUrlsKey, $"http://127.0.0.1:{port}");
+        builder.Configuration["Snn:HttpUrls"] = string.Empty;
         builder.ConfigureGrpcKestrel();
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.Services.AddGrpcTransport();
-        builder.Services.AddHealthService();
-        builder.Services.AddGrpcRoutes(static (router, _) =>
-            router.AddDuplexStreaming<BytesValue, BytesValue>(Service, Method, BytesValue.Parser, EchoAsync));
+        builder.Services.AddGrpc();
         await using var app = builder.Build();
-        app.UseGrpcTransport();
+        app.MapGrpcService<EchoService>();
         await app.StartAsync(cancellationToken);
         await output.WriteLineAsync($"echo server listening on http://127.0.0.1:{port}{Path}");
         await output.FlushAsync(cancellationToken);
@@ -56,14 +53,17 @@ internal static class EchoServer
         await app.StopAsync(CancellationToken.None);
     }
 
-    private static async Task EchoAsync(IAsyncStreamReader<BytesValue> requests, IServerStreamWriter<BytesValue> responses, ServerCallContext context)
+    private sealed class EchoService : Echo.Echo.EchoBase
     {
-        var token = context.CancellationToken;
-        while (await requests.MoveNext(token))
+        public override async Task Echo(IAsyncStreamReader<BytesValue> requestStream, IServerStreamWriter<BytesValue> responseStream, ServerCallContext context)
         {
-            var payload = requests.Current.Value.Span;
-            int size = payload.Length >= 4 ? BinaryPrimitives.ReadInt32LittleEndian(payload) : 0;
-            await responses.WriteAsync(Responses.GetOrAdd(Math.Clamp(size, 0, 1 << 20), static s => Payload(s, null)), token);
+            var token = context.CancellationToken;
+            while (await requestStream.MoveNext(token))
+            {
+                var payload = requestStream.Current.Value.Span;
+                int size = payload.Length >= 4 ? BinaryPrimitives.ReadInt32LittleEndian(payload) : 0;
+                await responseStream.WriteAsync(Responses.GetOrAdd(Math.Clamp(size, 0, 1 << 20), static s => Payload(s, null)), token);
+            }
         }
     }
 

@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using Google.Protobuf.WellKnownTypes;
 using Snn.Client;
-using Snn.Client.Internal;
-using Snn.Grpc;
+using Grpc.Net.Client;
+using Grpc.Core;
 using Snn.Protos.V1;
 
 namespace Snn.Cli.Bench;
@@ -11,7 +11,7 @@ namespace Snn.Cli.Bench;
 /// (a) LOCKSTEP round trip: one RunRequest (advance 1, 10 input events) and its RunResponse at a
 /// time on a 1,000-neuron network; and (a0) the same ping-pong against the echo baseline process
 /// with requests and responses of the measured RunRequest/RunResponse sizes, through the same
-/// client path (GrpcConnection duplex call), so the difference is the service and the engine.
+/// client path (a Grpc.Net.Client duplex call), so the difference is the service and the engine.
 /// </summary>
 internal sealed class LockstepRttSuite() : LeakyNetworkSuite("rtt")
 {
@@ -119,9 +119,8 @@ internal sealed class LockstepRttSuite() : LeakyNetworkSuite("rtt")
         var s = context.Settings;
         var request = EchoServer.Payload(requestSize, responseSize);
         var latency = new LatencyRecorder(s.RoundTrips);
-        using var connection = new GrpcConnection(GrpcConnection.CreateHttpClient(_echo!.Address), disposeHttpClient: true);
-        using var call = connection.Streaming<BytesValue, BytesValue>(EchoServer.Path, BytesValue.Parser, new CallOptions(cancellationToken: cancellationToken));
-        using var abort = cancellationToken.Register(call.Dispose);
+        using var channel = GrpcChannel.ForAddress(_echo!.Address);
+        using var call = new Echo.Echo.EchoClient(channel).Echo(new CallOptions(cancellationToken: cancellationToken));
         long measuredStart = 0;
         int echoedSize = 0;
         for (int i = 0; i < s.WarmupRoundTrips + s.RoundTrips; i++)
@@ -132,8 +131,8 @@ internal sealed class LockstepRttSuite() : LeakyNetworkSuite("rtt")
             }
 
             long t0 = Stopwatch.GetTimestamp();
-            await call.WriteAsync(request);
-            if (!await call.MoveNextAsync())
+            await call.RequestStream.WriteAsync(request);
+            if (!await call.ResponseStream.MoveNext(cancellationToken))
             {
                 throw new RpcException(new Status(StatusCode.Internal, "the echo stream ended early"));
             }
@@ -144,12 +143,12 @@ internal sealed class LockstepRttSuite() : LeakyNetworkSuite("rtt")
                 latency.Record(t1 - t0);
             }
 
-            echoedSize = call.Current.CalculateSize();
+            echoedSize = call.ResponseStream.Current.CalculateSize();
         }
 
         double seconds = Stat.Seconds(measuredStart, Stopwatch.GetTimestamp());
-        call.CompleteRequest();
-        while (await call.MoveNextAsync(cancellationToken))
+        await call.RequestStream.CompleteAsync();
+        while (await call.ResponseStream.MoveNext(cancellationToken))
         {
         }
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Grpc.Core;
 using Snn.Client;
 using Snn.Protos.V1;
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Grpc.Core;
 using Snn.Cli.Bench;
 using Snn.Client;
 
@@ -130,10 +131,10 @@ internal static class BenchCommand
                         report.Note("fanout: some watchers did not receive every step (see the table)");
                     }
                 }
-                catch (Exception e) when (e is Snn.Grpc.RpcException or CliException or TimeoutException && !cancellationToken.IsCancellationRequested)
+                catch (Exception e) when (e is RpcException or CliException or TimeoutException && !cancellationToken.IsCancellationRequested)
                 {
                     failed++;
-                    var why = e is Snn.Grpc.RpcException rpc ? SnnCli.FormatStatus(rpc.Status) : "error: " + e.Message;
+                    var why = e is RpcException rpc ? SnnCli.FormatStatus(rpc.Status) : "error: " + e.Message;
                     await context.Error.WriteLineAsync($"{name} failed: {why}");
                     report.Note($"{name} failed: {why}");
                     if (child is not null)

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Grpc.Core;
 using Snn.Client;
 using Snn.Protos.V1;
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Google.Protobuf;
+using Grpc.Core;
 using Snn.Client;
 using Snn.Protos.V1;
 

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Grpc.Core;
 using Snn.Cli.Internal;
 using Snn.Client;
 using Snn.Protos.V1;

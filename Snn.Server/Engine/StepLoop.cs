@@ -34,6 +34,7 @@ internal sealed partial class StepLoop : IDisposable
     private readonly RealtimeOptions _realtime;
     private volatile bool _stopping;
     private long _stepsExecuted;
+    private long _lastPass = Stopwatch.GetTimestamp();
 
     /// <summary>REALTIME networks hosted, counted at each pass. Loop thread only.</summary>
     private int _realtimeNetworks;
@@ -72,6 +73,13 @@ internal sealed partial class StepLoop : IDisposable
 
     /// <summary>Instance-steps executed since start.</summary>
     public long StepsExecuted => Interlocked.Read(ref _stepsExecuted);
+
+    /// <summary>
+    /// Whether the loop thread runs and has begun a pass within <paramref name="within"/> (an idle loop
+    /// passes at least every 250 ms; a pass takes as long as one step of every due network).
+    /// </summary>
+    public bool IsTicking(TimeSpan within) =>
+        _thread.IsAlive && !_stopping && Stopwatch.GetElapsedTime(Volatile.Read(ref _lastPass)) < within;
 
     /// <summary>Wakes the loop: new requests, commands or free outbox room.</summary>
     public void Wake() => _wake.Set();
@@ -365,6 +373,7 @@ internal sealed partial class StepLoop : IDisposable
         PreciseSleep.TightenTimerSlack();
         while (!_stopping)
         {
+            Volatile.Write(ref _lastPass, Stopwatch.GetTimestamp());
             _wake.Reset();
             if (!RunPass(out long earliest))
             {
@@ -374,7 +383,7 @@ internal sealed partial class StepLoop : IDisposable
 
         foreach (var network in _networks)
         {
-            EndSinks(network, new EngineException(EngineError.Aborted, "the server is shutting down"));
+            EndSinks(network, EngineException.ShuttingDown());
         }
     }
 
@@ -544,7 +553,9 @@ internal sealed partial class StepLoop : IDisposable
     private void Fail(Network network, Exception e)
     {
         LogStepFailed(e, network.Name);
-        EndSinks(network, e as EngineException ?? new EngineException(EngineError.Aborted, "stepping the network failed: " + e.Message));
+        // The exception's text stays in the log: a client learns which network failed, not the server's internals.
+        EndSinks(network, e as EngineException ?? new EngineException(EngineError.Internal,
+            $"stepping network '{network.Name}' failed; the server log has the details"));
     }
 
     private bool DrainCommands()

@@ -4,7 +4,6 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Snn.Server.Rpc.Internal;
 
 namespace Snn.Server.Rpc;
 
@@ -13,6 +12,9 @@ public static class GrpcKestrelExtensions
 {
     /// <summary>The address used when no URL is configured: loopback only, h2c.</summary>
     public const string DefaultUrl = "http://127.0.0.1:50051";
+
+    /// <summary>The HTTP/1.1 endpoint (JSON, gRPC-Web) used when <c>Snn:HttpUrls</c> is not configured: loopback only.</summary>
+    public const string DefaultHttpUrl = "http://127.0.0.1:8080";
 
     /// <summary>Concurrent HTTP/2 streams per connection (<c>Snn:MaxStreamsPerConnection</c>). Defaults to 1,024.</summary>
     public const int DefaultMaxStreamsPerConnection = 1024;
@@ -26,8 +28,13 @@ public static class GrpcKestrelExtensions
     /// <paramref name="certificate"/> or else Kestrel's default certificate
     /// (<c>Kestrel:Certificates:Default</c> in configuration, or the development certificate).
     /// Port 0 binds a free port (not with <c>localhost</c>).
+    /// <c>Snn:HttpUrls</c> (default <see cref="DefaultHttpUrl"/>; empty: none) adds HTTP/1.1 endpoints
+    /// for the JSON API and gRPC-Web (<c>https://</c> ones also speak HTTP/2).
+    /// Request bodies may be as large as <paramref name="maxMessageBytes"/> plus a gRPC frame header,
+    /// so that the gRPC message limit, not Kestrel's 30 MB default, decides.
     /// </summary>
-    public static WebApplicationBuilder ConfigureGrpcKestrel(this WebApplicationBuilder builder, X509Certificate2? certificate = null, string defaultUrl = DefaultUrl)
+    public static WebApplicationBuilder ConfigureGrpcKestrel(this WebApplicationBuilder builder, X509Certificate2? certificate = null,
+        string defaultUrl = DefaultUrl, long maxMessageBytes = 4 << 20)
     {
         ArgumentNullException.ThrowIfNull(builder);
         var addresses = new List<GrpcListenAddress>();
@@ -54,14 +61,22 @@ public static class GrpcKestrelExtensions
             addresses.Add(GrpcListenAddress.Parse(defaultUrl));
         }
 
+        var httpAddresses = Split(builder.Configuration.GetValue("Snn:HttpUrls", DefaultHttpUrl))
+            .Select(GrpcListenAddress.Parse)
+            .Select(a => a with { Http1 = true })
+            .ToList();
+
         // The endpoints below replace the URL settings; clearing them avoids Kestrel's "overriding address" warning.
         builder.WebHost.UseSetting(WebHostDefaults.ServerUrlsKey, string.Empty);
         builder.WebHost.UseSetting(WebHostDefaults.HttpPortsKey, string.Empty);
         builder.WebHost.UseSetting(WebHostDefaults.HttpsPortsKey, string.Empty);
 
+        var endpoints = new ListenEndpoints();
+        builder.Services.AddSingleton(endpoints);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = maxMessageBytes + 5;
 
             // Concurrent streams per connection: watchers and drivers of many instances share one
             // connection. Kestrel also keeps up to twice this many streams that the server ended
@@ -70,10 +85,11 @@ public static class GrpcKestrelExtensions
             // burst fatal to the connection.
             kestrel.Limits.Http2.MaxStreamsPerConnection =
                 builder.Configuration.GetValue("Snn:MaxStreamsPerConnection", DefaultMaxStreamsPerConnection);
-            foreach (var address in addresses)
+            foreach (var address in addresses.Concat(httpAddresses))
             {
                 void Configure(ListenOptions listen)
                 {
+                    endpoints.Add(listen, address);
                     if (address.Https)
                     {
                         listen.Protocols = HttpProtocols.Http1AndHttp2;
@@ -88,7 +104,8 @@ public static class GrpcKestrelExtensions
                     }
                     else
                     {
-                        listen.Protocols = HttpProtocols.Http2;
+                        // Cleartext: one protocol per endpoint (HTTP/2 with prior knowledge for gRPC, or HTTP/1.1).
+                        listen.Protocols = address.Http1 ? HttpProtocols.Http1 : HttpProtocols.Http2;
                     }
                 }
 

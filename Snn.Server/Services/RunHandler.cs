@@ -1,14 +1,14 @@
-using Snn.Grpc;
+using Grpc.Core;
 using Snn.Protos.V1;
 using Snn.Server.Engine;
-using Snn.Server.Rpc;
 
 namespace Snn.Server.Services;
 
 /// <summary>
 /// The Run stream: opens an instance as its driver, turns requests into engine commands and streams
 /// step outputs back. The reading side and the single writer task run concurrently (full duplex):
-/// outputs of earlier requests go out while later requests arrive.
+/// outputs of earlier requests go out while later requests arrive. Refusals are thrown as
+/// <see cref="EngineException"/>s and become statuses in Rpc/ErrorInterceptor.
 /// </summary>
 internal sealed class RunHandler(StepLoop loop, SnnService service)
 {
@@ -23,35 +23,26 @@ internal sealed class RunHandler(StepLoop loop, SnnService service)
         var callToken = context.CancellationToken;
         if (!await requests.MoveNext(callToken))
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, "the stream ended before its first request; send a RunRequest with open first"));
+            throw EngineException.Invalid("the stream ended before its first request; send a RunRequest with open first");
         }
 
         var first = requests.Current;
-        RunStream stream;
-        Engine.Network network;
-        try
+        if (first.Open is null)
         {
-            if (first.Open is null)
-            {
-                throw EngineException.Invalid("the first RunRequest must carry open (network and instance to drive)");
-            }
-
-            network = service.Find(first.Open.Network, "open.network");
-            int instance = SnnService.CheckInstance(network, first.Open.Instance, "open.instance");
-            var plan = BuildPlan(network, first.Open);
-            long recordBytes = StepFrame.RecordBytes(plan);
-            if (recordBytes + 1024 > service.MaxMessageBytes)
-            {
-                throw new EngineException(EngineError.ResourceExhausted,
-                    $"open.record asks for {recordBytes} bytes per step, more than the message limit of {service.MaxMessageBytes}; record fewer neurons or variables");
-            }
-
-            stream = await loop.OpenAsync(network, instance, plan, first.Open.Reset, callToken);
+            throw EngineException.Invalid("the first RunRequest must carry open (network and instance to drive)");
         }
-        catch (EngineException e)
+
+        var network = service.Find(first.Open.Network, "open.network");
+        int instance = SnnService.CheckInstance(network, first.Open.Instance, "open.instance");
+        var plan = BuildPlan(network, first.Open);
+        long recordBytes = StepFrame.RecordBytes(plan);
+        if (recordBytes + 1024 > service.MaxMessageBytes)
         {
-            throw ErrorMapping.ToRpc(e);
+            throw new EngineException(EngineError.ResourceExhausted,
+                $"open.record asks for {recordBytes} bytes per step, more than the message limit of {service.MaxMessageBytes}; record fewer neurons or variables");
         }
+
+        var stream = await loop.OpenAsync(network, instance, plan, first.Open.Reset, callToken);
 
         using var readCancel = CancellationTokenSource.CreateLinkedTokenSource(callToken);
         Task writer = Task.CompletedTask;
@@ -89,12 +80,8 @@ internal sealed class RunHandler(StepLoop loop, SnnService service)
         {
             // Not the client: the writer failed (network deleted, server stopping) and cancelled the
             // reads. End the call with the writer's error, which it may still be raising.
-            await Rethrow(writer);
+            await writer;
             throw;
-        }
-        catch (EngineException e)
-        {
-            throw ErrorMapping.ToRpc(e);
         }
         finally
         {
@@ -108,18 +95,6 @@ internal sealed class RunHandler(StepLoop loop, SnnService service)
             {
                 // Already reported through the call's status.
             }
-        }
-    }
-
-    private static async Task Rethrow(Task writer)
-    {
-        try
-        {
-            await writer;
-        }
-        catch (EngineException e)
-        {
-            throw ErrorMapping.ToRpc(e);
         }
     }
 

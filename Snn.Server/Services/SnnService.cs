@@ -1,24 +1,24 @@
 using System.Reflection;
+using Grpc.Core;
 using Snn.Protos.V1;
 using Snn.Server.Engine;
 using Snn.Server.Models;
-using Snn.Server.Rpc;
 
 namespace Snn.Server.Services;
 
 /// <summary>
-/// The unary handlers of <c>snn.v1.Snn</c>: validate, map the request to engine types, hand it to the
-/// step loop, map the answer back. Run is in <see cref="RunHandler"/>.
+/// The unary handlers of <c>snn.v1.Snn</c> (overrides of the generated base): validate, map the request
+/// to engine types, hand it to the step loop, map the answer back. Refusals are thrown as
+/// <see cref="EngineException"/>; Rpc/ErrorInterceptor turns them into statuses. Run and Watch are in
+/// <see cref="RunHandler"/> and <see cref="WatchHandler"/> (Rpc/StreamingMethods binds them).
 /// </summary>
-internal sealed class SnnService(StepLoop loop)
+internal sealed class SnnService(StepLoop loop) : Protos.V1.Snn.SnnBase
 {
-    public const string ServiceName = "snn.v1.Snn";
-
     private static readonly string s_version =
         typeof(SnnService).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
         ?? "0.0.0";
 
-    public Task<ServerInfo> GetServerInfo(GetServerInfoRequest request, ServerCallContext context)
+    public override Task<ServerInfo> GetServerInfo(GetServerInfoRequest request, ServerCallContext context)
     {
         var limits = loop.Limits;
         var info = new ServerInfo
@@ -62,18 +62,17 @@ internal sealed class SnnService(StepLoop loop)
     /// <summary>Largest message, as configured on the transport (reported by GetServerInfo).</summary>
     public long MaxMessageBytes { get; set; } = 4 << 20;
 
-    public Task<Protos.V1.Network> CreateNetwork(CreateNetworkRequest request, ServerCallContext context) =>
-        ErrorMapping.Guard(async () =>
-        {
-            var definition = SpecMapping.ToDefinition(request.Spec);
-            var network = await loop.CreateAsync(definition, context.CancellationToken);
-            return SpecMapping.ToProto(network, includeWeights: false);
-        });
+    public override async Task<Protos.V1.Network> CreateNetwork(CreateNetworkRequest request, ServerCallContext context)
+    {
+        var definition = SpecMapping.ToDefinition(request.Spec);
+        var network = await loop.CreateAsync(definition, context.CancellationToken);
+        return SpecMapping.ToProto(network, includeWeights: false);
+    }
 
-    public Task<Protos.V1.Network> GetNetwork(GetNetworkRequest request, ServerCallContext context) =>
-        ErrorMapping.Guard(() => Task.FromResult(SpecMapping.ToProto(Find(request.Name, "name"), request.IncludeWeights)));
+    public override Task<Protos.V1.Network> GetNetwork(GetNetworkRequest request, ServerCallContext context) =>
+        Task.FromResult(SpecMapping.ToProto(Find(request.Name, "name"), request.IncludeWeights));
 
-    public Task<ListNetworksResponse> ListNetworks(ListNetworksRequest request, ServerCallContext context)
+    public override Task<ListNetworksResponse> ListNetworks(ListNetworksRequest request, ServerCallContext context)
     {
         var response = new ListNetworksResponse();
         foreach (var network in loop.Networks)
@@ -84,88 +83,84 @@ internal sealed class SnnService(StepLoop loop)
         return Task.FromResult(response);
     }
 
-    public Task<DeleteNetworkResponse> DeleteNetwork(DeleteNetworkRequest request, ServerCallContext context) =>
-        ErrorMapping.Guard(async () =>
-        {
-            await loop.DeleteAsync(request.Name, context.CancellationToken);
-            return new DeleteNetworkResponse();
-        });
+    public override async Task<DeleteNetworkResponse> DeleteNetwork(DeleteNetworkRequest request, ServerCallContext context)
+    {
+        await loop.DeleteAsync(request.Name, context.CancellationToken);
+        return new DeleteNetworkResponse();
+    }
 
-    public Task<SetParametersResponse> SetParameters(SetParametersRequest request, ServerCallContext context) =>
-        ErrorMapping.Guard(async () =>
-        {
-            var network = Find(request.Network, "network");
-            var populations = request.Populations
-                .Select((p, i) => (p.Population,
-                    (IReadOnlyDictionary<string, ParamValue>)SpecMapping.ToParameters(p.Params, $"populations[{i}].params")))
-                .ToList();
-            var projections = request.Projections
-                .Select(j => (j.Projection, j.Weights.Count > 0 ? j.Weights.ToArray() : null, j.Bias.Count > 0 ? j.Bias.ToArray() : null))
-                .ToList();
-            long step = await loop.SetParametersAsync(network, populations, projections, context.CancellationToken);
-            return new SetParametersResponse { EffectiveStep = (ulong)step };
-        });
+    public override async Task<SetParametersResponse> SetParameters(SetParametersRequest request, ServerCallContext context)
+    {
+        var network = Find(request.Network, "network");
+        var populations = request.Populations
+            .Select((p, i) => (p.Population,
+                (IReadOnlyDictionary<string, ParamValue>)SpecMapping.ToParameters(p.Params, $"populations[{i}].params")))
+            .ToList();
+        var projections = request.Projections
+            .Select(j => (j.Projection, j.Weights.Count > 0 ? j.Weights.ToArray() : null, j.Bias.Count > 0 ? j.Bias.ToArray() : null))
+            .ToList();
+        long step = await loop.SetParametersAsync(network, populations, projections, context.CancellationToken);
+        return new SetParametersResponse { EffectiveStep = (ulong)step };
+    }
 
-    public Task<ResetStateResponse> ResetState(ResetStateRequest request, ServerCallContext context) =>
-        ErrorMapping.Guard(async () =>
+    public override async Task<ResetStateResponse> ResetState(ResetStateRequest request, ServerCallContext context)
+    {
+        var network = Find(request.Network, "network");
+        int? instance = null;
+        if (request.HasInstance)
         {
-            var network = Find(request.Network, "network");
-            int? instance = null;
-            if (request.HasInstance)
+            instance = CheckInstance(network, request.Instance, "instance");
+        }
+
+        await loop.ResetAsync(network, instance, context.CancellationToken);
+        return new ResetStateResponse();
+    }
+
+    public override async Task<GetStateResponse> GetState(GetStateRequest request, ServerCallContext context)
+    {
+        var network = Find(request.Network, "network");
+        int instance = CheckInstance(network, request.Instance, "instance");
+        var pop = network.FindPopulation(request.Population)
+            ?? throw EngineException.NotFound($"population '{request.Population}' is not a population of network '{network.Name}'");
+        var names = request.Variables.Count > 0 ? request.Variables.ToArray() : pop.Model.StateVariables.ToArray();
+        var variables = new int[names.Length];
+        for (int v = 0; v < names.Length; v++)
+        {
+            variables[v] = pop.VariableIndex(names[v]);
+            if (variables[v] < 0)
             {
-                instance = CheckInstance(network, request.Instance, "instance");
+                throw EngineException.Invalid(
+                    $"variables[{v}] '{names[v]}' is not a state variable of model {pop.Model.Name}; it has: {string.Join(", ", pop.Model.StateVariables)}");
             }
+        }
 
-            await loop.ResetAsync(network, instance, context.CancellationToken);
-            return new ResetStateResponse();
-        });
-
-    public Task<GetStateResponse> GetState(GetStateRequest request, ServerCallContext context) =>
-        ErrorMapping.Guard(async () =>
+        int[]? neurons = null;
+        if (request.Neurons.Count > 0)
         {
-            var network = Find(request.Network, "network");
-            int instance = CheckInstance(network, request.Instance, "instance");
-            var pop = network.FindPopulation(request.Population)
-                ?? throw EngineException.NotFound($"population '{request.Population}' is not a population of network '{network.Name}'");
-            var names = request.Variables.Count > 0 ? request.Variables.ToArray() : pop.Model.StateVariables.ToArray();
-            var variables = new int[names.Length];
-            for (int v = 0; v < names.Length; v++)
+            neurons = new int[request.Neurons.Count];
+            for (int k = 0; k < neurons.Length; k++)
             {
-                variables[v] = pop.VariableIndex(names[v]);
-                if (variables[v] < 0)
+                uint n = request.Neurons[k];
+                if (n >= pop.Size)
                 {
-                    throw EngineException.Invalid(
-                        $"variables[{v}] '{names[v]}' is not a state variable of model {pop.Model.Name}; it has: {string.Join(", ", pop.Model.StateVariables)}");
+                    throw EngineException.Invalid($"neurons[{k}] = {n} is out of range; population '{pop.Name}' has {pop.Size} neurons");
                 }
+
+                neurons[k] = (int)n;
             }
+        }
 
-            int[]? neurons = null;
-            if (request.Neurons.Count > 0)
-            {
-                neurons = new int[request.Neurons.Count];
-                for (int k = 0; k < neurons.Length; k++)
-                {
-                    uint n = request.Neurons[k];
-                    if (n >= pop.Size)
-                    {
-                        throw EngineException.Invalid($"neurons[{k}] = {n} is out of range; population '{pop.Name}' has {pop.Size} neurons");
-                    }
+        var (step, values) = await loop.GetStateAsync(network, instance, pop, variables, neurons, context.CancellationToken);
+        var response = new GetStateResponse { Step = (ulong)step };
+        for (int v = 0; v < names.Length; v++)
+        {
+            var vv = new VariableValues { Variable = names[v] };
+            vv.Values.Add(values[v]);
+            response.Variables.Add(vv);
+        }
 
-                    neurons[k] = (int)n;
-                }
-            }
-
-            var (step, values) = await loop.GetStateAsync(network, instance, pop, variables, neurons, context.CancellationToken);
-            var response = new GetStateResponse { Step = (ulong)step };
-            for (int v = 0; v < names.Length; v++)
-            {
-                var vv = new VariableValues { Variable = names[v] };
-                vv.Values.Add(values[v]);
-                response.Variables.Add(vv);
-            }
-
-            return response;
-        });
+        return response;
+    }
 
     internal Engine.Network Find(string name, string field)
     {

@@ -1,6 +1,6 @@
+using Grpc.Core;
 using Snn.Protos.V1;
 using Snn.Server.Engine;
-using Snn.Server.Rpc;
 
 namespace Snn.Server.Services;
 
@@ -13,21 +13,11 @@ internal sealed class WatchHandler(StepLoop loop, SnnService service)
 {
     public async Task Watch(WatchRequest request, IServerStreamWriter<FrameBatch> responses, ServerCallContext context)
     {
-        FrameSink sink;
-        Engine.Network network;
-        try
-        {
-            network = service.Find(request.Network, "network");
-            int instance = SnnService.CheckInstance(network, request.Instance, "instance");
-            var plan = RunHandler.BuildPlan(network, request.SpikesFrom, request.Record, "watch");
-            int queue = request.Queue == 0 ? FrameSink.MaxFrames : (int)Math.Min(request.Queue, FrameSink.MaxFrames);
-            sink = await loop.WatchAsync(network, instance, plan, request.Lossy, queue, context.CancellationToken);
-        }
-        catch (EngineException e)
-        {
-            throw ErrorMapping.ToRpc(e);
-        }
-
+        var network = service.Find(request.Network, "network");
+        int instance = SnnService.CheckInstance(network, request.Instance, "instance");
+        var plan = RunHandler.BuildPlan(network, request.SpikesFrom, request.Record, "watch");
+        int queue = request.Queue == 0 ? FrameSink.MaxFrames : (int)Math.Min(request.Queue, FrameSink.MaxFrames);
+        var sink = await loop.WatchAsync(network, instance, plan, request.Lossy, queue, context.CancellationToken);
         try
         {
             var opened = new RunOpened { Network = network.Name, Instance = request.Instance, Step = (ulong)sink.Instance.Step };
@@ -38,10 +28,6 @@ internal sealed class WatchHandler(StepLoop loop, SnnService service)
             batch.Clear();
             await RunHandler.WriteFramesAsync(sink, batch, responses, RunHandler.StatusInterval(network, request.StatusIntervalMs),
                 context.CancellationToken, onFailure: null);
-        }
-        catch (EngineException e)
-        {
-            throw ErrorMapping.ToRpc(e);
         }
         finally
         {

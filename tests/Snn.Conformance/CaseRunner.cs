@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Snn.Client;
-using Snn.Grpc;
+using Grpc.Core;
 using Snn.Protos.V1;
 
 namespace Snn.Conformance;

@@ -15,7 +15,7 @@ public static class ConformanceProgram
     public static async Task<int> RunAsync(string casesDir, string outDir, Uri? server, double tolerance, TextWriter log,
         CancellationToken cancellationToken = default)
     {
-        await using var host = server is null ? await ServerHost.StartAsync(["--urls", "http://127.0.0.1:0"], cancellationToken) : null;
+        await using var host = server is null ? await ServerHost.StartAsync(["--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "http://127.0.0.1:0"], cancellationToken) : null;
         var address = server ?? host!.Address;
         log.WriteLine($"server {address}");
         using var client = new SnnClient(address);

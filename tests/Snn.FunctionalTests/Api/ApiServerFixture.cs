@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Grpc.Net.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Snn.Client;
@@ -18,12 +19,15 @@ public sealed class ApiServerFixture : IAsyncLifetime
 
     public Uri Address => _host?.Address ?? throw new InvalidOperationException("server not started");
 
-    /// <summary>A client of its own (own HttpClient and connections); dispose it.</summary>
-    public SnnClient CreateClient() => new(Address);
+    /// <summary>A client of its own (own channel and connections); dispose it.</summary>
+    public SnnClient CreateClient(GrpcChannelOptions? options = null) => new(Address, options);
+
+    /// <summary>The HTTP/1.1 endpoint (JSON API, gRPC-Web).</summary>
+    public Uri HttpAddress => _host?.HttpAddress ?? throw new InvalidOperationException("server not started");
 
     public async Task InitializeAsync()
     {
-        _host = await ServerHost.StartAsync(["--urls", "http://127.0.0.1:0"]).Within();
+        _host = await ServerHost.StartAsync(["--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "http://127.0.0.1:0"]).Within();
         _host.Services.GetRequiredService<ILoggerFactory>().AddProvider(_errors);
     }
 

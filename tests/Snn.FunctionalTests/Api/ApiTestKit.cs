@@ -1,5 +1,6 @@
+using Google.Protobuf;
+using Grpc.Core;
 using Snn.Client;
-using Snn.Grpc;
 using Snn.Protos.V1;
 
 namespace Snn.FunctionalTests.Api;
@@ -34,6 +35,21 @@ internal static class Rpc
         }
 
         return e;
+    }
+}
+
+/// <summary>Calls a method by name with any message types (unknown methods, raw bytes).</summary>
+internal static class RawCall
+{
+    public static Task<TResponse> UnaryAsync<TRequest, TResponse>(CallInvoker invoker, string service, string method, TRequest request,
+        MessageParser<TResponse> parser, CallOptions options = default)
+        where TRequest : class, IMessage
+        where TResponse : class, IMessage<TResponse>
+    {
+        var declared = new Method<TRequest, TResponse>(MethodType.Unary, service, method,
+            Marshallers.Create<TRequest>(m => m.ToByteArray(), _ => throw new NotSupportedException()),
+            Marshallers.Create(_ => throw new NotSupportedException(), parser.ParseFrom));
+        return invoker.AsyncUnaryCall(declared, null, options, request).ResponseAsync;
     }
 }
 

@@ -1,8 +1,8 @@
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Snn.Client;
-using Snn.Client.Internal;
-using Snn.Grpc;
+using Grpc.Net.Client;
+using Grpc.Core;
 using Snn.Protos.V1;
 using Snn.Server.Models;
 using static Snn.FunctionalTests.Api.Specs;
@@ -71,7 +71,7 @@ public sealed class ClientCallShapeTests(ApiServerFixture server) : ApiTest(serv
     public async Task Deadline_ends_the_stream_with_DEADLINE_EXCEEDED_and_the_server_frees_the_instance()
     {
         string name = await CreateIafAsync();
-        var run = Client.Run(CallOptions.WithTimeout(TimeSpan.FromMilliseconds(500)));
+        var run = Client.Run(new CallOptions(deadline: DateTime.UtcNow + TimeSpan.FromMilliseconds(500)));
         await using (run)
         {
             await run.SendAsync(new RunRequest { Open = new RunOpen { Network = name, Instance = 0 } }).Within();
@@ -103,15 +103,16 @@ public sealed class ClientCallShapeTests(ApiServerFixture server) : ApiTest(serv
     [Fact]
     public async Task Unknown_method_and_unknown_service_are_UNIMPLEMENTED()
     {
-        using var connection = new GrpcConnection(GrpcConnection.CreateHttpClient(Server.Address), disposeHttpClient: true);
+        using var channel = GrpcChannel.ForAddress(Server.Address);
+        var invoker = channel.CreateCallInvoker();
 
         await Rpc.FailsAsync(StatusCode.Unimplemented,
-            () => connection.UnaryAsync("/snn.v1.Snn/NoSuchMethod", new GetServerInfoRequest(), ServerInfo.Parser, default));
+            () => RawCall.UnaryAsync(invoker, "snn.v1.Snn", "NoSuchMethod", new GetServerInfoRequest(), ServerInfo.Parser));
         await Rpc.FailsAsync(StatusCode.Unimplemented,
-            () => connection.UnaryAsync("/no.such.Service/Method", new GetServerInfoRequest(), ServerInfo.Parser, default));
+            () => RawCall.UnaryAsync(invoker, "no.such.Service", "Method", new GetServerInfoRequest(), ServerInfo.Parser));
 
-        // The same connection goes on working.
-        var info = await connection.UnaryAsync("/snn.v1.Snn/GetServerInfo", new GetServerInfoRequest(), ServerInfo.Parser, default).Within();
+        // The same channel goes on working.
+        var info = await RawCall.UnaryAsync(invoker, "snn.v1.Snn", "GetServerInfo", new GetServerInfoRequest(), ServerInfo.Parser).Within();
         Assert.NotEmpty(info.Models);
     }
 
@@ -131,8 +132,7 @@ public sealed class ClientCallShapeTests(ApiServerFixture server) : ApiTest(serv
         await Rpc.FailsAsync(StatusCode.ResourceExhausted, () => Client.CreateNetworkAsync(request));
 
         // ... and the server refuses it when a client sends it anyway.
-        using var unlimited = Server.CreateClient();
-        unlimited.MaxSendMessageSize = 16 << 20;
+        using var unlimited = Server.CreateClient(new GrpcChannelOptions { MaxSendMessageSize = 16 << 20 });
         await Rpc.FailsAsync(StatusCode.ResourceExhausted, () => unlimited.CreateNetworkAsync(request));
 
         Assert.NotEmpty((await unlimited.GetServerInfoAsync().Within()).Models);
@@ -142,12 +142,13 @@ public sealed class ClientCallShapeTests(ApiServerFixture server) : ApiTest(serv
     [Fact]
     public async Task Invalid_protobuf_is_INVALID_ARGUMENT()
     {
-        using var connection = new GrpcConnection(GrpcConnection.CreateHttpClient(Server.Address), disposeHttpClient: true);
+        using var channel = GrpcChannel.ForAddress(Server.Address);
 
         // Field 1 (spec) holding bytes that are not a NetworkSpec: a tag varint that never ends properly.
         var garbage = new BytesValue { Value = ByteString.CopyFrom(0xff, 0xff, 0xff, 0xff, 0x0f) };
         await Rpc.FailsAsync(StatusCode.InvalidArgument,
-            () => connection.UnaryAsync("/snn.v1.Snn/CreateNetwork", garbage, Network.Parser, default));
+            () => RawCall.UnaryAsync(channel.CreateCallInvoker(), "snn.v1.Snn", "CreateNetwork", garbage, Network.Parser),
+            "not a valid CreateNetworkRequest");
     }
 
     private async Task<string> CreateIafAsync()

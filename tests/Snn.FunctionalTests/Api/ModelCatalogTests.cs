@@ -1,3 +1,4 @@
+using Grpc.Core;
 using Snn.Protos.V1;
 using Snn.Server.Models;
 
@@ -119,7 +120,7 @@ public sealed class ModelCatalogTests(ApiServerFixture server) : ApiTest(server)
             {
                 await Client.CreateNetworkAsync(new CreateNetworkRequest { Spec = spec }).Within();
             }
-            catch (Snn.Grpc.RpcException e)
+            catch (Grpc.Core.RpcException e)
             {
                 Assert.Fail($"{model.Name} on its defaults: {e.Status.Detail}");
             }

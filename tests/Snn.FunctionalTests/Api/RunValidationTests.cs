@@ -1,4 +1,4 @@
-using Snn.Grpc;
+using Grpc.Core;
 using Snn.Protos.V1;
 using static Snn.FunctionalTests.Api.Specs;
 

@@ -1,5 +1,5 @@
 using Snn.Client;
-using Snn.Grpc;
+using Grpc.Core;
 using Snn.Protos.V1;
 
 namespace Snn.FunctionalTests.Api;

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Snn.FunctionalTests.Infrastructure;
-using Snn.Grpc;
+using Grpc.Core;
 using Snn.Protos.V1;
 using static Snn.FunctionalTests.Streaming.StreamingTestNetworks;
 

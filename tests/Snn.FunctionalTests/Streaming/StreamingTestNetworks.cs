@@ -1,3 +1,4 @@
+using Grpc.Core;
 using Snn.Client;
 using Snn.Protos.V1;
 

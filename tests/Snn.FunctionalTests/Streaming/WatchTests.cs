@@ -1,5 +1,5 @@
 using Snn.FunctionalTests.Infrastructure;
-using Snn.Grpc;
+using Grpc.Core;
 using Snn.Protos.V1;
 using static Snn.FunctionalTests.Streaming.StreamingTestNetworks;
 

@@ -1,10 +1,10 @@
 using System.Globalization;
 using System.Net;
 
-namespace Snn.Server.Rpc.Internal;
+namespace Snn.Server.Rpc;
 
 /// <summary>One listen URL (<c>http://127.0.0.1:50051</c>, <c>https://*:443</c>, <c>http://[::1]:0</c>, <c>http://localhost:5000</c>).</summary>
-internal readonly record struct GrpcListenAddress(bool Https, string Host, int Port)
+internal readonly record struct GrpcListenAddress(bool Https, string Host, int Port, bool Http1 = false)
 {
     public static GrpcListenAddress Parse(string url)
     {

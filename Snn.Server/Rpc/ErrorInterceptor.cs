@@ -1,0 +1,121 @@
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Snn.Server.Engine;
+
+namespace Snn.Server.Rpc;
+
+/// <summary>
+/// The one place where failures become gRPC statuses, for every call shape. Handlers and the engine
+/// throw <see cref="EngineException"/> (a refusal that says what to fix) or let a fault escape:
+/// <list type="bullet">
+/// <item>an <see cref="EngineException"/> becomes its status with its message;</item>
+/// <item>anything after the server began to stop becomes UNAVAILABLE "server is shutting down";</item>
+/// <item>cancellation by the client (or its deadline) is left to grpc-dotnet, which logs it at information level;</item>
+/// <item>any other exception is logged here with its stack and becomes INTERNAL with a message that
+/// reveals nothing of the server (no exception text reaches a client).</item>
+/// </list>
+/// </summary>
+internal sealed partial class ErrorInterceptor(IHostApplicationLifetime lifetime, ILogger<ErrorInterceptor> logger) : Interceptor
+{
+    public const string InternalMessage = "internal server error; the server log has the details";
+
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context,
+        UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        RejectWhenStopping();
+        try
+        {
+            return await continuation(request, context);
+        }
+        catch (Exception e) when (Map(e, context) is { } status)
+        {
+            throw status;
+        }
+    }
+
+    public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream,
+        ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        RejectWhenStopping();
+        try
+        {
+            return await continuation(requestStream, context);
+        }
+        catch (Exception e) when (Map(e, context) is { } status)
+        {
+            throw status;
+        }
+    }
+
+    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responseStream,
+        ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        RejectWhenStopping();
+        try
+        {
+            await continuation(request, responseStream, context);
+        }
+        catch (Exception e) when (Map(e, context) is { } status)
+        {
+            throw status;
+        }
+    }
+
+    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream,
+        IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        RejectWhenStopping();
+        try
+        {
+            await continuation(requestStream, responseStream, context);
+        }
+        catch (Exception e) when (Map(e, context) is { } status)
+        {
+            throw status;
+        }
+    }
+
+    /// <summary>The status an engine refusal maps to.</summary>
+    public static StatusCode ToStatusCode(EngineError error) => error switch
+    {
+        EngineError.InvalidArgument => StatusCode.InvalidArgument,
+        EngineError.NotFound => StatusCode.NotFound,
+        EngineError.AlreadyExists => StatusCode.AlreadyExists,
+        EngineError.FailedPrecondition => StatusCode.FailedPrecondition,
+        EngineError.ResourceExhausted => StatusCode.ResourceExhausted,
+        EngineError.Unavailable => StatusCode.Unavailable,
+        EngineError.Internal => StatusCode.Internal,
+        _ => StatusCode.Aborted,
+    };
+
+    private void RejectWhenStopping()
+    {
+        if (lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+            throw new RpcException(new Status(StatusCode.Unavailable, EngineException.ShuttingDownMessage));
+        }
+    }
+
+    /// <summary>The status to end the call with, or null to let the exception through unchanged.</summary>
+    private RpcException? Map(Exception e, ServerCallContext context)
+    {
+        switch (e)
+        {
+            case RpcException:
+                return null;
+            case EngineException engine:
+                return new RpcException(new Status(ToStatusCode(engine.Error), engine.Message));
+            case OperationCanceledException or IOException when context.CancellationToken.IsCancellationRequested
+                && !lifetime.ApplicationStopping.IsCancellationRequested:
+                return null;
+            case not null when lifetime.ApplicationStopping.IsCancellationRequested:
+                return new RpcException(new Status(StatusCode.Unavailable, EngineException.ShuttingDownMessage));
+            default:
+                LogFault(e, context.Method);
+                return new RpcException(new Status(StatusCode.Internal, InternalMessage));
+        }
+    }
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Error, Message = "{Method} failed")]
+    private partial void LogFault(Exception? exception, string method);
+}

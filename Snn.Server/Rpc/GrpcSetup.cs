@@ -1,0 +1,79 @@
+using Grpc.AspNetCore.Server;
+using Grpc.AspNetCore.Server.Model;
+using Grpc.AspNetCore.Web;
+using Microsoft.AspNetCore.Http;
+using Serilog;
+using Snn.Server.Services;
+
+namespace Snn.Server.Rpc;
+
+/// <summary>
+/// The Grpc.AspNetCore composition of the server: <c>snn.v1.Snn</c> (generated base, hand-declared
+/// Run and Watch), the error interceptor, message limits, health, reflection, JSON transcoding and
+/// gRPC-Web, and one log line per HTTP request.
+/// </summary>
+internal static class GrpcSetup
+{
+    /// <summary>Service name under which health reports the API (besides "" for the whole server).</summary>
+    public const string ServiceName = "snn.v1.Snn";
+
+    public static IServiceCollection AddSnnGrpc(this IServiceCollection services, IConfiguration config, int maxMessageBytes)
+    {
+        services.AddGrpc(o =>
+        {
+            o.MaxReceiveMessageSize = maxMessageBytes;
+            o.MaxSendMessageSize = maxMessageBytes;
+
+            // Exception texts stay in the server log unless an operator asks otherwise.
+            o.EnableDetailedErrors = config.GetValue("Snn:DetailedErrors", false);
+            o.Interceptors.Add<ErrorInterceptor>();
+        }).AddJsonTranscoding();
+        services.AddSingleton<IServiceMethodProvider<SnnService>, SnnMethods.Provider>();
+        services.AddGrpcHealthChecks(o => o.Services.Map(ServiceName, _ => true))
+            .AddCheck<StepLoopHealthCheck>("step-loop");
+        if (ReflectionEnabled(config))
+        {
+            services.AddGrpcReflection();
+        }
+
+        return services;
+    }
+
+    public static WebApplication MapSnnGrpc(this WebApplication app, IConfiguration config)
+    {
+        app.UseSerilogRequestLogging(o =>
+        {
+            o.MessageTemplate = "{Protocol} {RequestMethod} {RequestPath} {StatusCode} grpc-status {GrpcStatus} in {Elapsed:0.0} ms";
+            o.EnrichDiagnosticContext = (diagnostics, http) =>
+            {
+                diagnostics.Set("Protocol", http.Request.Protocol);
+                diagnostics.Set("GrpcStatus", GrpcStatus(http));
+            };
+        });
+        app.UseRouting();
+        app.UseGrpcWeb(new GrpcWebOptions { DefaultEnabled = true });
+        app.MapGrpcService<SnnService>().Add(SnnMethods.PreferOverGenerated);
+        app.MapGrpcHealthChecksService();
+        if (ReflectionEnabled(config))
+        {
+            app.MapGrpcReflectionService();
+        }
+
+        return app;
+    }
+
+    /// <summary>Server reflection (for grpcurl and other generic tools): <c>Snn:Reflection</c>, on by default.</summary>
+    private static bool ReflectionEnabled(IConfiguration config) => config.GetValue("Snn:Reflection", true);
+
+    /// <summary>The call's grpc-status (trailers, or headers for a trailers-only answer); "-" for plain HTTP.</summary>
+    private static string GrpcStatus(HttpContext http)
+    {
+        var trailers = http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseTrailersFeature>()?.Trailers;
+        if (trailers is not null && trailers.TryGetValue("grpc-status", out var fromTrailers))
+        {
+            return fromTrailers.ToString();
+        }
+
+        return http.Response.Headers.TryGetValue("grpc-status", out var fromHeaders) ? fromHeaders.ToString() : "-";
+    }
+}
