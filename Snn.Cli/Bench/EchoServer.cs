@@ -5,6 +5,7 @@ using Google.Protobuf.WellKnownTypes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
 using Grpc.Core;
 using Snn.Server.Rpc;
@@ -34,8 +35,11 @@ internal static class EchoServer
         builder.Logging.AddSimpleConsole();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddGrpc();
+        // grpc-dotnet answers UNKNOWN for a service with no health check: one that is always healthy.
+        builder.Services.AddGrpcHealthChecks().AddCheck("echo", () => HealthCheckResult.Healthy());
         await using var app = builder.Build();
         app.MapGrpcService<EchoService>();
+        app.MapGrpcHealthChecksService();
         await app.StartAsync(cancellationToken);
         await output.WriteLineAsync($"echo server listening on http://127.0.0.1:{port}{Path}");
         await output.FlushAsync(cancellationToken);

@@ -18,7 +18,9 @@ import uuid
 
 def generate(protos):
     out = tempfile.mkdtemp(prefix="snn-pb2-")
-    files = [os.path.join("snn", "v1", f) for f in os.listdir(os.path.join(protos, "snn", "v1")) if f.endswith(".proto")]
+    # snn.proto imports google/api/annotations.proto (the HTTP/JSON rules); the test output carries it.
+    files = [os.path.join(d, f) for d in (os.path.join("snn", "v1"), os.path.join("google", "api"))
+             for f in os.listdir(os.path.join(protos, d)) if f.endswith(".proto")]
     subprocess.run(["protoc", "--python_out=" + out, "-I", protos] + files, check=True)
     sys.path.insert(0, out)
 
