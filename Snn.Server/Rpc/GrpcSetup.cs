@@ -27,7 +27,11 @@ internal static class GrpcSetup
             // Exception texts stay in the server log unless an operator asks otherwise.
             o.EnableDetailedErrors = config.GetValue("Snn:DetailedErrors", false);
             o.Interceptors.Add<ErrorInterceptor>();
-        }).AddJsonTranscoding();
+        }).AddJsonTranscoding(o =>
+        {
+            // proto3's JSON mapping: 64-bit integers are strings (a JavaScript number loses precision past 2^53).
+            o.JsonSettings.WriteInt64sAsStrings = true;
+        });
         services.AddSingleton<IServiceMethodProvider<SnnService>, SnnMethods.Provider>();
         services.AddGrpcHealthChecks(o => o.Services.Map(ServiceName, _ => true))
             .AddCheck<StepLoopHealthCheck>("step-loop");

@@ -2,6 +2,7 @@ using Google.Protobuf;
 using Snn.Protos.V1;
 using Snn.Server.Engine;
 using Snn.Server.Models;
+using Snn.Server.Rpc;
 using Snn.Server.Services;
 using Network = Snn.Server.Engine.Network;
 using static Snn.Server.Tests.Engine.NetworkBuilderTests;
@@ -129,5 +130,82 @@ public sealed class FrameBatchTests
 
         Encode();
         Assert.Equal(0, Encode());
+    }
+
+    [Fact]
+    public void The_served_Run_marshaller_writes_RunResponse_bytes_into_the_response_buffer_and_allocates_nothing()
+    {
+        var (net, plan) = Setup();
+        var batch = new FrameBatch(plan);
+        var frames = Enumerable.Range(0, 32).Select(i => Frame(net, plan, 1 + i, i)).ToArray();
+        var context = new BufferContext();
+        var serialize = SnnMethods.Run.ResponseMarshaller.ContextualSerializer;
+        long Write()
+        {
+            context.Reset();
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            foreach (var f in frames)
+            {
+                batch.Add(f);
+            }
+
+            serialize(batch, context);
+            batch.Clear();
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+
+        Write();
+        Assert.Equal(0, Write());
+
+        // What went into the buffer is the RunResponse the generated code would write.
+        var parsed = RunResponse.Parser.ParseFrom(context.Written.WrittenSpan);
+        Assert.Equal(32, parsed.Steps.Count);
+        Assert.Equal(context.Written.WrittenCount, context.PayloadLength);
+        foreach (var f in frames)
+        {
+            batch.Add(f);
+        }
+
+        Assert.Equal(batch.ToByteArray(), context.Written.WrittenSpan.ToArray());
+    }
+
+    [Fact]
+    public void The_served_request_marshallers_refuse_bytes_that_are_not_protobuf_with_INVALID_ARGUMENT()
+    {
+        var deserialize = SnnMethods.Run.RequestMarshaller.ContextualDeserializer;
+        var e = Assert.Throws<Grpc.Core.RpcException>(() => deserialize(new PayloadContext([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f])));
+        Assert.Equal(Grpc.Core.StatusCode.InvalidArgument, e.StatusCode);
+        Assert.Contains("not a valid RunRequest", e.Status.Detail, StringComparison.Ordinal);
+        var ok = deserialize(new PayloadContext(new RunRequest { Advance = 3 }.ToByteArray()));
+        Assert.Equal(3u, ok.Advance);
+    }
+
+    /// <summary>A serialization context over one reusable buffer, as grpc-dotnet's is per call.</summary>
+    private sealed class BufferContext : Grpc.Core.SerializationContext
+    {
+        public System.Buffers.ArrayBufferWriter<byte> Written { get; } = new(1 << 20);
+
+        public int PayloadLength { get; private set; }
+
+        public void Reset() => Written.ResetWrittenCount();
+
+        public override void SetPayloadLength(int payloadLength) => PayloadLength = payloadLength;
+
+        public override System.Buffers.IBufferWriter<byte> GetBufferWriter() => Written;
+
+        public override void Complete()
+        {
+        }
+
+        public override void Complete(byte[] payload) => throw new InvalidOperationException("the marshaller must write into the buffer writer");
+    }
+
+    private sealed class PayloadContext(byte[] payload) : Grpc.Core.DeserializationContext
+    {
+        public override int PayloadLength => payload.Length;
+
+        public override byte[] PayloadAsNewBuffer() => (byte[])payload.Clone();
+
+        public override System.Buffers.ReadOnlySequence<byte> PayloadAsReadOnlySequence() => new(payload);
     }
 }
