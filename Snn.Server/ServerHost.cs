@@ -47,6 +47,7 @@ public sealed class ServerHost : IAsyncDisposable
         var config = builder.Configuration;
 
         // Serilog is the logger factory; providers added to it later (e.g. by tests) get every event it passes.
+        builder.Logging.ClearProviders();
         var providers = new Serilog.Extensions.Logging.LoggerProviderCollection();
         builder.Services.AddSerilog(Logging.CreateLogger(config, providers), dispose: true, providers);
 

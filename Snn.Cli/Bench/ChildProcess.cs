@@ -124,6 +124,30 @@ internal sealed partial class ChildProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Sends SIGTERM (a graceful stop) and waits up to <paramref name="grace"/> for the process to exit.
+    /// Returns its exit code, or null when it was still running then (it is killed).
+    /// </summary>
+    public async Task<int?> TerminateAsync(TimeSpan grace)
+    {
+        if (Posix.Kill(_process.Id, Posix.SigTerm) != 0)
+        {
+            throw new InvalidOperationException($"kill({_process.Id}, SIGTERM) failed: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
+        }
+
+        using var wait = new CancellationTokenSource(grace);
+        try
+        {
+            await _process.WaitForExitAsync(wait.Token);
+            return _process.ExitCode;
+        }
+        catch (OperationCanceledException)
+        {
+            _process.Kill(entireProcessTree: true);
+            return null;
+        }
+    }
+
     /// <summary>The last lines the process printed.</summary>
     public string Tail()
     {

@@ -1,0 +1,100 @@
+using Grpc.Core;
+using Grpc.Health.V1;
+using Grpc.Net.Client;
+using Grpc.Reflection.V1Alpha;
+using Snn.Client;
+using Snn.FunctionalTests.Infrastructure;
+using Snn.Protos.V1;
+using Snn.Server;
+
+namespace Snn.FunctionalTests.Api;
+
+/// <summary>What generic gRPC tools see: server reflection, health, and the message limit of <c>Snn:MaxMessageBytes</c>.</summary>
+public sealed class ServerSurfaceTests(ApiServerFixture server) : ApiTest(server)
+{
+    [Fact]
+    public async Task Server_reflection_lists_the_services_and_describes_snn_v1_Snn_for_a_generic_client()
+    {
+        using var channel = GrpcChannel.ForAddress(Server.Address);
+        var reflection = new ServerReflection.ServerReflectionClient(channel);
+        using var call = reflection.ServerReflectionInfo();
+        await call.RequestStream.WriteAsync(new ServerReflectionRequest { ListServices = "" }).Within();
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None).Within());
+        var services = call.ResponseStream.Current.ListServicesResponse.Service.Select(s => s.Name).ToList();
+        Assert.Contains("snn.v1.Snn", services);
+        Assert.Contains("grpc.health.v1.Health", services);
+
+        await call.RequestStream.WriteAsync(new ServerReflectionRequest { FileContainingSymbol = "snn.v1.Snn" }).Within();
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None).Within());
+        var file = Google.Protobuf.Reflection.FileDescriptorProto.Parser.ParseFrom(
+            call.ResponseStream.Current.FileDescriptorResponse.FileDescriptorProto[0]);
+        Assert.Equal("snn/v1/snn.proto", file.Name);
+        Assert.Equal(["GetServerInfo", "CreateNetwork", "GetNetwork", "ListNetworks", "DeleteNetwork", "Run", "Watch", "SetParameters", "ResetState", "GetState"],
+            file.Service.Single().Method.Select(m => m.Name));
+        await call.RequestStream.CompleteAsync().Within();
+    }
+
+    [Fact]
+    public void A_python_client_lists_and_calls_the_service_through_reflection_alone()
+    {
+        Python.RequireGrpc();
+        var (code, stdout, stderr) = Python.Run(
+            [Path.Combine(Python.OutputDir, "interop", "reflection_client.py"), "--port", Server.Address.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)],
+            TimeSpan.FromSeconds(120));
+        Assert.True(code == 0, $"reflection client failed ({code}):\n{stdout}\n{stderr}");
+        Assert.Contains("PASS reflection", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Health_is_SERVING_for_the_server_and_the_API_and_NOT_FOUND_for_other_services()
+    {
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, await Client.HealthCheckAsync().Within());
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, await Client.HealthCheckAsync("snn.v1.Snn").Within());
+        await Rpc.FailsAsync(StatusCode.NotFound, () => Client.HealthCheckAsync("no.such.Service"));
+    }
+}
+
+/// <summary>Settings that change the surface; each test runs its own server.</summary>
+public sealed class ServerSettingsTests
+{
+    [Fact]
+    public async Task Reflection_can_be_turned_off()
+    {
+        await using var host = await ServerHost.StartAsync(["--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "", "--Snn:Reflection", "false"]).Within();
+        using var channel = GrpcChannel.ForAddress(host.Address);
+        using var call = new ServerReflection.ServerReflectionClient(channel).ServerReflectionInfo();
+        await call.RequestStream.WriteAsync(new ServerReflectionRequest { ListServices = "" }).Within();
+        var e = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None).Within());
+        Assert.Equal(StatusCode.Unimplemented, e.StatusCode);
+        Assert.Null(host.HttpAddress);
+    }
+
+    [Fact]
+    public async Task A_unary_request_over_Kestrel_s_30_MB_default_works_when_Snn_MaxMessageBytes_allows_it_and_is_RESOURCE_EXHAUSTED_when_not()
+    {
+        // 3,000 x 3,000 dense weights: 36 MB of floats in one CreateNetwork.
+        const int size = 3000;
+        var spec = new NetworkSpec
+        {
+            Name = "big",
+            Populations = { Specs.Population("a", "input", size), Specs.Population("b", "sinabs.IAF", size) },
+            Projections = { Specs.Dense("w", "a", "b", new float[size * size]) },
+        };
+        var request = new CreateNetworkRequest { Spec = spec };
+        Assert.True(request.CalculateSize() > 30_000_000);
+        var sender = new GrpcChannelOptions { MaxSendMessageSize = 64 << 20 };
+
+        await using (var roomy = await ServerHost.StartAsync(["--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "", "--Snn:MaxMessageBytes", $"{64 << 20}"]).Within())
+        {
+            using var client = new SnnClient(roomy.Address, sender);
+            var created = await client.CreateNetworkAsync(request).Within();
+            Assert.Equal((ulong)size * size, created.Synapses);
+            Assert.Equal((ulong)(64 << 20), (await client.GetServerInfoAsync().Within()).Limits.MaxMessageBytes);
+        }
+
+        await using var strict = await ServerHost.StartAsync(["--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "", "--Snn:MaxMessageBytes", $"{32 << 20}"]).Within();
+        using var refused = new SnnClient(strict.Address, new GrpcChannelOptions { MaxSendMessageSize = 64 << 20 });
+        await Rpc.FailsAsync(StatusCode.ResourceExhausted, () => refused.CreateNetworkAsync(request));
+        Assert.Empty((await refused.ListNetworksAsync().Within()).Networks);
+    }
+}
