@@ -4,8 +4,9 @@ using Snn.Protos.V1;
 namespace Snn.FunctionalTests.Api;
 
 /// <summary>
-/// The README's "A client in ten lines" compiles and runs against a real server; a second test keeps
-/// the README's copy and this one identical (only the address differs).
+/// The README's "A client in ten lines" runs against a real server (the copy below), the README's copy
+/// is that code (only the address differs), and the README's block compiles verbatim, its using
+/// lines included, as a program of its own that references Snn.Client.
 /// </summary>
 public sealed class ReadmeExampleTests(ApiServerFixture server) : ApiTest(server)
 {
@@ -52,12 +53,57 @@ public sealed class ReadmeExampleTests(ApiServerFixture server) : ApiTest(server
         string tested = string.Join("\n", lines.Select(l => l.Length >= indent ? l[indent..] : l.TrimStart()))
             .Replace("new Uri(address)", $"new Uri({ReadmeAddress})", StringComparison.Ordinal);
 
+        // The block starts with its using directives (namespaces, not the `using var` of the code).
+        var shown = ReadmeBlock().Split('\n').SkipWhile(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^using [\w.]+;$") || l.Length == 0);
+        Assert.Equal(tested, string.Join("\n", shown));
+    }
+
+    [Fact]
+    public async Task The_readme_block_compiles_verbatim_as_a_program()
+    {
+        var dir = Directory.CreateTempSubdirectory("snn-readme-");
+        try
+        {
+            File.WriteAllText(Path.Combine(dir.FullName, "Program.cs"), ReadmeBlock() + "\n");
+            File.WriteAllText(Path.Combine(dir.FullName, "ReadmeExample.csproj"), $"""
+                <Project Sdk="Microsoft.NET.Sdk">
+                  <PropertyGroup>
+                    <OutputType>Exe</OutputType>
+                    <TargetFramework>net10.0</TargetFramework>
+                    <ImplicitUsings>enable</ImplicitUsings>
+                    <Nullable>enable</Nullable>
+                    <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
+                  </PropertyGroup>
+                  <ItemGroup>
+                    <ProjectReference Include="{RepositoryFiles.Resolve("Snn.Client", "Snn.Client.csproj")}" />
+                  </ItemGroup>
+                </Project>
+                """);
+            var build = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("dotnet", ["build", "-nologo", "-v", "q", dir.FullName])
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                WorkingDirectory = dir.FullName,
+            })!;
+            var output = build.StandardOutput.ReadToEndAsync();
+            var errors = build.StandardError.ReadToEndAsync();
+            using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+            await build.WaitForExitAsync(limit.Token);
+            Assert.True(build.ExitCode == 0, $"the README example does not compile:\n{await output}\n{await errors}");
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>The C# block of the README's "A client in ten lines".</summary>
+    private static string ReadmeBlock()
+    {
         string readme = File.ReadAllText(RepositoryFiles.ReadmePath).Replace("\r\n", "\n", StringComparison.Ordinal);
         int section = readme.IndexOf("## A client in ten lines", StringComparison.Ordinal);
         Assert.True(section >= 0, "README.md has no section \"A client in ten lines\"");
         int fence = readme.IndexOf("```csharp\n", section, StringComparison.Ordinal) + "```csharp\n".Length;
-        string shown = readme[fence..readme.IndexOf("\n```", fence, StringComparison.Ordinal)];
-
-        Assert.Equal(tested, shown);
+        return readme[fence..readme.IndexOf("\n```", fence, StringComparison.Ordinal)];
     }
 }
