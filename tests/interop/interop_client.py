@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """gRPC interop test client (grpc/doc/interop-test-descriptions.md) on Debian's python3-grpcio,
-an implementation independent of ours, for checking the Snn transport against the spec.
+an implementation independent of ours, for checking our Grpc.AspNetCore setup (tests/Snn.InteropServer) against the spec.
 
     interop_client.py --server_port N [--server_host 127.0.0.1] --test_case NAME
 
