@@ -163,13 +163,25 @@ public sealed class SnnClient : IDisposable
         return GrpcChannel.ForAddress(address, options);
     }
 
-    private Metadata AddDefaultHeaders(Metadata headers)
+    /// <summary>The call's own headers, then the defaults, in a new collection (the caller's may be reused or shared).</summary>
+    private Metadata AddDefaultHeaders(Metadata? headers)
     {
-        foreach (var entry in DefaultHeaders)
+        if (DefaultHeaders.Count == 0)
         {
-            headers.Add(entry);
+            return headers!;
         }
 
-        return headers;
+        var all = new Metadata();
+        foreach (var entry in headers ?? [])
+        {
+            all.Add(entry);
+        }
+
+        foreach (var entry in DefaultHeaders)
+        {
+            all.Add(entry);
+        }
+
+        return all;
     }
 }

@@ -43,13 +43,17 @@ public sealed class ServerHost : IAsyncDisposable
         // which the host snapshots at creation and Kestrel would then report as overridden.
         args = TakeUrls(args, out string? urls);
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+
+        // Serilog writes the console; a provider that configure adds (tests) receives every event Serilog passes.
+        builder.Logging.ClearProviders();
         configure?.Invoke(builder);
         var config = builder.Configuration;
 
         // Serilog is the logger factory; providers added to it later (e.g. by tests) get every event it passes.
-        builder.Logging.ClearProviders();
         var providers = new Serilog.Extensions.Logging.LoggerProviderCollection();
-        builder.Services.AddSerilog(Logging.CreateLogger(config, providers), dispose: true, providers);
+        var logger = Logging.CreateLogger(config, providers);
+        builder.Services.AddSerilog(logger, dispose: true, providers);
+        builder.Services.AddSingleton(logger); // the request log writes to it (not to the static Log.Logger)
 
         var limits = new EngineLimits();
         config.GetSection("Snn:Limits").Bind(limits);
@@ -83,8 +87,13 @@ public sealed class ServerHost : IAsyncDisposable
         Directory.CreateDirectory(dataDirectory);
 
         // Graceful stop: the loop finishes the step in progress and ends every Run and Watch stream with
-        // UNAVAILABLE; calls that arrive from now on are refused the same way (ErrorInterceptor).
-        app.Lifetime.ApplicationStopping.Register(() => app.Services.GetRequiredService<StepLoop>().Dispose());
+        // UNAVAILABLE; calls that arrive from now on are refused the same way (ErrorInterceptor). Kestrel
+        // closes the connections after this returns, so the ended streams get to send their status first.
+        app.Lifetime.ApplicationStopping.Register(() =>
+        {
+            app.Services.GetRequiredService<StepLoop>().Dispose();
+            app.Services.GetRequiredService<OpenStreams>().DrainAsync(TimeSpan.FromSeconds(2)).GetAwaiter().GetResult();
+        });
         app.MapSnnGrpc(config);
         var startup = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Snn.Server");
         app.Lifetime.ApplicationStarted.Register(() =>

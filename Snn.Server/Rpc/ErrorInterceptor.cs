@@ -1,5 +1,7 @@
 using Grpc.Core;
+using Grpc.AspNetCore.Server;
 using Grpc.Core.Interceptors;
+using Microsoft.Extensions.Options;
 using Snn.Server.Engine;
 
 namespace Snn.Server.Rpc;
@@ -10,12 +12,17 @@ namespace Snn.Server.Rpc;
 /// <list type="bullet">
 /// <item>an <see cref="EngineException"/> becomes its status with its message;</item>
 /// <item>anything after the server began to stop becomes UNAVAILABLE "server is shutting down";</item>
-/// <item>cancellation by the client (or its deadline) is left to grpc-dotnet, which logs it at information level;</item>
+/// <item>cancellation by the client (or its deadline) is left to grpc-dotnet, which logs it at information level;
+/// an <see cref="IOException"/> (the client reset the stream or dropped the connection, which Kestrel may
+/// report before it cancels the call) becomes CANCELLED, not a fault;</item>
 /// <item>any other exception is logged here with its stack and becomes INTERNAL with a message that
-/// reveals nothing of the server (no exception text reaches a client).</item>
+/// reveals nothing of the server (no exception text reaches a client), unless the operator turned on
+/// <c>Snn:DetailedErrors</c> (grpc-dotnet's EnableDetailedErrors): then the exception's type and
+/// message follow.</item>
 /// </list>
 /// </summary>
-internal sealed partial class ErrorInterceptor(IHostApplicationLifetime lifetime, ILogger<ErrorInterceptor> logger) : Interceptor
+internal sealed partial class ErrorInterceptor(IHostApplicationLifetime lifetime, ILogger<ErrorInterceptor> logger,
+    IOptions<GrpcServiceOptions> options, OpenStreams? streams = null) : Interceptor
 {
     public const string InternalMessage = "internal server error; the server log has the details";
 
@@ -37,6 +44,7 @@ internal sealed partial class ErrorInterceptor(IHostApplicationLifetime lifetime
         ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
     {
         RejectWhenStopping();
+        streams?.Enter();
         try
         {
             return await continuation(requestStream, context);
@@ -45,12 +53,17 @@ internal sealed partial class ErrorInterceptor(IHostApplicationLifetime lifetime
         {
             throw status;
         }
+        finally
+        {
+            streams?.Exit();
+        }
     }
 
     public override async Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responseStream,
         ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
     {
         RejectWhenStopping();
+        streams?.Enter();
         try
         {
             await continuation(request, responseStream, context);
@@ -59,12 +72,17 @@ internal sealed partial class ErrorInterceptor(IHostApplicationLifetime lifetime
         {
             throw status;
         }
+        finally
+        {
+            streams?.Exit();
+        }
     }
 
     public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream,
         IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
     {
         RejectWhenStopping();
+        streams?.Enter();
         try
         {
             await continuation(requestStream, responseStream, context);
@@ -72,6 +90,10 @@ internal sealed partial class ErrorInterceptor(IHostApplicationLifetime lifetime
         catch (Exception e) when (Map(e, context) is { } status)
         {
             throw status;
+        }
+        finally
+        {
+            streams?.Exit();
         }
     }
 
@@ -110,9 +132,13 @@ internal sealed partial class ErrorInterceptor(IHostApplicationLifetime lifetime
                 return null;
             case not null when lifetime.ApplicationStopping.IsCancellationRequested:
                 return new RpcException(new Status(StatusCode.Unavailable, EngineException.ShuttingDownMessage));
+            case IOException:
+                return new RpcException(new Status(StatusCode.Cancelled, "the client reset the call or closed its connection"));
             default:
                 LogFault(e, context.Method);
-                return new RpcException(new Status(StatusCode.Internal, InternalMessage));
+                return new RpcException(new Status(StatusCode.Internal, options.Value.EnableDetailedErrors == true
+                    ? $"{InternalMessage}: {e!.GetType().Name}: {e.Message}"
+                    : InternalMessage));
         }
     }
 

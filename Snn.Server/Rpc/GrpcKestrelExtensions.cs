@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -30,8 +31,10 @@ public static class GrpcKestrelExtensions
     /// Port 0 binds a free port (not with <c>localhost</c>).
     /// <c>Snn:HttpUrls</c> (default <see cref="DefaultHttpUrl"/>; empty: none) adds HTTP/1.1 endpoints
     /// for the JSON API and gRPC-Web (<c>https://</c> ones also speak HTTP/2).
-    /// Request bodies may be as large as <paramref name="maxMessageBytes"/> plus a gRPC frame header,
-    /// so that the gRPC message limit, not Kestrel's 30 MB default, decides.
+    /// Request bodies of the JSON API may be as large as <paramref name="maxMessageBytes"/> (Kestrel's
+    /// limit; its default is 30 MB); gRPC and gRPC-Web requests have no body limit of Kestrel's, since
+    /// grpc-dotnet holds each of their messages to the same number of bytes and answers RESOURCE_EXHAUSTED
+    /// (a body limit would trip first, mid-read, as UNKNOWN).
     /// </summary>
     public static WebApplicationBuilder ConfigureGrpcKestrel(this WebApplicationBuilder builder, X509Certificate2? certificate = null,
         string defaultUrl = DefaultUrl, long maxMessageBytes = 4 << 20)
@@ -73,10 +76,11 @@ public static class GrpcKestrelExtensions
 
         var endpoints = new ListenEndpoints();
         builder.Services.AddSingleton(endpoints);
+        builder.Services.AddSingleton<IStartupFilter, GrpcBodyLimit>();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            kestrel.Limits.MaxRequestBodySize = maxMessageBytes + 5;
+            kestrel.Limits.MaxRequestBodySize = maxMessageBytes;
 
             // Concurrent streams per connection: watchers and drivers of many instances share one
             // connection. Kestrel also keeps up to twice this many streams that the server ended
@@ -135,4 +139,23 @@ public static class GrpcKestrelExtensions
         string.IsNullOrWhiteSpace(value)
             ? []
             : value.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+}
+
+/// <summary>Lifts Kestrel's body limit for gRPC and gRPC-Web requests, whose messages grpc-dotnet limits itself.</summary>
+internal sealed class GrpcBodyLimit : IStartupFilter
+{
+    public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+    {
+        app.Use((context, nextMiddleware) =>
+        {
+            if (context.Request.ContentType is { } type && type.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase)
+                && context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+            {
+                limit.MaxRequestBodySize = null;
+            }
+
+            return nextMiddleware(context);
+        });
+        next(app);
+    };
 }

@@ -33,6 +33,7 @@ internal static class GrpcSetup
             o.JsonSettings.WriteInt64sAsStrings = true;
         });
         services.AddSingleton<IServiceMethodProvider<SnnService>, SnnMethods.Provider>();
+        services.AddSingleton<OpenStreams>();
         services.AddGrpcHealthChecks(o => o.Services.Map(ServiceName, _ => true))
             .AddCheck<StepLoopHealthCheck>("step-loop");
         if (ReflectionEnabled(config))
@@ -47,6 +48,7 @@ internal static class GrpcSetup
     {
         app.UseSerilogRequestLogging(o =>
         {
+            o.Logger = app.Services.GetRequiredService<Serilog.ILogger>();
             o.MessageTemplate = "{Protocol} {RequestMethod} {RequestPath} {StatusCode} grpc-status {GrpcStatus} in {Elapsed:0.0} ms";
             o.EnrichDiagnosticContext = (diagnostics, http) =>
             {

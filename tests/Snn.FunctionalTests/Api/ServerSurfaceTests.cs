@@ -32,6 +32,7 @@ public sealed class ServerSurfaceTests(ApiServerFixture server) : ApiTest(server
         Assert.Equal(["GetServerInfo", "CreateNetwork", "GetNetwork", "ListNetworks", "DeleteNetwork", "Run", "Watch", "SetParameters", "ResetState", "GetState"],
             file.Service.Single().Method.Select(m => m.Name));
         await call.RequestStream.CompleteAsync().Within();
+        Assert.False(await call.ResponseStream.MoveNext(CancellationToken.None).Within());
     }
 
     [Fact]

@@ -160,8 +160,7 @@ public sealed class TransportTests
         Assert.Contains(host.Logs.Entries, e => (e.Category, e.EventId.Id) == TransportTestHost.FaultLog && e.Exception is InvalidOperationException);
     }
 
-    [Fact(Skip = "Server bug (port report): ErrorInterceptor maps every fault to INTERNAL with the fixed message, so Snn:DetailedErrors " +
-        "(EnableDetailedErrors) never lets the exception text through")]
+    [Fact]
     public async Task Error_UnhandledException_WithDetailedErrors_IncludesTheMessage()
     {
         await using var host = await TransportTestHost.StartAsync(new Dictionary<string, string?> { ["Snn:DetailedErrors"] = "true" });
@@ -276,8 +275,7 @@ public sealed class TransportTests
         Assert.Equal(StatusCode.Unimplemented, error.StatusCode);
     }
 
-    [Fact(Skip = "Server bug (port report): Kestrel's MaxRequestBodySize (Snn:MaxMessageBytes + 5, GrpcKestrelExtensions) trips before " +
-        "grpc-dotnet's MaxReceiveMessageSize, so an oversized unary request gets UNKNOWN \"Exception was thrown by handler.\" and an error log")]
+    [Fact]
     public async Task OversizedRequest_IsResourceExhausted()
     {
         await using var host = await TransportTestHost.StartAsync(SmallMessages);

@@ -12,7 +12,10 @@ public sealed class ErrorInterceptorTests
     private readonly Lifetime _lifetime = new();
     private readonly ListLogger _log = new();
 
-    private ErrorInterceptor Interceptor() => new(_lifetime, _log);
+    private readonly Microsoft.Extensions.Options.IOptions<Grpc.AspNetCore.Server.GrpcServiceOptions> _options =
+        Microsoft.Extensions.Options.Options.Create(new Grpc.AspNetCore.Server.GrpcServiceOptions());
+
+    private ErrorInterceptor Interceptor() => new(_lifetime, _log, _options);
 
     public static TheoryData<EngineError, StatusCode> Refusals => new()
     {
@@ -53,6 +56,29 @@ public sealed class ErrorInterceptorTests
 
         Assert.Equal(4, _log.Errors.Count);
         Assert.All(_log.Errors, entry => Assert.Contains("secret path", entry, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_connection_the_client_reset_or_dropped_is_CANCELLED_and_no_fault()
+    {
+        foreach (var call in Calls(() => throw new IOException("The request stream was aborted.")))
+        {
+            var e = await Assert.ThrowsAsync<RpcException>(call);
+            Assert.Equal(StatusCode.Cancelled, e.StatusCode);
+        }
+
+        Assert.Empty(_log.Errors);
+    }
+
+    [Fact]
+    public async Task With_detailed_errors_a_fault_names_its_exception()
+    {
+        _options.Value.EnableDetailedErrors = true;
+        foreach (var call in Calls(() => throw new InvalidOperationException("what went wrong")))
+        {
+            var e = await Assert.ThrowsAsync<RpcException>(call);
+            Assert.Equal($"{ErrorInterceptor.InternalMessage}: InvalidOperationException: what went wrong", e.Status.Detail);
+        }
     }
 
     [Fact]
