@@ -40,11 +40,11 @@ internal sealed partial class ChildProcess : IAsyncDisposable
     public static string CliDll => typeof(ChildProcess).Assembly.Location;
 
     /// <summary>Starts the SnnService on a free loopback port with a fresh data directory.</summary>
-    public static ChildProcess StartServer(string dataDirectory)
+    public static ChildProcess StartServer(string dataDirectory, params string[] moreArgs)
     {
         int port = FreePort();
         return Start("snn-server", ServerDll, port,
-            ["--urls", $"http://127.0.0.1:{port}", "--Snn:HttpUrls", "", "--Snn:DataDirectory", dataDirectory]);
+            ["--urls", $"http://127.0.0.1:{port}", "--Snn:HttpUrls", "", "--Snn:DataDirectory", dataDirectory, .. moreArgs]);
     }
 
     /// <summary>Starts <c>snn bench echo-server</c> on a free loopback port.</summary>

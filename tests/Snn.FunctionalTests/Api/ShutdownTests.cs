@@ -88,4 +88,27 @@ public sealed class ShutdownTests
         Assert.True($"{watched.StatusCode}: {watched.Status.Detail}" == "Unavailable: the server is shutting down", "watch: " + watched);
         Assert.Equal("Unavailable: the server is shutting down", $"{ran.StatusCode}: {ran.Status.Detail}");
     }
+
+    [Fact]
+    public async Task With_Snn_Logging_Json_every_console_line_is_one_compact_JSON_event()
+    {
+        var data = Directory.CreateTempSubdirectory("snn-jsonlog-");
+        await using (var server = ChildProcess.StartServer(data.FullName, "--Snn:Logging:Json", "true"))
+        {
+            await server.WaitHealthyAsync(TimeSpan.FromSeconds(60), CancellationToken.None);
+            using var client = new SnnClient(server.Address);
+            await client.GetServerInfoAsync().Within();
+            Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(20)));
+            var lines = server.Tail().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            Assert.Contains(lines, l => l.Contains("/snn.v1.Snn/GetServerInfo", StringComparison.Ordinal));
+            foreach (var line in lines)
+            {
+                using var json = System.Text.Json.JsonDocument.Parse(line);
+                Assert.True(json.RootElement.TryGetProperty("@t", out _), line);
+                Assert.True(json.RootElement.TryGetProperty("@m", out _), line);
+            }
+        }
+
+        data.Delete(recursive: true);
+    }
 }
