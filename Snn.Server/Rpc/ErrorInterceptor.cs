@@ -26,76 +26,29 @@ internal sealed partial class ErrorInterceptor(IHostApplicationLifetime lifetime
 {
     public const string InternalMessage = "internal server error; the server log has the details";
 
-    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context,
-        UnaryServerMethod<TRequest, TResponse> continuation)
-    {
-        RejectWhenStopping();
-        try
-        {
-            return await continuation(request, context);
-        }
-        catch (Exception e) when (Map(e, context) is { } status)
-        {
-            throw status;
-        }
-    }
+    public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context,
+        UnaryServerMethod<TRequest, TResponse> continuation) =>
+        Guard(context, stream: false, () => continuation(request, context));
 
-    public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream,
-        ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
-    {
-        RejectWhenStopping();
-        streams?.Enter();
-        try
-        {
-            return await continuation(requestStream, context);
-        }
-        catch (Exception e) when (Map(e, context) is { } status)
-        {
-            throw status;
-        }
-        finally
-        {
-            streams?.Exit();
-        }
-    }
+    public override Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream,
+        ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation) =>
+        Guard(context, stream: true, () => continuation(requestStream, context));
 
-    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responseStream,
-        ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
-    {
-        RejectWhenStopping();
-        streams?.Enter();
-        try
+    public override Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responseStream,
+        ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation) =>
+        Guard(context, stream: true, async () =>
         {
             await continuation(request, responseStream, context);
-        }
-        catch (Exception e) when (Map(e, context) is { } status)
-        {
-            throw status;
-        }
-        finally
-        {
-            streams?.Exit();
-        }
-    }
+            return true;
+        });
 
-    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream,
-        IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
-    {
-        RejectWhenStopping();
-        streams?.Enter();
-        try
+    public override Task DuplexStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream,
+        IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation) =>
+        Guard(context, stream: true, async () =>
         {
             await continuation(requestStream, responseStream, context);
-        }
-        catch (Exception e) when (Map(e, context) is { } status)
-        {
-            throw status;
-        }
-        finally
-        {
-            streams?.Exit();
-        }
-    }
+            return true;
+        });
 
     /// <summary>The status an engine refusal maps to.</summary>
     public static StatusCode ToStatusCode(EngineError error) => error switch
@@ -109,6 +62,32 @@ internal sealed partial class ErrorInterceptor(IHostApplicationLifetime lifetime
         EngineError.Internal => StatusCode.Internal,
         _ => StatusCode.Aborted,
     };
+
+    /// <summary>Runs one call (a stream counted in <see cref="OpenStreams"/>) and maps what escapes it.</summary>
+    private async Task<T> Guard<T>(ServerCallContext context, bool stream, Func<Task<T>> call)
+    {
+        RejectWhenStopping();
+        if (stream)
+        {
+            streams?.Enter();
+        }
+
+        try
+        {
+            return await call();
+        }
+        catch (Exception e) when (Map(e, context) is { } status)
+        {
+            throw status;
+        }
+        finally
+        {
+            if (stream)
+            {
+                streams?.Exit();
+            }
+        }
+    }
 
     private void RejectWhenStopping()
     {
