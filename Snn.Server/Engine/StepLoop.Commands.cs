@@ -1,0 +1,300 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Snn.Server.Backends;
+using Snn.Server.Models;
+
+namespace Snn.Server.Engine;
+
+/// <summary>
+/// The command API: what other threads call. Each command runs on the loop thread between two steps
+/// (through the bounded command channel); refusals are <see cref="EngineException"/>s.
+/// </summary>
+internal sealed partial class StepLoop
+{
+    /// <summary>Runs <paramref name="work"/> on the loop thread between two steps and returns its result.</summary>
+    public async Task<T> InvokeAsync<T>(Func<T> work, CancellationToken cancellationToken = default)
+    {
+        var tcs = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await _commands.Writer.WriteAsync(() =>
+        {
+            try
+            {
+                tcs.TrySetResult(work());
+            }
+            catch (Exception e)
+            {
+                tcs.TrySetException(e);
+            }
+        }, cancellationToken);
+        _wake.Set();
+        return await tcs.Task.WaitAsync(cancellationToken);
+    }
+
+    public bool TryGet(string name, out Network network) => _registry.TryGetValue(name, out network!);
+
+    public IReadOnlyList<Network> Networks => _registry.Values.OrderBy(n => n.Name, StringComparer.Ordinal).ToList();
+
+    /// <summary>Validates and builds a network off the loop, then hands it to the loop.</summary>
+    public async Task<Network> CreateAsync(NetworkDefinition definition, CancellationToken cancellationToken = default)
+    {
+        var network = NetworkBuilder.Build(definition, Limits);
+        if (_registry.Count >= Limits.MaxNetworks)
+        {
+            throw new EngineException(EngineError.ResourceExhausted, $"the server holds {Limits.MaxNetworks} networks (limit); delete one first");
+        }
+
+        if (!_registry.TryAdd(definition.Name, network))
+        {
+            throw new EngineException(EngineError.AlreadyExists, $"a network named '{definition.Name}' exists; choose another name or delete it first");
+        }
+
+        try
+        {
+            await InvokeAsync(() =>
+            {
+                _networks.Add(network);
+                network.Clock?.Restart(); // the first tick is one period after the network joins the loop
+                return true;
+            }, cancellationToken);
+        }
+        catch
+        {
+            _registry.TryRemove(new KeyValuePair<string, Network>(definition.Name, network));
+            throw;
+        }
+
+        return network;
+    }
+
+    public async Task DeleteAsync(string name, CancellationToken cancellationToken = default)
+    {
+        if (!_registry.TryRemove(name, out var network))
+        {
+            throw EngineException.NotFound($"network '{name}' does not exist");
+        }
+
+        await InvokeAsync(() =>
+        {
+            _networks.Remove(network);
+            network.Deleted = true;
+            EndSinks(network, new EngineException(EngineError.Aborted, $"network '{name}' was deleted"));
+            return true;
+        }, cancellationToken);
+    }
+
+    /// <summary>Attaches a driver to an instance; ALREADY_EXISTS if it has one.</summary>
+    public Task<RunStream> OpenAsync(Network network, int instance, OutputPlan plan, bool reset, CancellationToken cancellationToken)
+    {
+        return InvokeAsync(() =>
+        {
+            if (network.Deleted)
+            {
+                throw EngineException.NotFound($"network '{network.Name}' does not exist");
+            }
+
+            var inst = network.Instances[instance];
+            if (inst.Driver is not null)
+            {
+                throw new EngineException(EngineError.AlreadyExists,
+                    $"instance {instance} of network '{network.Name}' already has a driver; close that stream or use another instance");
+            }
+
+            if (reset)
+            {
+                ResetInstance(network, inst);
+            }
+
+            var stream = new RunStream(this, network, inst, plan);
+            inst.Driver = stream;
+            inst.SetDriven(true);
+            return stream;
+        }, cancellationToken);
+    }
+
+    /// <summary>Detaches a driver (its unexecuted requests are dropped). Safe to call more than once.</summary>
+    public Task CloseAsync(RunStream stream)
+    {
+        return InvokeAsync(() =>
+        {
+            if (stream.Instance.Driver == stream)
+            {
+                stream.Instance.Driver = null;
+                stream.Instance.SetDriven(false);
+                stream.Instance.ClearInputs();
+            }
+
+            stream.End();
+            return true;
+        });
+    }
+
+    /// <summary>Subscribes a watcher to an instance's outputs.</summary>
+    public Task<FrameSink> WatchAsync(Network network, int instance, OutputPlan plan, bool lossy, int frames, CancellationToken cancellationToken)
+    {
+        return InvokeAsync(() =>
+        {
+            if (network.Deleted)
+            {
+                throw EngineException.NotFound($"network '{network.Name}' does not exist");
+            }
+
+            var inst = network.Instances[instance];
+            var sink = new FrameSink(this, network, inst, plan, lossy, frames);
+            inst.Watchers.Add(sink);
+            inst.SetWatcherCount();
+            return sink;
+        }, cancellationToken);
+    }
+
+    /// <summary>Ends a watcher's subscription. Safe to call more than once.</summary>
+    public Task UnwatchAsync(FrameSink sink)
+    {
+        return InvokeAsync(() =>
+        {
+            sink.Instance.Watchers.Remove(sink);
+            sink.Instance.SetWatcherCount();
+            sink.End();
+            return true;
+        });
+    }
+
+    /// <summary>Resets one instance or all to the models' initial state at step 0.</summary>
+    public Task ResetAsync(Network network, int? instance, CancellationToken cancellationToken)
+    {
+        return InvokeAsync(() =>
+        {
+            foreach (var inst in network.Instances)
+            {
+                if (instance is null || inst.Index == instance)
+                {
+                    ResetInstance(network, inst);
+                }
+            }
+
+            if (instance is null)
+            {
+                network.Clock?.Restart();
+            }
+
+            return true;
+        }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Changes population parameters and projection weights, all or nothing: everything is validated
+    /// and compiled off the loop, then installed between two steps. Returns instance 0's next step,
+    /// the first one that uses the change.
+    /// </summary>
+    public async Task<long> SetParametersAsync(Network network,
+        IReadOnlyList<(string Population, IReadOnlyDictionary<string, ParamValue> Parameters)> populations,
+        IReadOnlyList<(string Projection, float[]? Weights, float[]? Bias)> projections,
+        CancellationToken cancellationToken)
+    {
+        await _setParameters.WaitAsync(cancellationToken);
+        try
+        {
+            var kernels = new List<(Population, NeuronKernel, IReadOnlyDictionary<string, ParamValue>)>();
+            for (int i = 0; i < populations.Count; i++)
+            {
+                var (name, changes) = populations[i];
+                string field = $"populations[{i}]";
+                var pop = network.FindPopulation(name)
+                    ?? throw EngineException.NotFound($"{field}.population '{name}' is not a population of network '{network.Name}'");
+                var merged = new Dictionary<string, ParamValue>(pop.Parameters, StringComparer.Ordinal);
+                foreach (var (k, v) in changes)
+                {
+                    merged[k] = v;
+                }
+
+                var kernel = NetworkBuilder.Compile(pop.Model, merged, pop.Size, network.Definition.Dt, field);
+                kernels.Add((pop, kernel, merged));
+            }
+
+            var weights = new List<(Projection, PreparedWeights)>();
+            for (int i = 0; i < projections.Count; i++)
+            {
+                var (name, w, b) = projections[i];
+                string field = $"projections[{i}]";
+                var projection = network.FindProjection(name)
+                    ?? throw EngineException.NotFound($"{field}.projection '{name}' is not a projection of network '{network.Name}'");
+                weights.Add((projection, projection.PrepareWeights(w, b, field)));
+            }
+
+            return await InvokeAsync(() =>
+            {
+                foreach (var (pop, kernel, merged) in kernels)
+                {
+                    pop.Kernel = kernel;
+                    pop.Parameters = merged;
+                }
+
+                foreach (var (projection, prepared) in weights)
+                {
+                    projection.Install(prepared);
+                }
+
+                return network.Instances[0].Step;
+            }, cancellationToken);
+        }
+        finally
+        {
+            _setParameters.Release();
+        }
+    }
+
+    /// <summary>Copies state variables of some neurons of one instance, between two steps.</summary>
+    public Task<(long Step, float[][] Values)> GetStateAsync(Network network, int instance, Population population,
+        int[] variables, int[]? neurons, CancellationToken cancellationToken)
+    {
+        return InvokeAsync(() =>
+        {
+            var values = new float[variables.Length][];
+            int baseIndex = instance * population.Size;
+            for (int v = 0; v < variables.Length; v++)
+            {
+                var state = population.State[variables[v]];
+                if (neurons is null)
+                {
+                    values[v] = state.AsSpan(baseIndex, population.Size).ToArray();
+                }
+                else
+                {
+                    var dst = new float[neurons.Length];
+                    for (int k = 0; k < neurons.Length; k++)
+                    {
+                        dst[k] = state[baseIndex + neurons[k]];
+                    }
+
+                    values[v] = dst;
+                }
+            }
+
+            return (network.Instances[instance].Step, values);
+        }, cancellationToken);
+    }
+
+    private static void ResetInstance(Network network, Instance inst)
+    {
+        foreach (var p in network.Populations)
+        {
+            p.Reset(inst.Index);
+        }
+
+        inst.ClearInputs();
+        inst.Step = 0;
+    }
+
+    private bool DrainCommands()
+    {
+        bool any = false;
+        while (_commands.Reader.TryRead(out var command))
+        {
+            command();
+            any = true;
+        }
+
+        return any;
+    }
+}

@@ -1,0 +1,179 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Snn.Server.Backends;
+using Snn.Server.Models;
+
+namespace Snn.Server.Engine;
+
+/// <summary>
+/// One step of due instances: intake of the queued external inputs, the backend step, and emission
+/// of each instance's frame to its driver and watchers.
+/// </summary>
+internal sealed partial class StepLoop
+{
+    /// <summary>Adds the due instances' external inputs, steps them, and hands out their outputs.</summary>
+    private void StepInstances(Network network, ReadOnlySpan<int> due)
+    {
+        foreach (int i in due)
+        {
+            PrepareInputs(network, network.Instances[i]);
+        }
+
+        _backend.Step(network, due);
+
+        foreach (int i in due)
+        {
+            var inst = network.Instances[i];
+            if (inst.Driver is { Ended: false } driver)
+            {
+                Deliver(network, inst, driver);
+            }
+
+            var watchers = inst.Watchers;
+            for (int w = watchers.Count - 1; w >= 0; w--)
+            {
+                if (!Deliver(network, inst, watchers[w]))
+                {
+                    watchers.RemoveAt(w);
+                    inst.SetWatcherCount();
+                }
+            }
+
+            inst.Step++;
+        }
+    }
+
+    /// <summary>
+    /// Emits this step's frame to one sink, applying its policy when it is full: lossy sinks drop
+    /// their oldest frame, others are cut off. Returns false when the sink was cut off.
+    /// </summary>
+    private static bool Deliver(Network network, Instance inst, FrameSink sink)
+    {
+        if (!sink.HasRoom)
+        {
+            if (!sink.Lossy)
+            {
+                sink.End(new EngineException(EngineError.ResourceExhausted,
+                    $"this watcher fell {sink.Capacity} steps behind instance {inst.Index} of network '{network.Name}' and was cut off; read faster, or watch with lossy delivery"));
+                return false;
+            }
+
+            sink.DropOldest();
+        }
+
+        EmitFrame(network, inst, sink);
+        return true;
+    }
+
+    /// <summary>Clears the instance's input buffers and adds the external inputs queued for this step.</summary>
+    private static void PrepareInputs(Network network, Instance inst)
+    {
+        foreach (var p in network.Populations)
+        {
+            p.Slice(p.Input, inst.Index).Clear();
+            if (p.RecurrentInput.Length > 0)
+            {
+                p.Slice(p.RecurrentInput, inst.Index).Clear();
+            }
+        }
+
+        var head = inst.TakeCurrentInputs();
+        if (head is null)
+        {
+            return;
+        }
+
+        // Dense currents first, then events, each in arrival order.
+        for (var input = head; input is not null; input = input.Next)
+        {
+            if (input.Current is { } current)
+            {
+                var pop = network.Populations[input.Population];
+                DenseProjection.Add(current, pop.Slice(pop.Input, inst.Index));
+            }
+        }
+
+        for (var input = head; input is not null; input = input.Next)
+        {
+            if (input.Indices is { } indices)
+            {
+                var pop = network.Populations[input.Population];
+                var x = pop.Slice(pop.Input, inst.Index);
+                var values = input.Values;
+                for (int k = 0; k < indices.Length; k++)
+                {
+                    x[indices[k]] += values is null ? 1f : values[k];
+                }
+            }
+        }
+    }
+
+    private static void EmitFrame(Network network, Instance inst, FrameSink sink)
+    {
+        var plan = sink.Plan;
+        var frame = sink.Rent();
+        frame.Step = inst.Step;
+        for (int s = 0; s < plan.SpikePopulations.Length; s++)
+        {
+            var pop = network.Populations[plan.SpikePopulations[s]];
+            var spikes = pop.Slice(pop.Spikes, inst.Index);
+            int count = 0;
+            bool allOnes = true;
+            for (int n = 0; n < spikes.Length; n++)
+            {
+                float v = spikes[n];
+                if (v != 0f)
+                {
+                    if (count == frame.SpikeIndices[s].Length)
+                    {
+                        frame.GrowSpikes(s, spikes.Length);
+                    }
+
+                    frame.SpikeIndices[s][count] = n;
+                    frame.SpikeValues[s][count] = v;
+                    allOnes &= v == 1f;
+                    count++;
+                }
+            }
+
+            frame.SpikeCounts[s] = count;
+            frame.AllOnes[s] = allOnes;
+        }
+
+        for (int r = 0; r < plan.Records.Length; r++)
+        {
+            var rec = plan.Records[r];
+            bool take = rec.IsDue(inst.Step);
+            frame.Recorded[r] = take;
+            if (!take)
+            {
+                continue;
+            }
+
+            var pop = network.Populations[rec.Population];
+            var dst = frame.RecordValues[r];
+            int k = 0;
+            int baseIndex = inst.Index * pop.Size;
+            foreach (int v in rec.Variables)
+            {
+                var state = pop.State[v];
+                if (rec.Neurons is { } neurons)
+                {
+                    foreach (int n in neurons)
+                    {
+                        dst[k++] = state[baseIndex + n];
+                    }
+                }
+                else
+                {
+                    state.AsSpan(baseIndex + rec.RangeStart, rec.RangeCount).CopyTo(dst.AsSpan(k));
+                    k += rec.RangeCount;
+                }
+            }
+        }
+
+        sink.Emit(frame);
+    }
+}

@@ -1,0 +1,110 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Snn.Server.Backends;
+using Snn.Server.Models;
+
+namespace Snn.Server.Engine;
+
+/// <summary>
+/// The loop thread: its passes, its waits between them (precise sleeps, a short spin before a REALTIME
+/// tick) and its scheduling class (SCHED_FIFO while REALTIME networks are hosted).
+/// </summary>
+internal sealed partial class StepLoop
+{
+    private void Run()
+    {
+        PreciseSleep.TightenTimerSlack();
+        while (!_stopping)
+        {
+            Volatile.Write(ref _lastPass, Stopwatch.GetTimestamp());
+            _wake.Reset();
+            if (!RunPass(out long earliest))
+            {
+                WaitForWork(earliest);
+            }
+        }
+
+        foreach (var network in _networks)
+        {
+            EndSinks(network, EngineException.ShuttingDown());
+        }
+    }
+
+    /// <summary>
+    /// Sleeps until new work arrives or the next REALTIME tick is due. Long waits block on the wake
+    /// event (whole milliseconds); under two milliseconds the loop sleeps in short precise slices,
+    /// checking for new work between them, and spins only the last few tens of microseconds, so a
+    /// tick starts within microseconds of its time without burning a core between ticks.
+    /// </summary>
+    private void WaitForWork(long deadline)
+    {
+        if (deadline == long.MaxValue)
+        {
+            _wake.Wait(TimeSpan.FromMilliseconds(250));
+            return;
+        }
+
+        while (!_wake.IsSet)
+        {
+            long remaining = deadline - Stopwatch.GetTimestamp();
+            // Leave room for a sleep to overrun (tens of microseconds) before the spin window starts.
+            long sliceTicks = Math.Min(remaining - SpinWindow - SleepOverrun, SleepSlice);
+            if (sliceTicks <= 0)
+            {
+                while (Stopwatch.GetTimestamp() < deadline && !_wake.IsSet)
+                {
+                    Thread.SpinWait(8);
+                }
+
+                return;
+            }
+
+            if (remaining > 2 * Stopwatch.Frequency / 1000)
+            {
+                _wake.Wait((int)((remaining - Stopwatch.Frequency / 1000) * 1000 / Stopwatch.Frequency));
+                return;
+            }
+
+            PreciseSleep.Sleep(sliceTicks * 1_000_000_000 / Stopwatch.Frequency);
+        }
+    }
+
+    /// <summary>The last stretch before a tick that the loop spins: 100 µs.</summary>
+    private static readonly long SpinWindow = Stopwatch.Frequency * 100 / 1_000_000;
+
+    /// <summary>How much a sleep may overrun (p99 measured with 1 ns timer slack: about 60 µs).</summary>
+    private static readonly long SleepOverrun = Stopwatch.Frequency * 60 / 1_000_000;
+
+    /// <summary>Longest precise sleep between checks for new work: 200 µs.</summary>
+    private static readonly long SleepSlice = Stopwatch.Frequency * 200 / 1_000_000;
+
+    /// <summary>
+    /// Realtime scheduling for the stepping threads while REALTIME networks are hosted, ordinary
+    /// scheduling otherwise. Only on the loop's own thread (a test that calls RunPass keeps its thread as it is).
+    /// </summary>
+    private void UpdateScheduling()
+    {
+        int wanted = _realtimeNetworks > 0 ? _realtime.Priority : 0;
+        if (wanted == _priority || Thread.CurrentThread != _thread || _priorityRefused)
+        {
+            return;
+        }
+
+        int errno = RealtimeScheduling.SetCurrentThread(wanted);
+        if (errno != 0)
+        {
+            _priorityRefused = true;
+            LogPriorityRefused(wanted, RealtimeScheduling.Describe(errno));
+            return;
+        }
+
+        Volatile.Write(ref _priority, wanted);
+        _backend.SetRealtimePriority(wanted);
+    }
+
+    [LoggerMessage(EventId = 101, Level = LogLevel.Warning,
+        Message = "REALTIME networks run on ordinary threads: SCHED_FIFO priority {Priority} was refused ({Reason}); ticks may be late under load. Set Snn:Realtime:Priority to 0 to not ask")]
+    private partial void LogPriorityRefused(int priority, string reason);
+}
