@@ -149,7 +149,8 @@ internal sealed class RunHandler(StepLoop loop, SnnService service)
 
                 try
                 {
-                    await responses.WriteAsync(batch, cancellationToken);
+                    // No token: a write ends when the call does anyway, and grpc-dotnet registers a token per write.
+                    await responses.WriteAsync(batch);
                 }
                 finally
                 {
