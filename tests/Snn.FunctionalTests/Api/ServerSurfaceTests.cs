@@ -2,6 +2,7 @@ using Grpc.Core;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
 using Grpc.Reflection.V1Alpha;
+using Microsoft.Extensions.DependencyInjection;
 using Snn.Client;
 using Snn.FunctionalTests.Infrastructure;
 using Snn.Protos.V1;
@@ -68,6 +69,18 @@ public sealed class ServerSettingsTests
         var e = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None).Within());
         Assert.Equal(StatusCode.Unimplemented, e.StatusCode);
         Assert.Null(host.HttpAddress);
+    }
+
+    [Fact]
+    public async Task Health_turns_NOT_SERVING_when_the_step_loop_stops_ticking()
+    {
+        await using var host = await ServerHost.StartAsync(["--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", ""]).Within();
+        using var client = new SnnClient(host.Address);
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, await client.HealthCheckAsync("snn.v1.Snn").Within());
+
+        host.Services.GetRequiredService<Snn.Server.Engine.StepLoop>().Dispose();
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.NotServing, await client.HealthCheckAsync().Within());
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.NotServing, await client.HealthCheckAsync("snn.v1.Snn").Within());
     }
 
     [Fact]
