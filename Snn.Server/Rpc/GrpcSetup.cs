@@ -41,6 +41,17 @@ internal static class GrpcSetup
             services.AddGrpcReflection();
         }
 
+        // Browser pages served from other origins call gRPC-Web and the JSON API only where CORS allows them.
+        var origins = CorsOrigins(config);
+        if (origins.Length > 0)
+        {
+            services.AddCors(o => o.AddPolicy(CorsPolicy, policy => policy
+                .WithOrigins(origins)
+                .AllowAnyMethod()
+                .AllowAnyHeader()
+                .WithExposedHeaders("grpc-status", "grpc-message", "grpc-status-details-bin")));
+        }
+
         return services;
     }
 
@@ -57,8 +68,20 @@ internal static class GrpcSetup
             };
         });
         app.UseRouting();
+        bool cors = CorsOrigins(config).Length > 0;
+        if (cors)
+        {
+            app.UseCors();
+        }
+
         app.UseGrpcWeb(new GrpcWebOptions { DefaultEnabled = true });
-        app.MapGrpcService<SnnService>().Add(SnnMethods.PreferOverGenerated);
+        var api = app.MapGrpcService<SnnService>();
+        api.Add(SnnMethods.PreferOverGenerated);
+        if (cors)
+        {
+            api.RequireCors(CorsPolicy);
+        }
+
         app.MapGrpcHealthChecksService();
         if (ReflectionEnabled(config))
         {
@@ -67,6 +90,12 @@ internal static class GrpcSetup
 
         return app;
     }
+
+    private const string CorsPolicy = "snn-browser-pages";
+
+    /// <summary>Origins whose pages may call the API from a browser (<c>Snn:Cors:Origins</c>, <c>;</c>-separated; none by default).</summary>
+    private static string[] CorsOrigins(IConfiguration config) =>
+        (config["Snn:Cors:Origins"] ?? string.Empty).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     /// <summary>Server reflection (for grpcurl and other generic tools): <c>Snn:Reflection</c>, on by default.</summary>
     private static bool ReflectionEnabled(IConfiguration config) => config.GetValue("Snn:Reflection", true);

@@ -72,6 +72,30 @@ public sealed class ServerSettingsTests
     }
 
     [Fact]
+    public async Task A_browser_origin_listed_in_Snn_Cors_Origins_may_call_gRPC_Web_and_the_JSON_API_and_others_may_not()
+    {
+        await using var host = await ServerHost.StartAsync(["--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "http://127.0.0.1:0",
+            "--Snn:Cors:Origins", "http://dashboard.test"]).Within();
+        using var http = new HttpClient { BaseAddress = host.HttpAddress };
+
+        async Task<HttpResponseMessage> Preflight(string origin, string path)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Options, path);
+            request.Headers.Add("Origin", origin);
+            request.Headers.Add("Access-Control-Request-Method", "POST");
+            request.Headers.Add("Access-Control-Request-Headers", "content-type,x-grpc-web");
+            return await http.SendAsync(request).Within();
+        }
+
+        using var allowed = await Preflight("http://dashboard.test", "/snn.v1.Snn/GetServerInfo");
+        Assert.Equal("http://dashboard.test", allowed.Headers.GetValues("Access-Control-Allow-Origin").Single());
+        using var allowedJson = await Preflight("http://dashboard.test", "/v1/networks");
+        Assert.Equal("http://dashboard.test", allowedJson.Headers.GetValues("Access-Control-Allow-Origin").Single());
+        using var refused = await Preflight("http://elsewhere.test", "/snn.v1.Snn/GetServerInfo");
+        Assert.False(refused.Headers.Contains("Access-Control-Allow-Origin"));
+    }
+
+    [Fact]
     public async Task Health_turns_NOT_SERVING_when_the_step_loop_stops_ticking()
     {
         await using var host = await ServerHost.StartAsync(["--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", ""]).Within();
