@@ -142,6 +142,7 @@ internal sealed partial class StepLoop : IDisposable
         {
             _networks.Remove(network);
             network.Deleted = true;
+            _backend.Release(network);
             EndSinks(network, new EngineException(EngineError.Aborted, $"network '{name}' was deleted"));
             return true;
         }, cancellationToken);
@@ -287,6 +288,7 @@ internal sealed partial class StepLoop : IDisposable
 
             return await InvokeAsync(() =>
             {
+                _backend.RefreshHost(network);
                 foreach (var (pop, kernel, merged) in kernels)
                 {
                     pop.Kernel = kernel;
@@ -298,6 +300,7 @@ internal sealed partial class StepLoop : IDisposable
                     projection.Install(prepared);
                 }
 
+                _backend.HostEdited(network);
                 return network.Instances[0].Step;
             }, cancellationToken);
         }
@@ -313,6 +316,7 @@ internal sealed partial class StepLoop : IDisposable
     {
         return InvokeAsync(() =>
         {
+            _backend.RefreshHost(network);
             var values = new float[variables.Length][];
             int baseIndex = instance * population.Size;
             for (int v = 0; v < variables.Length; v++)
@@ -338,12 +342,15 @@ internal sealed partial class StepLoop : IDisposable
         }, cancellationToken);
     }
 
-    private static void ResetInstance(Network network, Instance inst)
+    private void ResetInstance(Network network, Instance inst)
     {
+        _backend.RefreshHost(network);
         foreach (var p in network.Populations)
         {
             p.Reset(inst.Index);
         }
+
+        _backend.HostEdited(network);
 
         inst.ClearInputs();
         inst.Step = 0;
@@ -647,6 +654,10 @@ internal sealed partial class StepLoop : IDisposable
         }
 
         _backend.Step(network, due);
+        if (RecordsDue(network, due))
+        {
+            _backend.RefreshHost(network);
+        }
 
         foreach (int i in due)
         {
@@ -668,6 +679,42 @@ internal sealed partial class StepLoop : IDisposable
 
             inst.Step++;
         }
+    }
+
+    /// <summary>Whether a sink of a due instance records state at this step (a device backend then copies state back).</summary>
+    private static bool RecordsDue(Network network, ReadOnlySpan<int> due)
+    {
+        foreach (int i in due)
+        {
+            var inst = network.Instances[i];
+            if (inst.Driver is { Ended: false } driver && RecordsDue(driver.Plan, inst.Step))
+            {
+                return true;
+            }
+
+            foreach (var watcher in inst.Watchers)
+            {
+                if (RecordsDue(watcher.Plan, inst.Step))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    private static bool RecordsDue(OutputPlan plan, long step)
+    {
+        foreach (var rec in plan.Records)
+        {
+            if (rec.IsDue(step))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>
@@ -750,6 +797,7 @@ internal sealed partial class StepLoop : IDisposable
             {
                 var pop = network.Populations[input.Population];
                 DenseProjection.Add(current, pop.Slice(pop.Input, inst.Index));
+                pop.MarkExternalInput(inst.Index);
             }
         }
 
@@ -758,6 +806,7 @@ internal sealed partial class StepLoop : IDisposable
             if (input.Indices is { } indices)
             {
                 var pop = network.Populations[input.Population];
+                pop.MarkExternalInput(inst.Index);
                 var x = pop.Slice(pop.Input, inst.Index);
                 var values = input.Values;
                 for (int k = 0; k < indices.Length; k++)

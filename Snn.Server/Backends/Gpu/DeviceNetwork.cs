@@ -1,0 +1,618 @@
+using System.Runtime.InteropServices;
+using ILGPU;
+using ILGPU.Runtime;
+using Snn.Server.Engine;
+using Snn.Server.Models;
+
+namespace Snn.Server.Backends.Gpu;
+
+/// <summary>
+/// One network's buffers on the device and its step there. The device holds the state; the host
+/// arrays of the populations are kept as the step loop reads them: spikes after every step (only
+/// the entries that change: last step's spikes cleared, this step's written, from the compacted
+/// lists), state and delay lines when <see cref="RefreshHost"/> asks. After the loop edits the host
+/// arrays (reset, SetParameters) <see cref="HostEdited"/> has everything uploaded again.
+/// </summary>
+internal sealed class DeviceNetwork : IDisposable
+{
+    private readonly GpuBackend _backend;
+    private readonly Network _network;
+    private readonly Accelerator _accelerator;
+    private readonly AcceleratorStream _stream;
+    private readonly DeviceKernelSet _k;
+    private readonly DevicePopulation[] _pops;
+    private readonly DeviceProjection[] _projections;
+    private readonly int _instances;
+
+    /// <summary>Per step, uploaded at once: [due list][per projection: source offset per due][per projection: bias on per due].</summary>
+    private readonly int[] _stepInts;
+    private readonly MemoryBuffer1D<int, Stride1D.Dense> _stepIntsDevice;
+    private readonly MemoryBuffer1D<int, Stride1D.Dense> _allInstances;
+    private readonly MemoryBuffer1D<float, Stride1D.Dense> _empty;
+    private readonly List<IDisposable> _owned = [];
+    private bool _dirty = true;
+    private bool _hostFresh = true;
+
+    public DeviceNetwork(GpuBackend backend, Network network)
+    {
+        _backend = backend;
+        _network = network;
+        _accelerator = backend.Accelerator;
+        _stream = backend.Stream;
+        _k = backend.Kernels;
+        _instances = network.Instances.Length;
+        _empty = Own(_accelerator.Allocate1D<float>(1));
+        _pops = network.Populations.Select(p => new DevicePopulation(this, p)).ToArray();
+        _projections = network.Projections.Select(j => new DeviceProjection(this, j)).ToArray();
+        _stepInts = GC.AllocateArray<int>(_instances * (1 + 2 * _projections.Length), pinned: true);
+        _stepIntsDevice = Own(_accelerator.Allocate1D<int>(_stepInts.Length));
+        _allInstances = Own(_accelerator.Allocate1D<int>(_instances));
+        _allInstances.View.CopyFromCPU(_stream, Enumerable.Range(0, _instances).ToArray());
+    }
+
+    /// <summary>Whether every population and projection of <paramref name="network"/> has device kernels.</summary>
+    public static bool Supports(Network network) =>
+        network.Populations.All(p => DevicePopulation.KindOf(p) != PopulationKind.Unsupported)
+        && network.Projections.All(j => !j.IntoRecurrentInput && j is DenseProjection or OneToOneProjection);
+
+    /// <summary>A constant input for a population, kept on the device and used at every step instead of zero (benchmarks).</summary>
+    internal void SetConstantInput(Population population, float[] perInstance)
+    {
+        var p = _pops[population.Index];
+        p.Constant?.Dispose();
+        p.Constant = _accelerator.Allocate1D<float>(perInstance.Length);
+        p.Constant.View.CopyFromCPU(_stream, perInstance);
+    }
+
+    private T Own<T>(T buffer)
+        where T : IDisposable
+    {
+        _owned.Add(buffer);
+        return buffer;
+    }
+
+    private ArrayView<int> Due(int count) => _stepIntsDevice.View.SubView(0, count);
+
+    private ArrayView<int> ProjectionInts(int projection, int part, int count) =>
+        _stepIntsDevice.View.SubView((long)_instances * (1 + 2 * projection + part), count);
+
+    public void Step(ReadOnlySpan<int> due)
+    {
+        if (_dirty)
+        {
+            Upload();
+        }
+
+        _hostFresh = false;
+        int dc = due.Length;
+        var instances = _network.Instances;
+        due.CopyTo(_stepInts);
+        for (int j = 0; j < _projections.Length; j++)
+        {
+            var projection = _projections[j].Projection;
+            int size = projection.Source.Size;
+            int slots = projection.DelaySlots;
+            int offsets = _instances * (1 + 2 * j);
+            int bias = offsets + _instances;
+            for (int d = 0; d < dc; d++)
+            {
+                int i = due[d];
+                long step = instances[i].Step;
+                _stepInts[offsets + d] = projection.Delayed ? (i * slots + (int)(step % slots)) * size : i * size;
+                _stepInts[bias + d] = _projections[j].HasBias && projection.BiasAt(step) ? 1 : 0;
+            }
+        }
+
+        ((ArrayView<int>)_stepIntsDevice.View).CopyFromCPUUnsafeAsync(_stream, ref _stepInts[0], _stepInts.Length);
+        var dueView = Due(dc);
+
+        foreach (int p in _network.Order)
+        {
+            var pop = _pops[p];
+            var host = pop.Population;
+            int size = host.Size;
+            if (pop.Constant is { } constant)
+            {
+                constant.View.CopyTo(_stream, pop.Input.View);
+            }
+            else
+            {
+                pop.Input.View.MemSetToZero(_stream);
+            }
+
+            var marks = host.ExternalInput;
+            for (int d = 0; d < dc; d++)
+            {
+                int i = due[d];
+                if (marks[i])
+                {
+                    marks[i] = false;
+                    pop.Input.View.SubView((long)i * size, size).CopyFromCPU(_stream, host.Input.AsSpan(i * size, size));
+                }
+            }
+
+            foreach (var incoming in host.Incoming)
+            {
+                Deliver(_projections[incoming.Index], pop, dueView, dc);
+            }
+
+            pop.StepNeurons(dueView, dc);
+            pop.Compact(dueView, dc);
+        }
+
+        for (int j = 0; j < _projections.Length; j++)
+        {
+            var dp = _projections[j];
+            if (dp.Projection.Delayed && dc > 0 && dp.Projection.Source.Size > 0)
+            {
+                var source = _pops[dp.Projection.Source.Index];
+                int size = dp.Projection.Source.Size;
+                _k.RecordDelay(_stream, _k.Cover((long)dc * size), source.Spikes.View, dp.Line!.View,
+                    ProjectionInts(j, 0, dc), dueView, dc, size);
+            }
+        }
+
+        CopySpikesBack(due);
+    }
+
+    private void Deliver(DeviceProjection dp, DevicePopulation target, ArrayView<int> due, int dc)
+    {
+        if (dc == 0 || target.Population.Size == 0)
+        {
+            return;
+        }
+
+        var projection = dp.Projection;
+        int j = projection.Index;
+        int size = target.Population.Size;
+        int sourceSize = projection.Source.Size;
+        var source = _pops[projection.Source.Index];
+        var config = _k.Cover((long)dc * size);
+        var offsets = ProjectionInts(j, 0, dc);
+        var biasOn = ProjectionInts(j, 1, dc);
+        var rows = projection.Delayed ? dp.Line!.View : source.Spikes.View;
+        if (projection is OneToOneProjection)
+        {
+            _k.OneToOne(_stream, config, target.Input.View, dp.Weights.View, dp.Weighted ? 1 : 0, rows, offsets, due, dc, size);
+        }
+        else if (projection.Delayed)
+        {
+            _k.DenseFromRow(_stream, config, target.Input.View, dp.Weights.View, dp.Bias.View, rows, offsets, sourceSize, due, biasOn, dc, size);
+        }
+        else
+        {
+            _k.DenseFromEvents(_stream, config, target.Input.View, dp.Weights.View, dp.Bias.View,
+                source.SpikeIndex.View, source.SpikeValue.View, source.Counts.View, sourceSize, due, biasOn, dc, size);
+        }
+    }
+
+    /// <summary>
+    /// Spike counts, then the indices and values of the due instances, into pinned host arrays;
+    /// the host spike arrays get last step's entries cleared and this step's written.
+    /// </summary>
+    private void CopySpikesBack(ReadOnlySpan<int> due)
+    {
+        foreach (var pop in _pops)
+        {
+            ((ArrayView<int>)pop.Counts.View).CopyToCPUUnsafeAsync(_stream, ref pop.HostCounts[0], pop.HostCounts.Length);
+        }
+
+        _stream.Synchronize();
+        foreach (var pop in _pops)
+        {
+            int size = pop.Population.Size;
+            var spikes = pop.Population.Spikes;
+            foreach (int i in due)
+            {
+                int o = i * size;
+                int previous = pop.PreviousCounts[i];
+                for (int k = 0; k < previous; k++)
+                {
+                    spikes[o + pop.HostIndex[o + k]] = 0f;
+                }
+
+                int count = pop.HostCounts[i];
+                if (count > 0)
+                {
+                    ((ArrayView<int>)pop.SpikeIndex.View).SubView(o, count).CopyToCPUUnsafeAsync(_stream, ref pop.HostIndex[o], count);
+                    ((ArrayView<float>)pop.SpikeValue.View).SubView(o, count).CopyToCPUUnsafeAsync(_stream, ref pop.HostValue[o], count);
+                }
+            }
+        }
+
+        _stream.Synchronize();
+        foreach (var pop in _pops)
+        {
+            int size = pop.Population.Size;
+            var spikes = pop.Population.Spikes;
+            foreach (int i in due)
+            {
+                int o = i * size;
+                int count = pop.HostCounts[i];
+                for (int k = 0; k < count; k++)
+                {
+                    spikes[o + pop.HostIndex[o + k]] = pop.HostValue[o + k];
+                }
+
+                pop.PreviousCounts[i] = count;
+            }
+        }
+    }
+
+    /// <summary>The compacted spikes of one instance after the last step: ascending indices and their values.</summary>
+    internal (ReadOnlyMemory<int> Indices, ReadOnlyMemory<float> Values) Spikes(Population population, int instance)
+    {
+        var pop = _pops[population.Index];
+        int o = instance * population.Size;
+        int count = pop.PreviousCounts[instance];
+        return (pop.HostIndex.AsMemory(o, count), pop.HostValue.AsMemory(o, count));
+    }
+
+    /// <summary>Copies state and delay lines back into the host arrays (spikes are always current there).</summary>
+    public void RefreshHost()
+    {
+        if (_hostFresh || _dirty)
+        {
+            return;
+        }
+
+        foreach (var pop in _pops)
+        {
+            var state = pop.Population.State;
+            for (int v = 0; v < pop.StateCount; v++)
+            {
+                pop.State[v].View.CopyToCPU(_stream, state[v].AsSpan());
+            }
+        }
+
+        foreach (var dp in _projections)
+        {
+            if (dp.Line is { } line)
+            {
+                line.View.CopyToCPU(_stream, dp.Projection.DelayLine.AsSpan());
+            }
+        }
+
+        _stream.Synchronize();
+        _hostFresh = true;
+    }
+
+    public void HostEdited() => _dirty = true;
+
+    /// <summary>Everything from the host: state, spikes, parameters, weights, delay lines; then the compacted spikes of every instance.</summary>
+    private void Upload()
+    {
+        foreach (var pop in _pops)
+        {
+            pop.Upload();
+        }
+
+        foreach (var dp in _projections)
+        {
+            dp.Upload();
+        }
+
+        var all = _allInstances.View.SubView(0, _instances);
+        foreach (var pop in _pops)
+        {
+            pop.Compact(all, _instances);
+        }
+
+        _stream.Synchronize();
+        _dirty = false;
+        _hostFresh = true;
+    }
+
+    public void Dispose()
+    {
+        foreach (var pop in _pops)
+        {
+            pop.Dispose();
+        }
+
+        foreach (var dp in _projections)
+        {
+            dp.Dispose();
+        }
+
+        foreach (var b in _owned)
+        {
+            b.Dispose();
+        }
+    }
+
+    internal enum PopulationKind
+    {
+        Unsupported,
+        Stateless,
+        Leaky,
+        SinabsLif,
+        NorseLif,
+    }
+
+    /// <summary>A population's buffers on the device, its rule and its compaction buffers.</summary>
+    private sealed class DevicePopulation : IDisposable
+    {
+        private readonly DeviceNetwork _net;
+        private readonly int _chunks;
+        private MemoryBuffer1D<float, Stride1D.Dense> _lanes;
+        private PopulationKind _kind;
+        private LeakyDeviceRule _leaky;
+        private SinabsLifDeviceRule _sinabs;
+
+        public DevicePopulation(DeviceNetwork net, Population population)
+        {
+            _net = net;
+            Population = population;
+            var a = net._accelerator;
+            int total = population.Size * net._instances;
+            StateCount = population.State.Length;
+            State = new MemoryBuffer1D<float, Stride1D.Dense>[StateCount];
+            for (int v = 0; v < StateCount; v++)
+            {
+                State[v] = a.Allocate1D<float>(total);
+            }
+
+            Input = a.Allocate1D<float>(total);
+            Spikes = a.Allocate1D<float>(total);
+            SpikeIndex = a.Allocate1D<int>(total);
+            SpikeValue = a.Allocate1D<float>(total);
+            Counts = a.Allocate1D<int>(net._instances);
+            _chunks = (population.Size + net._k.Chunk - 1) / net._k.Chunk;
+            ChunkCounts = a.Allocate1D<int>((long)_chunks * net._instances);
+            ChunkOffsets = a.Allocate1D<int>((long)_chunks * net._instances);
+            HostCounts = GC.AllocateArray<int>(net._instances, pinned: true);
+            PreviousCounts = new int[net._instances];
+            HostIndex = GC.AllocateArray<int>(total, pinned: true);
+            HostValue = GC.AllocateArray<float>(total, pinned: true);
+            _lanes = a.Allocate1D<float>(1);
+        }
+
+        public Population Population { get; }
+
+        public int StateCount { get; }
+
+        public MemoryBuffer1D<float, Stride1D.Dense>[] State { get; }
+
+        public MemoryBuffer1D<float, Stride1D.Dense> Input { get; }
+
+        public MemoryBuffer1D<float, Stride1D.Dense> Spikes { get; }
+
+        public MemoryBuffer1D<int, Stride1D.Dense> SpikeIndex { get; }
+
+        public MemoryBuffer1D<float, Stride1D.Dense> SpikeValue { get; }
+
+        public MemoryBuffer1D<int, Stride1D.Dense> Counts { get; }
+
+        public MemoryBuffer1D<int, Stride1D.Dense> ChunkCounts { get; }
+
+        public MemoryBuffer1D<int, Stride1D.Dense> ChunkOffsets { get; }
+
+        public MemoryBuffer1D<float, Stride1D.Dense>? Constant { get; set; }
+
+        public int[] HostCounts { get; }
+
+        public int[] PreviousCounts { get; }
+
+        public int[] HostIndex { get; }
+
+        public float[] HostValue { get; }
+
+        public static PopulationKind KindOf(Population p) => p.RecurrentInput.Length > 0 ? PopulationKind.Unsupported : p.Kernel switch
+        {
+            _ when p.Model is StatelessModel => PopulationKind.Stateless,
+            VectorKernel<SnnTorchLeakyRule> k when !k.Rule.Inhibition => PopulationKind.Leaky,
+            VectorKernel<SinabsLifRule> => PopulationKind.SinabsLif,
+            VectorKernel<NorseLifRule> => PopulationKind.NorseLif,
+            _ => PopulationKind.Unsupported,
+        };
+
+        /// <summary>State, spikes and parameter lanes from the host; the rule's flags from the current kernel.</summary>
+        public void Upload()
+        {
+            var s = _net._stream;
+            var p = Population;
+            for (int v = 0; v < StateCount; v++)
+            {
+                State[v].View.CopyFromCPU(s, p.State[v].AsSpan());
+            }
+
+            Spikes.View.CopyFromCPU(s, p.Spikes.AsSpan());
+            _kind = KindOf(p);
+            float[] lanes = [0f];
+            switch (p.Kernel)
+            {
+                case VectorKernel<SnnTorchLeakyRule> k:
+                    _leaky = new LeakyDeviceRule((int)k.Rule.Reset, k.Rule.Delay ? 1 : 0);
+                    lanes = Lanes(k.LaneCount, k.Lane);
+                    break;
+                case VectorKernel<SinabsLifRule> k:
+                    var r = k.Rule;
+                    _sinabs = new SinabsLifDeviceRule(r.Synaptic ? 1 : 0, r.NormInput ? 1 : 0, r.MultiSpike ? 1 : 0, r.ResetToValue ? 1 : 0, r.Clip ? 1 : 0);
+                    lanes = Lanes(k.LaneCount, k.Lane);
+                    break;
+                case VectorKernel<NorseLifRule> k:
+                    lanes = Lanes(k.LaneCount, k.Lane);
+                    break;
+            }
+
+            _lanes.Dispose();
+            _lanes = _net._accelerator.Allocate1D<float>(lanes.Length);
+            _lanes.View.CopyFromCPU(s, lanes);
+
+            // The host's spike arrays hold what the device holds: record their non-zero entries as "last step's".
+            int size = p.Size;
+            for (int i = 0; i < _net._instances; i++)
+            {
+                int o = i * size;
+                int count = 0;
+                for (int n = 0; n < size; n++)
+                {
+                    if (p.Spikes[o + n] != 0f)
+                    {
+                        HostIndex[o + count] = n;
+                        HostValue[o + count] = p.Spikes[o + n];
+                        count++;
+                    }
+                }
+
+                PreviousCounts[i] = count;
+            }
+        }
+
+        private float[] Lanes(int count, Func<int, int, float> lane)
+        {
+            int size = Population.Size;
+            var lanes = new float[Math.Max(1, count * size)];
+            for (int j = 0; j < count; j++)
+            {
+                for (int n = 0; n < size; n++)
+                {
+                    lanes[j * size + n] = lane(j, n);
+                }
+            }
+
+            return lanes;
+        }
+
+        public void StepNeurons(ArrayView<int> due, int dc)
+        {
+            int size = Population.Size;
+            if (dc == 0 || size == 0)
+            {
+                return;
+            }
+
+            var k = _net._k;
+            var s = _net._stream;
+            var config = k.Cover((long)dc * size);
+            var s0 = StateCount > 0 ? State[0].View : _net._empty.View;
+            var s1 = StateCount > 1 ? State[1].View : _net._empty.View;
+            switch (_kind)
+            {
+                case PopulationKind.Stateless:
+                    k.Stateless(s, config, Input.View, Spikes.View, due, dc, size);
+                    break;
+                case PopulationKind.Leaky:
+                    k.Leaky(s, config, _leaky, s0, s1, Input.View, Spikes.View, _lanes.View, due, dc, size, StateCount);
+                    break;
+                case PopulationKind.SinabsLif:
+                    k.SinabsLif(s, config, _sinabs, s0, s1, Input.View, Spikes.View, _lanes.View, due, dc, size, StateCount);
+                    break;
+                case PopulationKind.NorseLif:
+                    k.NorseLif(s, config, default, s0, s1, Input.View, Spikes.View, _lanes.View, due, dc, size, StateCount);
+                    break;
+                default:
+                    throw new InvalidOperationException($"population '{Population.Name}' ({Population.Model.Name}) has no device kernel");
+            }
+        }
+
+        /// <summary>Counts per chunk, offsets by a prefix sum, then indices and values in ascending order.</summary>
+        public void Compact(ArrayView<int> due, int dc)
+        {
+            int size = Population.Size;
+            if (dc == 0 || size == 0)
+            {
+                return;
+            }
+
+            var k = _net._k;
+            var s = _net._stream;
+            var groups = k.Groups(dc * _chunks);
+            k.CountChunks(s, groups, Spikes.View, due, size, _chunks, ChunkCounts.View);
+            k.ScanChunks(s, k.Groups(dc), ChunkCounts.View, ChunkOffsets.View, Counts.View, due, _chunks);
+            k.WriteChunks(s, groups, Spikes.View, due, size, _chunks, ChunkOffsets.View, SpikeIndex.View, SpikeValue.View);
+        }
+
+        public void Dispose()
+        {
+            foreach (var b in State)
+            {
+                b.Dispose();
+            }
+
+            Input.Dispose();
+            Spikes.Dispose();
+            SpikeIndex.Dispose();
+            SpikeValue.Dispose();
+            Counts.Dispose();
+            ChunkCounts.Dispose();
+            ChunkOffsets.Dispose();
+            Constant?.Dispose();
+            _lanes.Dispose();
+        }
+    }
+
+    /// <summary>A projection's weights (dense: [source][target]), bias and delay line on the device.</summary>
+    private sealed class DeviceProjection(DeviceNetwork net, Projection projection) : IDisposable
+    {
+        public Projection Projection { get; } = projection;
+
+        public MemoryBuffer1D<float, Stride1D.Dense> Weights { get; private set; } = net._accelerator.Allocate1D<float>(1);
+
+        public MemoryBuffer1D<float, Stride1D.Dense> Bias { get; private set; } = net._accelerator.Allocate1D<float>(1);
+
+        public MemoryBuffer1D<float, Stride1D.Dense>? Line { get; } =
+            projection.Delayed ? net._accelerator.Allocate1D<float>(Math.Max(1, projection.DelayLine.Length)) : null;
+
+        public bool Weighted { get; private set; }
+
+        public bool HasBias { get; private set; }
+
+        public void Upload()
+        {
+            var s = net._stream;
+            var weights = Projection.CopyWeights();
+            Weighted = weights.Length > 0;
+            if (Projection is DenseProjection)
+            {
+                // The spec's [target][source] turned source-major, so that a spike reads one contiguous row.
+                int nt = Projection.Target.Size, ns = Projection.Source.Size;
+                var bySource = new float[Math.Max(1, weights.Length)];
+                for (int t = 0; t < nt; t++)
+                {
+                    for (int src = 0; src < ns; src++)
+                    {
+                        bySource[(long)src * nt + t] = weights[(long)t * ns + src];
+                    }
+                }
+
+                weights = bySource;
+            }
+
+            Replace(Weights, weights, b => Weights = b);
+            var bias = Projection.CopyBias();
+            HasBias = bias is { Length: > 0 };
+            Replace(Bias, HasBias ? bias! : [0f], b => Bias = b);
+            if (Line is { } line && Projection.DelayLine.Length > 0)
+            {
+                line.View.CopyFromCPU(s, Projection.DelayLine.AsSpan());
+            }
+        }
+
+        private void Replace(MemoryBuffer1D<float, Stride1D.Dense> old, float[] values, Action<MemoryBuffer1D<float, Stride1D.Dense>> set)
+        {
+            if (values.Length == 0)
+            {
+                values = [0f];
+            }
+
+            var buffer = old;
+            if (old.Length != values.Length)
+            {
+                old.Dispose();
+                buffer = net._accelerator.Allocate1D<float>(values.Length);
+                set(buffer);
+            }
+
+            buffer.View.CopyFromCPU(net._stream, values);
+        }
+
+        public void Dispose()
+        {
+            Weights.Dispose();
+            Bias.Dispose();
+            Line?.Dispose();
+        }
+    }
+}
