@@ -58,6 +58,24 @@ internal sealed class DeviceKernelSet(Accelerator accelerator)
     /// <summary><paramref name="groups"/> groups of <see cref="GroupSize"/> threads.</summary>
     public KernelConfig Groups(int groups) => new(groups, GroupSize);
 
+    /// <summary>Every kernel method the backend loads, generic ones instantiated per rule (for the PTX tests).</summary>
+    internal static IEnumerable<System.Reflection.MethodInfo> Methods()
+    {
+        var neuron = typeof(DeviceKernels).GetMethod(nameof(DeviceKernels.Neuron))!;
+        yield return neuron.MakeGenericMethod(typeof(LeakyDeviceRule));
+        yield return neuron.MakeGenericMethod(typeof(SinabsLifDeviceRule));
+        yield return neuron.MakeGenericMethod(typeof(NorseLifDeviceRule));
+        foreach (var name in new[]
+        {
+            nameof(DeviceKernels.Stateless), nameof(DeviceKernels.DenseFromEvents), nameof(DeviceKernels.DenseFromRow),
+            nameof(DeviceKernels.OneToOne), nameof(DeviceKernels.RecordDelay), nameof(DeviceKernels.CountChunks),
+            nameof(DeviceKernels.ScanChunks), nameof(DeviceKernels.WriteChunks),
+        })
+        {
+            yield return typeof(DeviceKernels).GetMethod(name)!;
+        }
+    }
+
     private static Action<AcceleratorStream, KernelConfig, TRule, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
         ArrayView<float>, ArrayView<int>, int, int, int> Neuron<TRule>(Accelerator accelerator)
         where TRule : struct, IDeviceRule =>
