@@ -51,9 +51,29 @@ internal sealed class DeviceNetwork : IDisposable
     }
 
     /// <summary>Whether every population and projection of <paramref name="network"/> has device kernels.</summary>
-    public static bool Supports(Network network) =>
-        network.Populations.All(p => DevicePopulation.KindOf(p) != PopulationKind.Unsupported)
-        && network.Projections.All(j => !j.IntoRecurrentInput && j is DenseProjection or OneToOneProjection);
+    public static bool Supports(Network network) => Unsupported(network) is null;
+
+    /// <summary>What of <paramref name="network"/> has no device kernel yet, or null when everything has one.</summary>
+    public static string? Unsupported(Network network)
+    {
+        foreach (var p in network.Populations)
+        {
+            if (DevicePopulation.KindOf(p) == PopulationKind.Unsupported)
+            {
+                return $"population '{p.Name}' ({p.Model.Name}{(p.Kernel is VectorKernel<SnnTorchLeakyRule> ? " with inhibition" : "")})";
+            }
+        }
+
+        foreach (var j in network.Projections)
+        {
+            if (j.IntoRecurrentInput || j is not (DenseProjection or OneToOneProjection))
+            {
+                return $"projection '{j.Name}' ({j.Kind}{(j.IntoRecurrentInput ? ", recurrent input" : "")})";
+            }
+        }
+
+        return null;
+    }
 
     /// <summary>A constant input for a population, kept on the device and used at every step instead of zero (benchmarks).</summary>
     internal void SetConstantInput(Population population, float[] perInstance)

@@ -51,6 +51,7 @@ internal sealed class GpuBackend : IComputeBackend, IDisposable
     private readonly Context _context;
     private readonly CpuBackend _fallback;
     private readonly Dictionary<Network, DeviceNetwork?> _networks = new(ReferenceEqualityComparer.Instance);
+    private readonly List<string> _placements = [];
 
     private GpuBackend(string name, Context context, Accelerator accelerator, int index, CpuOptions cpu)
     {
@@ -125,6 +126,15 @@ internal sealed class GpuBackend : IComputeBackend, IDisposable
 
     internal DeviceKernelSet Kernels { get; }
 
+    /// <summary>Where each network stepped, one line per network in the order they first stepped (for the device check).</summary>
+    public IReadOnlyList<string> Placements()
+    {
+        lock (_placements)
+        {
+            return [.. _placements];
+        }
+    }
+
     /// <summary>Whether <paramref name="network"/> steps on the device (false: on the CPU fallback).</summary>
     public bool OnDevice(Network network) => Find(network) is not null;
 
@@ -145,8 +155,15 @@ internal sealed class GpuBackend : IComputeBackend, IDisposable
     {
         if (!_networks.TryGetValue(network, out var device))
         {
-            device = DeviceNetwork.Supports(network) ? new DeviceNetwork(this, network) : null;
+            string? unsupported = DeviceNetwork.Unsupported(network);
+            device = unsupported is null ? new DeviceNetwork(this, network) : null;
             _networks[network] = device;
+            lock (_placements)
+            {
+                _placements.Add(unsupported is null
+                    ? $"{network.Name}: on the device"
+                    : $"{network.Name}: on the CPU backend, {unsupported} has no device kernel yet");
+            }
         }
 
         return device;
