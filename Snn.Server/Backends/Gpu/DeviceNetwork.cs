@@ -26,6 +26,9 @@ internal sealed class DeviceNetwork : IDisposable
 
     /// <summary>Per step, uploaded at once: [due list][per projection: source offset per due][per projection: bias on per due].</summary>
     private readonly int[] _stepInts;
+    private readonly int[] _stepScratch;
+    private bool _stepIntsStale = true;
+    private bool _queued;
     private readonly MemoryBuffer1D<int, Stride1D.Dense> _stepIntsDevice;
     private readonly MemoryBuffer1D<int, Stride1D.Dense> _allInstances;
     private readonly MemoryBuffer1D<float, Stride1D.Dense> _empty;
@@ -45,6 +48,7 @@ internal sealed class DeviceNetwork : IDisposable
         _pops = network.Populations.Select(p => new DevicePopulation(this, p)).ToArray();
         _projections = network.Projections.Select(j => new DeviceProjection(this, j)).ToArray();
         _stepInts = GC.AllocateArray<int>(_instances * (1 + 2 * _projections.Length), pinned: true);
+        _stepScratch = new int[_stepInts.Length];
         _stepIntsDevice = Own(_accelerator.Allocate1D<int>(_stepInts.Length));
         _allInstances = Own(_accelerator.Allocate1D<int>(_instances));
         _allInstances.View.CopyFromCPU(_stream, Enumerable.Range(0, _instances).ToArray());
@@ -96,7 +100,13 @@ internal sealed class DeviceNetwork : IDisposable
     private ArrayView<int> ProjectionInts(int projection, int part, int count) =>
         _stepIntsDevice.View.SubView((long)_instances * (1 + 2 * projection + part), count);
 
-    public void Step(ReadOnlySpan<int> due)
+    public void Step(ReadOnlySpan<int> due) => Step(due, copyBack: true);
+
+    /// <summary>
+    /// One step; with <paramref name="copyBack"/> false nothing is copied back and nothing waits (the
+    /// device's throughput, for benchmarks: the host spike arrays are then stale until the next step that copies).
+    /// </summary>
+    internal void Step(ReadOnlySpan<int> due, bool copyBack)
     {
         if (_dirty)
         {
@@ -106,7 +116,8 @@ internal sealed class DeviceNetwork : IDisposable
         _hostFresh = false;
         int dc = due.Length;
         var instances = _network.Instances;
-        due.CopyTo(_stepInts);
+        var next = _stepScratch;
+        due.CopyTo(next);
         for (int j = 0; j < _projections.Length; j++)
         {
             var projection = _projections[j].Projection;
@@ -118,12 +129,25 @@ internal sealed class DeviceNetwork : IDisposable
             {
                 int i = due[d];
                 long step = instances[i].Step;
-                _stepInts[offsets + d] = projection.Delayed ? (i * slots + (int)(step % slots)) * size : i * size;
-                _stepInts[bias + d] = _projections[j].HasBias && projection.BiasAt(step) ? 1 : 0;
+                next[offsets + d] = projection.Delayed ? (i * slots + (int)(step % slots)) * size : i * size;
+                next[bias + d] = _projections[j].HasBias && projection.BiasAt(step) ? 1 : 0;
             }
         }
 
-        ((ArrayView<int>)_stepIntsDevice.View).CopyFromCPUUnsafeAsync(_stream, ref _stepInts[0], _stepInts.Length);
+        // Uploaded only when it changed (a network whose instances all step, without delays, uploads it once).
+        if (_stepIntsStale || !next.AsSpan().SequenceEqual(_stepInts))
+        {
+            if (_queued)
+            {
+                _stream.Synchronize(); // the last upload from the pinned array may still be under way
+            }
+
+            next.CopyTo(_stepInts, 0);
+            ((ArrayView<int>)_stepIntsDevice.View).CopyFromCPUUnsafeAsync(_stream, ref _stepInts[0], _stepInts.Length);
+            _stepIntsStale = false;
+        }
+
+        _queued = !copyBack;
         var dueView = Due(dc);
 
         foreach (int p in _network.Order)
@@ -172,8 +196,14 @@ internal sealed class DeviceNetwork : IDisposable
             }
         }
 
-        CopySpikesBack(due);
+        if (copyBack)
+        {
+            CopySpikesBack(due);
+        }
     }
+
+    /// <summary>Waits for everything queued on the backend's stream.</summary>
+    internal void Synchronize() => _stream.Synchronize();
 
     private void Deliver(DeviceProjection dp, DevicePopulation target, ArrayView<int> due, int dc)
     {
@@ -207,40 +237,71 @@ internal sealed class DeviceNetwork : IDisposable
     }
 
     /// <summary>
-    /// Spike counts, then the indices and values of the due instances, into pinned host arrays;
-    /// the host spike arrays get last step's entries cleared and this step's written.
+    /// Spike counts and a guess of each due instance's list (twice last step's count, at least
+    /// <see cref="MinPrefetch"/>) in one round trip to pinned host arrays; the rest of a longer list in a
+    /// second. The host spike arrays get last step's entries cleared (while the kernels run) and this
+    /// step's written.
     /// </summary>
     private void CopySpikesBack(ReadOnlySpan<int> due)
     {
+        if (MirrorHostSpikes)
+        {
+            foreach (var pop in _pops)
+            {
+                int size = pop.Population.Size;
+                var spikes = pop.Population.Spikes;
+                foreach (int i in due)
+                {
+                    int o = i * size;
+                    int previous = pop.PreviousCounts[i];
+                    for (int k = 0; k < previous; k++)
+                    {
+                        spikes[o + pop.HostIndex[o + k]] = 0f;
+                    }
+                }
+            }
+        }
+
         foreach (var pop in _pops)
         {
             ((ArrayView<int>)pop.Counts.View).CopyToCPUUnsafeAsync(_stream, ref pop.HostCounts[0], pop.HostCounts.Length);
-        }
-
-        _stream.Synchronize();
-        foreach (var pop in _pops)
-        {
             int size = pop.Population.Size;
-            var spikes = pop.Population.Spikes;
             foreach (int i in due)
             {
                 int o = i * size;
-                int previous = pop.PreviousCounts[i];
-                for (int k = 0; k < previous; k++)
+                int guess = Guess(pop, i);
+                if (guess > 0)
                 {
-                    spikes[o + pop.HostIndex[o + k]] = 0f;
-                }
-
-                int count = pop.HostCounts[i];
-                if (count > 0)
-                {
-                    ((ArrayView<int>)pop.SpikeIndex.View).SubView(o, count).CopyToCPUUnsafeAsync(_stream, ref pop.HostIndex[o], count);
-                    ((ArrayView<float>)pop.SpikeValue.View).SubView(o, count).CopyToCPUUnsafeAsync(_stream, ref pop.HostValue[o], count);
+                    ((ArrayView<int>)pop.SpikeIndex.View).SubView(o, guess).CopyToCPUUnsafeAsync(_stream, ref pop.HostIndex[o], guess);
+                    ((ArrayView<float>)pop.SpikeValue.View).SubView(o, guess).CopyToCPUUnsafeAsync(_stream, ref pop.HostValue[o], guess);
                 }
             }
         }
 
         _stream.Synchronize();
+        bool more = false;
+        foreach (var pop in _pops)
+        {
+            int size = pop.Population.Size;
+            foreach (int i in due)
+            {
+                int o = i * size;
+                int guess = Guess(pop, i);
+                int rest = pop.HostCounts[i] - guess;
+                if (rest > 0)
+                {
+                    ((ArrayView<int>)pop.SpikeIndex.View).SubView(o + guess, rest).CopyToCPUUnsafeAsync(_stream, ref pop.HostIndex[o + guess], rest);
+                    ((ArrayView<float>)pop.SpikeValue.View).SubView(o + guess, rest).CopyToCPUUnsafeAsync(_stream, ref pop.HostValue[o + guess], rest);
+                    more = true;
+                }
+            }
+        }
+
+        if (more)
+        {
+            _stream.Synchronize();
+        }
+
         foreach (var pop in _pops)
         {
             int size = pop.Population.Size;
@@ -249,15 +310,31 @@ internal sealed class DeviceNetwork : IDisposable
             {
                 int o = i * size;
                 int count = pop.HostCounts[i];
-                for (int k = 0; k < count; k++)
+                if (MirrorHostSpikes)
                 {
-                    spikes[o + pop.HostIndex[o + k]] = pop.HostValue[o + k];
+                    for (int k = 0; k < count; k++)
+                    {
+                        spikes[o + pop.HostIndex[o + k]] = pop.HostValue[o + k];
+                    }
                 }
 
                 pop.PreviousCounts[i] = count;
             }
         }
     }
+
+    /// <summary>Entries of a spike list copied with the counts, before the count is known.</summary>
+    private const int MinPrefetch = 4096;
+
+    private static int Guess(DevicePopulation pop, int instance) =>
+        (int)Math.Min(pop.Population.Size, Math.Max(MinPrefetch, 2L * pop.PreviousCounts[instance]));
+
+    /// <summary>
+    /// Whether each step writes the spikes into the populations' host spike arrays (what the step
+    /// loop reads today). Off, the spikes are only in the compacted host lists (<see cref="Spikes"/>):
+    /// benchmarks measure both.
+    /// </summary>
+    internal bool MirrorHostSpikes { get; set; } = true;
 
     /// <summary>The compacted spikes of one instance after the last step: ascending indices and their values.</summary>
     internal (ReadOnlyMemory<int> Indices, ReadOnlyMemory<float> Values) Spikes(Population population, int instance)
