@@ -3,8 +3,8 @@
 #
 # Prepare it where .NET is (from the repository root):
 #   bash tests/gpu/device-check.sh --prepare DIR
-# which publishes the conformance tool self-contained and single-file into DIR/gpu-check and copies
-# the reference data into DIR/data and this script into DIR. Optionally lay out the Python peers in
+# which publishes the conformance tool self-contained and single-file into DIR/gpu-check (about 51 MB)
+# and puts the reference data (DIR/data.tar.gz) and this script into DIR. Optionally lay out the Python peers in
 # DIR/peers with ../shared/gpu/setup_peers.sh and copy peer_gpu_bench.py and peer_graph_bench.py into
 # DIR. Then, on the GPU machine:
 #   bash DIR/device-check.sh [OUTDIR]
@@ -20,7 +20,7 @@ if [ "${1:-}" = "--prepare" ]; then
   dotnet publish "$root/tests/Snn.Conformance" -c Release -r linux-x64 --self-contained \
     -p:PublishSingleFile=true -p:EnableCompressionInSingleFile=true -o "$dir/gpu-check" || exit 1
   rm -f "$dir"/gpu-check/*.pdb
-  mkdir -p "$dir/data" && cp -r "$root/tests/data/refcases" "$root/tests/data/refnets" "$dir/data/"
+  tar -czf "$dir/data.tar.gz" -C "$root/tests" data/refcases data/refnets
   cp "$here/device-check.sh" "$dir/"
   du -sh "$dir"
   exit 0
@@ -29,11 +29,12 @@ fi
 out=${1:-${OUT:-$here/out}}
 mkdir -p "$out"
 work=$(mktemp -d)
+tar -xzf "$here/data.tar.gz" -C "$work" || { echo "gpu-check: 0 passed, 1 failed (no data.tar.gz)"; exit 1; }
 nvidia-smi > "$out/nvidia-smi.txt" 2>&1 || echo "nvidia-smi failed" >> "$out/nvidia-smi.txt"
 head -12 "$out/nvidia-smi.txt"
 
 # 1. The server's own check: reference cases on cuda, device vs CPU bit for bit, figures.
-DOTNET_TieredPGO=0 "$here/gpu-check/Snn.Conformance" gpu-check --data "$here/data" --out "$work/cases" --backend cuda \
+DOTNET_TieredPGO=0 "$here/gpu-check/Snn.Conformance" gpu-check --data "$work/data" --out "$work/cases" --backend cuda \
   > "$out/gpu-check.log" 2>&1
 rc=$?
 grep -v '^RAN \|^server \|^      \|INF\]' "$out/gpu-check.log"

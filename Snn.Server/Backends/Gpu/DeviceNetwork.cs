@@ -49,6 +49,7 @@ internal sealed class DeviceNetwork : IDisposable
         _projections = network.Projections.Select(j => new DeviceProjection(this, j)).ToArray();
         _stepInts = GC.AllocateArray<int>(_instances * (1 + 2 * _projections.Length), pinned: true);
         _stepScratch = new int[_stepInts.Length];
+        PageLock(_stepInts);
         _stepIntsDevice = Own(_accelerator.Allocate1D<int>(_stepInts.Length));
         _allInstances = Own(_accelerator.Allocate1D<int>(_instances));
         _allInstances.View.CopyFromCPU(_stream, Enumerable.Range(0, _instances).ToArray());
@@ -86,6 +87,19 @@ internal sealed class DeviceNetwork : IDisposable
         p.Constant?.Dispose();
         p.Constant = _accelerator.Allocate1D<float>(perInstance.Length);
         p.Constant.View.CopyFromCPU(_stream, perInstance);
+    }
+
+    /// <summary>
+    /// Registers a pinned host array with the driver (cuMemHostRegister on CUDA), so that copies to and
+    /// from it are asynchronous DMA rather than staged through a driver buffer.
+    /// </summary>
+    internal void PageLock<T>(T[] pinned)
+        where T : unmanaged
+    {
+        if (pinned.Length > 0)
+        {
+            _owned.Add(_accelerator.CreatePageLockFromPinned(pinned));
+        }
     }
 
     private T Own<T>(T buffer)
@@ -237,7 +251,7 @@ internal sealed class DeviceNetwork : IDisposable
     }
 
     /// <summary>
-    /// Spike counts and a guess of each due instance's list (twice last step's count, at least
+    /// Spike counts and a guess of each due instance's list (last step's count plus a quarter plus
     /// <see cref="MinPrefetch"/>) in one round trip to pinned host arrays; the rest of a longer list in a
     /// second. The host spike arrays get last step's entries cleared (while the kernels run) and this
     /// step's written.
@@ -327,7 +341,7 @@ internal sealed class DeviceNetwork : IDisposable
     private const int MinPrefetch = 4096;
 
     private static int Guess(DevicePopulation pop, int instance) =>
-        (int)Math.Min(pop.Population.Size, Math.Max(MinPrefetch, 2L * pop.PreviousCounts[instance]));
+        (int)Math.Min(pop.Population.Size, MinPrefetch + pop.PreviousCounts[instance] + pop.PreviousCounts[instance] / 4L);
 
     /// <summary>
     /// Whether each step writes the spikes into the populations' host spike arrays (what the step
@@ -462,6 +476,9 @@ internal sealed class DeviceNetwork : IDisposable
             PreviousCounts = new int[net._instances];
             HostIndex = GC.AllocateArray<int>(total, pinned: true);
             HostValue = GC.AllocateArray<float>(total, pinned: true);
+            net.PageLock(HostCounts);
+            net.PageLock(HostIndex);
+            net.PageLock(HostValue);
             _lanes = a.Allocate1D<float>(1);
         }
 
