@@ -317,6 +317,8 @@ public static class GpuCheck
         var rng = new Random(3);
         void Input(Network net, Random r)
         {
+            // As the step loop's PrepareInputs: every input buffer cleared, then the external input.
+            net.Populations[1].Input.AsSpan().Clear();
             var x = net.Populations[0].Input;
             for (int i = 0; i < inputs; i++)
             {

@@ -21,6 +21,16 @@ internal sealed class DeviceKernelSet(Accelerator accelerator)
     public Action<AcceleratorStream, KernelConfig, NorseLifDeviceRule, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
         ArrayView<float>, ArrayView<int>, int, int, int> NorseLif { get; } = Neuron<NorseLifDeviceRule>(accelerator);
 
+    public Action<AcceleratorStream, KernelConfig, SynapticDeviceRule, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+        ArrayView<float>, ArrayView<int>, int, int, int> Synaptic { get; } = Neuron<SynapticDeviceRule>(accelerator);
+
+    public Action<AcceleratorStream, KernelConfig, NorseIafDeviceRule, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+        ArrayView<float>, ArrayView<int>, int, int, int> NorseIaf { get; } = Neuron<NorseIafDeviceRule>(accelerator);
+
+    public Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, int, ArrayView<int>, ArrayView<int>, ArrayView<float>> CompactSmall { get; } =
+        Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, int, ArrayView<int>, ArrayView<int>, ArrayView<float>>>(
+            accelerator, nameof(DeviceKernels.CompactSmall));
+
     public Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int> Stateless { get; } =
         Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int>>(accelerator, nameof(DeviceKernels.Stateless));
 
@@ -65,11 +75,13 @@ internal sealed class DeviceKernelSet(Accelerator accelerator)
         yield return neuron.MakeGenericMethod(typeof(LeakyDeviceRule));
         yield return neuron.MakeGenericMethod(typeof(SinabsLifDeviceRule));
         yield return neuron.MakeGenericMethod(typeof(NorseLifDeviceRule));
+        yield return neuron.MakeGenericMethod(typeof(SynapticDeviceRule));
+        yield return neuron.MakeGenericMethod(typeof(NorseIafDeviceRule));
         foreach (var name in new[]
         {
             nameof(DeviceKernels.Stateless), nameof(DeviceKernels.DenseFromEvents), nameof(DeviceKernels.DenseFromRow),
             nameof(DeviceKernels.OneToOne), nameof(DeviceKernels.RecordDelay), nameof(DeviceKernels.CountChunks),
-            nameof(DeviceKernels.ScanChunks), nameof(DeviceKernels.WriteChunks),
+            nameof(DeviceKernels.ScanChunks), nameof(DeviceKernels.WriteChunks), nameof(DeviceKernels.CompactSmall),
         })
         {
             yield return typeof(DeviceKernels).GetMethod(name)!;

@@ -282,6 +282,50 @@ internal static class DeviceKernels
         }
     }
 
+    /// <summary>
+    /// Compaction of a population of at most one chunk (group size × <see cref="PerThread"/>
+    /// neurons) in one launch: group d counts, scans and writes instance due[d]'s spikes and count.
+    /// </summary>
+    public static void CompactSmall(ArrayView<float> spikes, ArrayView<int> due, int size, ArrayView<int> counts,
+        ArrayView<int> outIndex, ArrayView<float> outValue)
+    {
+        var shared = SharedMemory.Allocate<int>(MaxGroupSize);
+        int inst = due[Grid.IdxX];
+        int first = Group.IdxX * PerThread;
+        long o = (long)inst * size;
+        int mine = 0;
+        for (int e = 0; e < PerThread; e++)
+        {
+            int n = first + e;
+            if (n < size && spikes[o + n] != 0f)
+            {
+                mine++;
+            }
+        }
+
+        int inclusive = InclusiveScan(mine, shared);
+        long at = o + inclusive - mine;
+        for (int e = 0; e < PerThread; e++)
+        {
+            int n = first + e;
+            if (n < size)
+            {
+                float v = spikes[o + n];
+                if (v != 0f)
+                {
+                    outIndex[at] = n;
+                    outValue[at] = v;
+                    at++;
+                }
+            }
+        }
+
+        if (Group.IdxX == Group.DimX - 1)
+        {
+            counts[inst] = inclusive;
+        }
+    }
+
     /// <summary>Inclusive prefix sum over the group (Hillis-Steele in shared memory); shared[Group.DimX-1] holds the total after.</summary>
     private static int InclusiveScan(int value, ArrayView<int> shared)
     {

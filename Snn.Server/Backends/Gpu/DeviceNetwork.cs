@@ -439,6 +439,8 @@ internal sealed class DeviceNetwork : IDisposable
         Leaky,
         SinabsLif,
         NorseLif,
+        Synaptic,
+        NorseIaf,
     }
 
     /// <summary>A population's buffers on the device, its rule and its compaction buffers.</summary>
@@ -450,6 +452,7 @@ internal sealed class DeviceNetwork : IDisposable
         private PopulationKind _kind;
         private LeakyDeviceRule _leaky;
         private SinabsLifDeviceRule _sinabs;
+        private SynapticDeviceRule _synaptic;
 
         public DevicePopulation(DeviceNetwork net, Population population)
         {
@@ -518,6 +521,8 @@ internal sealed class DeviceNetwork : IDisposable
             VectorKernel<SnnTorchLeakyRule> k when !k.Rule.Inhibition => PopulationKind.Leaky,
             VectorKernel<SinabsLifRule> => PopulationKind.SinabsLif,
             VectorKernel<NorseLifRule> => PopulationKind.NorseLif,
+            VectorKernel<SnnTorchSynapticRule> k when !k.Rule.Inhibition => PopulationKind.Synaptic,
+            VectorKernel<NorseIafRule> => PopulationKind.NorseIaf,
             _ => PopulationKind.Unsupported,
         };
 
@@ -546,6 +551,13 @@ internal sealed class DeviceNetwork : IDisposable
                     lanes = Lanes(k.LaneCount, k.Lane);
                     break;
                 case VectorKernel<NorseLifRule> k:
+                    lanes = Lanes(k.LaneCount, k.Lane);
+                    break;
+                case VectorKernel<SnnTorchSynapticRule> k:
+                    _synaptic = new SynapticDeviceRule((int)k.Rule.Reset, k.Rule.Delay ? 1 : 0);
+                    lanes = Lanes(k.LaneCount, k.Lane);
+                    break;
+                case VectorKernel<NorseIafRule> k:
                     lanes = Lanes(k.LaneCount, k.Lane);
                     break;
             }
@@ -616,6 +628,12 @@ internal sealed class DeviceNetwork : IDisposable
                 case PopulationKind.NorseLif:
                     k.NorseLif(s, config, default, s0, s1, Input.View, Spikes.View, _lanes.View, due, dc, size, StateCount);
                     break;
+                case PopulationKind.Synaptic:
+                    k.Synaptic(s, config, _synaptic, s0, s1, Input.View, Spikes.View, _lanes.View, due, dc, size, StateCount);
+                    break;
+                case PopulationKind.NorseIaf:
+                    k.NorseIaf(s, config, default, s0, s1, Input.View, Spikes.View, _lanes.View, due, dc, size, StateCount);
+                    break;
                 default:
                     throw new InvalidOperationException($"population '{Population.Name}' ({Population.Model.Name}) has no device kernel");
             }
@@ -632,6 +650,12 @@ internal sealed class DeviceNetwork : IDisposable
 
             var k = _net._k;
             var s = _net._stream;
+            if (_chunks == 1)
+            {
+                k.CompactSmall(s, k.Groups(dc), Spikes.View, due, size, Counts.View, SpikeIndex.View, SpikeValue.View);
+                return;
+            }
+
             var groups = k.Groups(dc * _chunks);
             k.CountChunks(s, groups, Spikes.View, due, size, _chunks, ChunkCounts.View);
             k.ScanChunks(s, k.Groups(dc), ChunkCounts.View, ChunkOffsets.View, Counts.View, due, _chunks);

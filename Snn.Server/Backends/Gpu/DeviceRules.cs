@@ -94,3 +94,52 @@ internal readonly struct NorseLifDeviceRule : IDeviceRule
         spike = z;
     }
 }
+
+/// <summary>
+/// snntorch.Synaptic without inhibition: SnnTorchSynapticRule (Models/SnnTorchSynaptic.cs) on one
+/// neuron. Lanes: 0 alpha, 1 beta (both clamped), 2 threshold. States: syn, mem.
+/// </summary>
+internal readonly struct SynapticDeviceRule(int reset, int delay) : IDeviceRule
+{
+    public void Step(ArrayView<float> p, int n, int size, ref float syn, ref float mem, float x, out float spike)
+    {
+        float thr = p[2 * size + n];
+        float r = mem - thr > 0f ? 1f : 0f;
+        syn = p[n] * syn + x;
+        mem = p[size + n] * mem + syn;
+        if (reset == LeakyDeviceRule.Subtract)
+        {
+            mem = mem - r * thr;
+        }
+        else if (reset == LeakyDeviceRule.Zero)
+        {
+            mem = mem - mem * r;
+        }
+
+        spike = mem - thr > 0f ? 1f : 0f;
+        if (delay == 0)
+        {
+            float doReset = spike - r;
+            if (reset == LeakyDeviceRule.Subtract)
+            {
+                mem = mem - doReset * thr;
+            }
+            else if (reset == LeakyDeviceRule.Zero)
+            {
+                mem = mem - doReset * mem;
+            }
+        }
+    }
+}
+
+/// <summary>norse.IAF: NorseIafRule (Models/NorseIaf.cs) on one neuron. Lanes: 0 v_th, 1 v_reset. State: v.</summary>
+internal readonly struct NorseIafDeviceRule : IDeviceRule
+{
+    public void Step(ArrayView<float> p, int n, int size, ref float v, ref float unused, float x, out float spike)
+    {
+        v = v + x;
+        float z = v - p[n] > 0f ? 1f : 0f;
+        v = (1f - z) * v + z * p[size + n];
+        spike = z;
+    }
+}

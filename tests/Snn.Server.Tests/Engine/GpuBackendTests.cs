@@ -68,8 +68,13 @@ public sealed class GpuBackendTests : IClassFixture<GpuBackendTests.Backends>
                 Dense("w2", "h", "o", Dyadic(new Random(5), 10 * 30), Dyadic(new Random(6), 10), delay: 2, biasOnFirstStep: false),
                 OneToOne("skip", "h", "h", Dyadic(new Random(7), 30), delay: 1),
             ], 3),
-        ["cpu-fallback-synaptic"] = () => Net(
-            [Pop("in", "input", 50), Pop("a", "snntorch.Synaptic", 50, P(("alpha", 0.8), ("beta", 0.9)))], [OneToOne("j", "in", "a")], 2),
+        ["synaptic-zero-immediate"] = () => Net(
+            [Pop("in", "input", 200), Pop("a", "snntorch.Synaptic", 200, P(("alpha", 0.8), ("beta", 0.9), ("reset_mechanism", "zero"), ("reset_delay", false)))],
+            [OneToOne("j", "in", "a")], 2),
+        ["norse-iaf-dense"] = () => Net(
+            [Pop("in", "input", 30), Pop("a", "norse.IAF", 20, P(("v_th", 0.6)))], [Dense("w", "in", "a", Dyadic(new Random(8), 600))], 2),
+        ["cpu-fallback-alpha"] = () => Net(
+            [Pop("in", "input", 50), Pop("a", "snntorch.Alpha", 50, P(("alpha", 0.9), ("beta", 0.8)))], [OneToOne("j", "in", "a")], 2),
     };
 
     [Theory]
