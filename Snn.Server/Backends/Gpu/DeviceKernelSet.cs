@@ -3,6 +3,12 @@ using ILGPU.Runtime;
 
 namespace Snn.Server.Backends.Gpu;
 
+/// <summary>Launches <see cref="DeviceKernels.Neuron{TRule}"/> for one rule.</summary>
+internal delegate void NeuronLauncher<TRule>(AcceleratorStream stream, KernelConfig config, TRule rule,
+    ArrayView<float> s0, ArrayView<float> s1, ArrayView<float> s2, ArrayView<float> s3, ArrayView<float> x, ArrayView<float> rec,
+    ArrayView<float> spikes, ArrayView<float> p, ArrayView<int> due, int dueCount, int size, int states, int recurrent)
+    where TRule : struct, IDeviceRule;
+
 /// <summary>The backend's kernels, compiled once per accelerator (PTX rounded, see <see cref="KernelLoader"/>).</summary>
 internal sealed class DeviceKernelSet(Accelerator accelerator)
 {
@@ -12,20 +18,25 @@ internal sealed class DeviceKernelSet(Accelerator accelerator)
     /// <summary>Neurons one compaction group covers.</summary>
     public int Chunk => GroupSize * DeviceKernels.PerThread;
 
-    public Action<AcceleratorStream, KernelConfig, LeakyDeviceRule, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
-        ArrayView<float>, ArrayView<int>, int, int, int> Leaky { get; } = Neuron<LeakyDeviceRule>(accelerator);
+    public NeuronLauncher<LeakyDeviceRule> Leaky { get; } = Neuron<LeakyDeviceRule>(accelerator);
 
-    public Action<AcceleratorStream, KernelConfig, SinabsLifDeviceRule, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
-        ArrayView<float>, ArrayView<int>, int, int, int> SinabsLif { get; } = Neuron<SinabsLifDeviceRule>(accelerator);
+    public NeuronLauncher<SinabsLifDeviceRule> SinabsLif { get; } = Neuron<SinabsLifDeviceRule>(accelerator);
 
-    public Action<AcceleratorStream, KernelConfig, NorseLifDeviceRule, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
-        ArrayView<float>, ArrayView<int>, int, int, int> NorseLif { get; } = Neuron<NorseLifDeviceRule>(accelerator);
+    public NeuronLauncher<NorseLifDeviceRule> NorseLif { get; } = Neuron<NorseLifDeviceRule>(accelerator);
 
-    public Action<AcceleratorStream, KernelConfig, SynapticDeviceRule, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
-        ArrayView<float>, ArrayView<int>, int, int, int> Synaptic { get; } = Neuron<SynapticDeviceRule>(accelerator);
+    public NeuronLauncher<SynapticDeviceRule> Synaptic { get; } = Neuron<SynapticDeviceRule>(accelerator);
 
-    public Action<AcceleratorStream, KernelConfig, NorseIafDeviceRule, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
-        ArrayView<float>, ArrayView<int>, int, int, int> NorseIaf { get; } = Neuron<NorseIafDeviceRule>(accelerator);
+    public NeuronLauncher<NorseIafDeviceRule> NorseIaf { get; } = Neuron<NorseIafDeviceRule>(accelerator);
+
+    public NeuronLauncher<AlphaDeviceRule> Alpha { get; } = Neuron<AlphaDeviceRule>(accelerator);
+
+    public NeuronLauncher<LapicqueDeviceRule> Lapicque { get; } = Neuron<LapicqueDeviceRule>(accelerator);
+
+    public NeuronLauncher<RLeakyDeviceRule> RLeaky { get; } = Neuron<RLeakyDeviceRule>(accelerator);
+
+    public NeuronLauncher<SinabsAlifDeviceRule> SinabsAlif { get; } = Neuron<SinabsAlifDeviceRule>(accelerator);
+
+    public NeuronLauncher<NorseLsnnDeviceRule> NorseLsnn { get; } = Neuron<NorseLsnnDeviceRule>(accelerator);
 
     public Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, int, ArrayView<int>, ArrayView<int>, ArrayView<float>> CompactSmall { get; } =
         Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, int, ArrayView<int>, ArrayView<int>, ArrayView<float>>>(
@@ -77,6 +88,11 @@ internal sealed class DeviceKernelSet(Accelerator accelerator)
         yield return neuron.MakeGenericMethod(typeof(NorseLifDeviceRule));
         yield return neuron.MakeGenericMethod(typeof(SynapticDeviceRule));
         yield return neuron.MakeGenericMethod(typeof(NorseIafDeviceRule));
+        yield return neuron.MakeGenericMethod(typeof(AlphaDeviceRule));
+        yield return neuron.MakeGenericMethod(typeof(LapicqueDeviceRule));
+        yield return neuron.MakeGenericMethod(typeof(RLeakyDeviceRule));
+        yield return neuron.MakeGenericMethod(typeof(SinabsAlifDeviceRule));
+        yield return neuron.MakeGenericMethod(typeof(NorseLsnnDeviceRule));
         foreach (var name in new[]
         {
             nameof(DeviceKernels.Stateless), nameof(DeviceKernels.DenseFromEvents), nameof(DeviceKernels.DenseFromRow),
@@ -88,11 +104,9 @@ internal sealed class DeviceKernelSet(Accelerator accelerator)
         }
     }
 
-    private static Action<AcceleratorStream, KernelConfig, TRule, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
-        ArrayView<float>, ArrayView<int>, int, int, int> Neuron<TRule>(Accelerator accelerator)
+    private static NeuronLauncher<TRule> Neuron<TRule>(Accelerator accelerator)
         where TRule : struct, IDeviceRule =>
-        KernelLoader.Load<Action<AcceleratorStream, KernelConfig, TRule, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
-            ArrayView<float>, ArrayView<int>, int, int, int>>(
+        KernelLoader.Load<NeuronLauncher<TRule>>(
             accelerator, typeof(DeviceKernels).GetMethod(nameof(DeviceKernels.Neuron))!.MakeGenericMethod(typeof(TRule)));
 
     private static TDelegate Load<TDelegate>(Accelerator accelerator, string name)

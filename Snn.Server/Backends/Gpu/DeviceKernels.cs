@@ -8,7 +8,7 @@ namespace Snn.Server.Backends.Gpu;
 /// </summary>
 internal interface IDeviceRule
 {
-    void Step(ArrayView<float> p, int n, int size, ref float s0, ref float s1, float x, out float spike);
+    void Step(ArrayView<float> p, int n, int size, ref float s0, ref float s1, ref float s2, ref float s3, float x, float rec, out float spike);
 }
 
 /// <summary>
@@ -24,9 +24,10 @@ internal static class DeviceKernels
     /// <summary>Elements one thread looks at when compacting: a group covers group size × this many neurons.</summary>
     public const int PerThread = 4;
 
-    /// <summary>The neuron step of a model with up to two state arrays.</summary>
-    public static void Neuron<TRule>(TRule rule, ArrayView<float> s0, ArrayView<float> s1, ArrayView<float> x,
-        ArrayView<float> spikes, ArrayView<float> p, ArrayView<int> due, int dueCount, int size, int states)
+    /// <summary>The neuron step of a model with up to four state arrays (and a recurrent input where it takes one).</summary>
+    public static void Neuron<TRule>(TRule rule, ArrayView<float> s0, ArrayView<float> s1, ArrayView<float> s2, ArrayView<float> s3,
+        ArrayView<float> x, ArrayView<float> rec, ArrayView<float> spikes, ArrayView<float> p, ArrayView<int> due, int dueCount, int size,
+        int states, int recurrent)
         where TRule : struct, IDeviceRule
     {
         int g = Grid.GlobalIndex.X;
@@ -40,7 +41,9 @@ internal static class DeviceKernels
         int o = due[d] * size + n;
         float a = states > 0 ? s0[o] : 0f;
         float b = states > 1 ? s1[o] : 0f;
-        rule.Step(p, n, size, ref a, ref b, x[o], out float z);
+        float c = states > 2 ? s2[o] : 0f;
+        float e = states > 3 ? s3[o] : 0f;
+        rule.Step(p, n, size, ref a, ref b, ref c, ref e, x[o], recurrent != 0 ? rec[o] : 0f, out float z);
         if (states > 0)
         {
             s0[o] = a;
@@ -49,6 +52,16 @@ internal static class DeviceKernels
         if (states > 1)
         {
             s1[o] = b;
+        }
+
+        if (states > 2)
+        {
+            s2[o] = c;
+        }
+
+        if (states > 3)
+        {
+            s3[o] = e;
         }
 
         spikes[o] = z;

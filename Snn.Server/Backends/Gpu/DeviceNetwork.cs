@@ -65,15 +65,15 @@ internal sealed class DeviceNetwork : IDisposable
         {
             if (DevicePopulation.KindOf(p) == PopulationKind.Unsupported)
             {
-                return $"population '{p.Name}' ({p.Model.Name}{(p.Kernel is VectorKernel<SnnTorchLeakyRule> ? " with inhibition" : "")})";
+                return $"population '{p.Name}' ({p.Model.Name}{(p.Model.Name.StartsWith("snntorch.", StringComparison.Ordinal) ? ", inhibition" : "")})";
             }
         }
 
         foreach (var j in network.Projections)
         {
-            if (j.IntoRecurrentInput || j is not (DenseProjection or OneToOneProjection))
+            if (j is not (DenseProjection or OneToOneProjection))
             {
-                return $"projection '{j.Name}' ({j.Kind}{(j.IntoRecurrentInput ? ", recurrent input" : "")})";
+                return $"projection '{j.Name}' ({j.Kind})";
             }
         }
 
@@ -178,6 +178,8 @@ internal sealed class DeviceNetwork : IDisposable
                 pop.Input.View.MemSetToZero(_stream);
             }
 
+            pop.RecurrentInput?.View.MemSetToZero(_stream);
+
             var marks = host.ExternalInput;
             for (int d = 0; d < dc; d++)
             {
@@ -235,17 +237,18 @@ internal sealed class DeviceNetwork : IDisposable
         var offsets = ProjectionInts(j, 0, dc);
         var biasOn = ProjectionInts(j, 1, dc);
         var rows = projection.Delayed ? dp.Line!.View : source.Spikes.View;
+        var into = projection.IntoRecurrentInput ? target.RecurrentInput!.View : target.Input.View;
         if (projection is OneToOneProjection)
         {
-            _k.OneToOne(_stream, config, target.Input.View, dp.Weights.View, dp.Weighted ? 1 : 0, rows, offsets, due, dc, size);
+            _k.OneToOne(_stream, config, into, dp.Weights.View, dp.Weighted ? 1 : 0, rows, offsets, due, dc, size);
         }
         else if (projection.Delayed)
         {
-            _k.DenseFromRow(_stream, config, target.Input.View, dp.Weights.View, dp.Bias.View, rows, offsets, sourceSize, due, biasOn, dc, size);
+            _k.DenseFromRow(_stream, config, into, dp.Weights.View, dp.Bias.View, rows, offsets, sourceSize, due, biasOn, dc, size);
         }
         else
         {
-            _k.DenseFromEvents(_stream, config, target.Input.View, dp.Weights.View, dp.Bias.View,
+            _k.DenseFromEvents(_stream, config, into, dp.Weights.View, dp.Bias.View,
                 source.SpikeIndex.View, source.SpikeValue.View, source.Counts.View, sourceSize, due, biasOn, dc, size);
         }
     }
@@ -441,6 +444,11 @@ internal sealed class DeviceNetwork : IDisposable
         NorseLif,
         Synaptic,
         NorseIaf,
+        Alpha,
+        Lapicque,
+        RLeaky,
+        SinabsAlif,
+        NorseLsnn,
     }
 
     /// <summary>A population's buffers on the device, its rule and its compaction buffers.</summary>
@@ -453,6 +461,10 @@ internal sealed class DeviceNetwork : IDisposable
         private LeakyDeviceRule _leaky;
         private SinabsLifDeviceRule _sinabs;
         private SynapticDeviceRule _synaptic;
+        private AlphaDeviceRule _alpha;
+        private LapicqueDeviceRule _lapicque;
+        private RLeakyDeviceRule _rleaky;
+        private SinabsAlifDeviceRule _alif;
 
         public DevicePopulation(DeviceNetwork net, Population population)
         {
@@ -468,6 +480,7 @@ internal sealed class DeviceNetwork : IDisposable
             }
 
             Input = a.Allocate1D<float>(total);
+            RecurrentInput = population.RecurrentInput.Length > 0 ? a.Allocate1D<float>(total) : null;
             Spikes = a.Allocate1D<float>(total);
             SpikeIndex = a.Allocate1D<int>(total);
             SpikeValue = a.Allocate1D<float>(total);
@@ -493,6 +506,9 @@ internal sealed class DeviceNetwork : IDisposable
 
         public MemoryBuffer1D<float, Stride1D.Dense> Input { get; }
 
+        /// <summary>The recurrent input of a model that takes one (snntorch.RLeaky); null otherwise.</summary>
+        public MemoryBuffer1D<float, Stride1D.Dense>? RecurrentInput { get; }
+
         public MemoryBuffer1D<float, Stride1D.Dense> Spikes { get; }
 
         public MemoryBuffer1D<int, Stride1D.Dense> SpikeIndex { get; }
@@ -515,7 +531,7 @@ internal sealed class DeviceNetwork : IDisposable
 
         public float[] HostValue { get; }
 
-        public static PopulationKind KindOf(Population p) => p.RecurrentInput.Length > 0 ? PopulationKind.Unsupported : p.Kernel switch
+        public static PopulationKind KindOf(Population p) => p.Kernel switch
         {
             _ when p.Model is StatelessModel => PopulationKind.Stateless,
             VectorKernel<SnnTorchLeakyRule> k when !k.Rule.Inhibition => PopulationKind.Leaky,
@@ -523,6 +539,11 @@ internal sealed class DeviceNetwork : IDisposable
             VectorKernel<NorseLifRule> => PopulationKind.NorseLif,
             VectorKernel<SnnTorchSynapticRule> k when !k.Rule.Inhibition => PopulationKind.Synaptic,
             VectorKernel<NorseIafRule> => PopulationKind.NorseIaf,
+            VectorKernel<SnnTorchAlphaRule> k when !k.Rule.Inhibition => PopulationKind.Alpha,
+            VectorKernel<SnnTorchLapicqueRule> k when !k.Rule.Inhibition => PopulationKind.Lapicque,
+            VectorKernel<SnnTorchRLeakyRule> k when !k.Rule.Inhibition => PopulationKind.RLeaky,
+            VectorKernel<SinabsAlifRule> => PopulationKind.SinabsAlif,
+            VectorKernel<NorseLsnnRule> => PopulationKind.NorseLsnn,
             _ => PopulationKind.Unsupported,
         };
 
@@ -558,6 +579,27 @@ internal sealed class DeviceNetwork : IDisposable
                     lanes = Lanes(k.LaneCount, k.Lane);
                     break;
                 case VectorKernel<NorseIafRule> k:
+                    lanes = Lanes(k.LaneCount, k.Lane);
+                    break;
+                case VectorKernel<SnnTorchAlphaRule> k:
+                    _alpha = new AlphaDeviceRule((int)k.Rule.Reset);
+                    lanes = Lanes(k.LaneCount, k.Lane);
+                    break;
+                case VectorKernel<SnnTorchLapicqueRule> k:
+                    _lapicque = new LapicqueDeviceRule((int)k.Rule.Reset);
+                    lanes = Lanes(k.LaneCount, k.Lane);
+                    break;
+                case VectorKernel<SnnTorchRLeakyRule> k:
+                    _rleaky = new RLeakyDeviceRule((int)k.Rule.Reset, k.Rule.Delay ? 1 : 0);
+                    lanes = Lanes(k.LaneCount, k.Lane);
+                    break;
+                case VectorKernel<SinabsAlifRule> k:
+                    var a = k.Rule;
+                    _alif = new SinabsAlifDeviceRule(a.Synaptic ? 1 : 0, a.NormInput ? 1 : 0, a.MultiSpike ? 1 : 0, a.ResetToValue ? 1 : 0,
+                        a.SubtractAdaptive ? 1 : 0, a.Clip ? 1 : 0);
+                    lanes = Lanes(k.LaneCount, k.Lane);
+                    break;
+                case VectorKernel<NorseLsnnRule> k:
                     lanes = Lanes(k.LaneCount, k.Lane);
                     break;
             }
@@ -610,33 +652,35 @@ internal sealed class DeviceNetwork : IDisposable
             }
 
             var k = _net._k;
-            var s = _net._stream;
-            var config = k.Cover((long)dc * size);
-            var s0 = StateCount > 0 ? State[0].View : _net._empty.View;
-            var s1 = StateCount > 1 ? State[1].View : _net._empty.View;
             switch (_kind)
             {
                 case PopulationKind.Stateless:
-                    k.Stateless(s, config, Input.View, Spikes.View, due, dc, size);
+                    k.Stateless(_net._stream, k.Cover((long)dc * size), Input.View, Spikes.View, due, dc, size);
                     break;
-                case PopulationKind.Leaky:
-                    k.Leaky(s, config, _leaky, s0, s1, Input.View, Spikes.View, _lanes.View, due, dc, size, StateCount);
-                    break;
-                case PopulationKind.SinabsLif:
-                    k.SinabsLif(s, config, _sinabs, s0, s1, Input.View, Spikes.View, _lanes.View, due, dc, size, StateCount);
-                    break;
-                case PopulationKind.NorseLif:
-                    k.NorseLif(s, config, default, s0, s1, Input.View, Spikes.View, _lanes.View, due, dc, size, StateCount);
-                    break;
-                case PopulationKind.Synaptic:
-                    k.Synaptic(s, config, _synaptic, s0, s1, Input.View, Spikes.View, _lanes.View, due, dc, size, StateCount);
-                    break;
-                case PopulationKind.NorseIaf:
-                    k.NorseIaf(s, config, default, s0, s1, Input.View, Spikes.View, _lanes.View, due, dc, size, StateCount);
-                    break;
+                case PopulationKind.Leaky: Launch(k.Leaky, _leaky, due, dc); break;
+                case PopulationKind.SinabsLif: Launch(k.SinabsLif, _sinabs, due, dc); break;
+                case PopulationKind.NorseLif: Launch(k.NorseLif, default, due, dc); break;
+                case PopulationKind.Synaptic: Launch(k.Synaptic, _synaptic, due, dc); break;
+                case PopulationKind.NorseIaf: Launch(k.NorseIaf, default, due, dc); break;
+                case PopulationKind.Alpha: Launch(k.Alpha, _alpha, due, dc); break;
+                case PopulationKind.Lapicque: Launch(k.Lapicque, _lapicque, due, dc); break;
+                case PopulationKind.RLeaky: Launch(k.RLeaky, _rleaky, due, dc); break;
+                case PopulationKind.SinabsAlif: Launch(k.SinabsAlif, _alif, due, dc); break;
+                case PopulationKind.NorseLsnn: Launch(k.NorseLsnn, default, due, dc); break;
                 default:
                     throw new InvalidOperationException($"population '{Population.Name}' ({Population.Model.Name}) has no device kernel");
             }
+        }
+
+        private void Launch<TRule>(NeuronLauncher<TRule> launcher, TRule rule, ArrayView<int> due, int dc)
+            where TRule : struct, IDeviceRule
+        {
+            int size = Population.Size;
+            var empty = _net._empty.View;
+            launcher(_net._stream, _net._k.Cover((long)dc * size), rule,
+                StateCount > 0 ? State[0].View : empty, StateCount > 1 ? State[1].View : empty,
+                StateCount > 2 ? State[2].View : empty, StateCount > 3 ? State[3].View : empty,
+                Input.View, RecurrentInput?.View ?? empty, Spikes.View, _lanes.View, due, dc, size, StateCount, RecurrentInput is null ? 0 : 1);
         }
 
         /// <summary>Counts per chunk, offsets by a prefix sum, then indices and values in ascending order.</summary>
@@ -670,6 +714,7 @@ internal sealed class DeviceNetwork : IDisposable
             }
 
             Input.Dispose();
+            RecurrentInput?.Dispose();
             Spikes.Dispose();
             SpikeIndex.Dispose();
             SpikeValue.Dispose();

@@ -73,8 +73,22 @@ public sealed class GpuBackendTests : IClassFixture<GpuBackendTests.Backends>
             [OneToOne("j", "in", "a")], 2),
         ["norse-iaf-dense"] = () => Net(
             [Pop("in", "input", 30), Pop("a", "norse.IAF", 20, P(("v_th", 0.6)))], [Dense("w", "in", "a", Dyadic(new Random(8), 600))], 2),
-        ["cpu-fallback-alpha"] = () => Net(
-            [Pop("in", "input", 50), Pop("a", "snntorch.Alpha", 50, P(("alpha", 0.9), ("beta", 0.8)))], [OneToOne("j", "in", "a")], 2),
+        ["alpha-subtract"] = () => Net(
+            [Pop("in", "input", 90), Pop("a", "snntorch.Alpha", 90, P(("alpha", 0.9), ("beta", 0.8)))], [OneToOne("j", "in", "a")], 2),
+        ["alpha-zero"] = () => Net(
+            [Pop("in", "input", 90), Pop("a", "snntorch.Alpha", 90, P(("alpha", 0.9), ("beta", 0.8), ("reset_mechanism", "zero")))], [OneToOne("j", "in", "a")], 1),
+        ["lapicque"] = () => Net(
+            [Pop("in", "input", 70), Pop("a", "snntorch.Lapicque", 70, P(("beta", 0.9)))], [OneToOne("j", "in", "a", Enumerable.Repeat(8f, 70).ToArray())], 2),
+        ["rleaky-recurrent"] = () => Net(
+            [Pop("in", "input", 40), Pop("a", "snntorch.RLeaky", 40, P(("beta", 0.9), ("reset_delay", false)))],
+            [OneToOne("j", "in", "a"), Dense("rec", "a", "a", Dyadic(new Random(9), 1600))], 2),
+        ["sinabs-alif-syn"] = () => Net(
+            [Pop("in", "input", 80), Pop("a", "sinabs.ALIF", 80, P(("tau_mem", 10), ("tau_adapt", 20), ("tau_syn", 5), ("min_v_mem", -1)))],
+            [OneToOne("j", "in", "a", Enumerable.Repeat(4f, 80).ToArray())], 2),
+        ["norse-lsnn"] = () => Net(
+            [Pop("in", "input", 60), Pop("a", "norse.LSNN", 60, P(("v_th", 0.3)))], [OneToOne("j", "in", "a", Enumerable.Repeat(20f, 60).ToArray())], 2),
+        ["cpu-fallback-lifadex"] = () => Net(
+            [Pop("in", "input", 50), Pop("a", "norse.LIFAdEx", 50)], [OneToOne("j", "in", "a", Enumerable.Repeat(20f, 50).ToArray())], 2),
     };
 
     [Theory]
@@ -129,6 +143,10 @@ public sealed class GpuBackendTests : IClassFixture<GpuBackendTests.Backends>
             foreach (int i in due)
             {
                 p.Slice(p.Input, i).Clear();
+                if (p.RecurrentInput.Length > 0)
+                {
+                    p.Slice(p.RecurrentInput, i).Clear();
+                }
             }
         }
 
