@@ -59,6 +59,20 @@ internal sealed class DeviceKernelSet(Accelerator accelerator)
         Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int>>(
             accelerator, nameof(DeviceKernels.OneToOne));
 
+    public Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>,
+        ArrayView<int>, ArrayView<int>, ArrayView<int>, DeviceWindow, int> Conv2d { get; } =
+        Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>,
+            ArrayView<int>, ArrayView<int>, ArrayView<int>, DeviceWindow, int>>(accelerator, nameof(DeviceKernels.Conv2d));
+
+    public Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>, DeviceWindow, int> SumPool2d { get; } =
+        Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>, DeviceWindow, int>>(
+            accelerator, nameof(DeviceKernels.SumPool2d));
+
+    public Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+        ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, int, int> Sparse { get; } =
+        Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+            ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, int, int>>(accelerator, nameof(DeviceKernels.Sparse));
+
     public Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int> RecordDelay { get; } =
         Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int>>(
             accelerator, nameof(DeviceKernels.RecordDelay));
@@ -96,7 +110,8 @@ internal sealed class DeviceKernelSet(Accelerator accelerator)
         foreach (var name in new[]
         {
             nameof(DeviceKernels.Stateless), nameof(DeviceKernels.DenseFromEvents), nameof(DeviceKernels.DenseFromRow),
-            nameof(DeviceKernels.OneToOne), nameof(DeviceKernels.RecordDelay), nameof(DeviceKernels.CountChunks),
+            nameof(DeviceKernels.OneToOne), nameof(DeviceKernels.RecordDelay), nameof(DeviceKernels.Conv2d), nameof(DeviceKernels.SumPool2d),
+            nameof(DeviceKernels.Sparse), nameof(DeviceKernels.CountChunks),
             nameof(DeviceKernels.ScanChunks), nameof(DeviceKernels.WriteChunks), nameof(DeviceKernels.CompactSmall),
         })
         {

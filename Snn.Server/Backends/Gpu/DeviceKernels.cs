@@ -11,6 +11,23 @@ internal interface IDeviceRule
     void Step(ArrayView<float> p, int n, int size, ref float s0, ref float s1, ref float s2, ref float s3, float x, float rec, out float spike);
 }
 
+/// <summary>The geometry of a conv2d or sum pool projection (Engine/Window2d.cs), as a kernel argument.</summary>
+internal struct DeviceWindow
+{
+    public int InChannels;
+    public int Height;
+    public int Width;
+    public int OutChannels;
+    public int OutHeight;
+    public int OutWidth;
+    public int KernelHeight;
+    public int KernelWidth;
+    public int StrideY;
+    public int StrideX;
+    public int PaddingY;
+    public int PaddingX;
+}
+
 /// <summary>
 /// The backend's kernels. All are explicitly grouped and step every
 /// due instance of a population in one launch (groups of up to <see cref="MaxGroupSize"/> threads): thread g is neuron g mod size of the instance
@@ -177,6 +194,167 @@ internal static class DeviceKernels
         long o = (long)due[d] * size + n;
         float v = src[srcOffset[d] + n];
         target[o] = weighted != 0 ? target[o] + weights[n] * v : target[o] + v;
+    }
+
+    /// <summary>
+    /// conv2d as Conv2dProjection delivers it: per output, the products of the non-zero sources in
+    /// ascending source order (channel, row, column), then the bias; added when the source row has a
+    /// spike or the bias applies. Weights in the spec's [out][in][kh][kw] layout.
+    /// </summary>
+    public static void Conv2d(ArrayView<float> target, ArrayView<float> weights, ArrayView<float> bias, ArrayView<float> src,
+        ArrayView<int> srcOffset, ArrayView<int> srcCount, ArrayView<int> due, ArrayView<int> biasOn, DeviceWindow g, int dueCount)
+    {
+        int outPlane = g.OutHeight * g.OutWidth;
+        int size = g.OutChannels * outPlane;
+        int i = Grid.GlobalIndex.X;
+        if (i >= dueCount * size)
+        {
+            return;
+        }
+
+        int d = i / size;
+        int t = i - d * size;
+        int o = t / outPlane;
+        int rem = t - o * outPlane;
+        int oy = rem / g.OutWidth;
+        int ox = rem - oy * g.OutWidth;
+        int inst = due[d];
+        long sb = srcOffset[d];
+        float acc = 0f;
+        for (int c = 0; c < g.InChannels; c++)
+        {
+            for (int ky = 0; ky < g.KernelHeight; ky++)
+            {
+                int y = oy * g.StrideY - g.PaddingY + ky;
+                if (y < 0 || y >= g.Height)
+                {
+                    continue;
+                }
+
+                for (int kx = 0; kx < g.KernelWidth; kx++)
+                {
+                    int x = ox * g.StrideX - g.PaddingX + kx;
+                    if (x < 0 || x >= g.Width)
+                    {
+                        continue;
+                    }
+
+                    float v = src[sb + (c * g.Height + y) * g.Width + x];
+                    if (v != 0f)
+                    {
+                        acc = acc + v * weights[((o * g.InChannels + c) * g.KernelHeight + ky) * g.KernelWidth + kx];
+                    }
+                }
+            }
+        }
+
+        bool any = srcCount[inst] > 0;
+        if (biasOn[d] != 0)
+        {
+            acc = acc + bias[o];
+            any = true;
+        }
+
+        if (any)
+        {
+            long at = (long)inst * size + t;
+            target[at] = target[at] + acc;
+        }
+    }
+
+    /// <summary>Sum pooling as SumPool2dProjection: per output, its window's non-zero sources in ascending order.</summary>
+    public static void SumPool2d(ArrayView<float> target, ArrayView<float> src, ArrayView<int> srcOffset, ArrayView<int> srcCount,
+        ArrayView<int> due, DeviceWindow g, int dueCount)
+    {
+        int outPlane = g.OutHeight * g.OutWidth;
+        int size = g.OutChannels * outPlane;
+        int i = Grid.GlobalIndex.X;
+        if (i >= dueCount * size)
+        {
+            return;
+        }
+
+        int d = i / size;
+        int t = i - d * size;
+        int c = t / outPlane;
+        int rem = t - c * outPlane;
+        int oy = rem / g.OutWidth;
+        int ox = rem - oy * g.OutWidth;
+        int inst = due[d];
+        if (srcCount[inst] == 0)
+        {
+            return;
+        }
+
+        long sb = srcOffset[d];
+        float acc = 0f;
+        for (int ky = 0; ky < g.KernelHeight; ky++)
+        {
+            int y = oy * g.StrideY - g.PaddingY + ky;
+            if (y < 0 || y >= g.Height)
+            {
+                continue;
+            }
+
+            for (int kx = 0; kx < g.KernelWidth; kx++)
+            {
+                int x = ox * g.StrideX - g.PaddingX + kx;
+                if (x >= 0 && x < g.Width)
+                {
+                    float v = src[sb + (c * g.Height + y) * g.Width + x];
+                    if (v != 0f)
+                    {
+                        acc = acc + v;
+                    }
+                }
+            }
+        }
+
+        long at = (long)inst * size + t;
+        target[at] = target[at] + acc;
+    }
+
+    /// <summary>
+    /// sparse as SparseProjection: per target, its synapses ordered by (source, CSR position), i.e. the
+    /// order in which the CPU's scatter adds them; then the bias.
+    /// </summary>
+    public static void Sparse(ArrayView<float> target, ArrayView<int> colStart, ArrayView<int> colSource, ArrayView<float> colWeight,
+        ArrayView<float> bias, ArrayView<float> src, ArrayView<int> srcOffset, ArrayView<int> srcCount, ArrayView<int> due,
+        ArrayView<int> biasOn, int dueCount, int size)
+    {
+        int i = Grid.GlobalIndex.X;
+        if (i >= dueCount * size)
+        {
+            return;
+        }
+
+        int d = i / size;
+        int t = i - d * size;
+        int inst = due[d];
+        long sb = srcOffset[d];
+        float acc = 0f;
+        int end = colStart[t + 1];
+        for (int k = colStart[t]; k < end; k++)
+        {
+            float v = src[sb + colSource[k]];
+            if (v != 0f)
+            {
+                acc = acc + v * colWeight[k];
+            }
+        }
+
+        bool any = srcCount[inst] > 0;
+        if (biasOn[d] != 0)
+        {
+            acc = acc + bias[t];
+            any = true;
+        }
+
+        if (any)
+        {
+            long at = (long)inst * size + t;
+            target[at] = target[at] + acc;
+        }
     }
 
     /// <summary>Copies a population's spikes of this step into a delay line slot.</summary>

@@ -71,9 +71,11 @@ internal sealed class DeviceNetwork : IDisposable
 
         foreach (var j in network.Projections)
         {
-            if (j is not (DenseProjection or OneToOneProjection))
+            // conv2d, sum pool and sparse take "is there a spike" from the source's compacted count,
+            // which a delay line slot does not have.
+            if (j is not (DenseProjection or OneToOneProjection) && (j.Delayed || j is not (Conv2dProjection or SumPool2dProjection or SparseProjection)))
             {
-                return $"projection '{j.Name}' ({j.Kind})";
+                return $"projection '{j.Name}' ({j.Kind}{(j.Delayed ? " with a delay" : "")})";
             }
         }
 
@@ -238,7 +240,20 @@ internal sealed class DeviceNetwork : IDisposable
         var biasOn = ProjectionInts(j, 1, dc);
         var rows = projection.Delayed ? dp.Line!.View : source.Spikes.View;
         var into = projection.IntoRecurrentInput ? target.RecurrentInput!.View : target.Input.View;
-        if (projection is OneToOneProjection)
+        if (projection is Conv2dProjection)
+        {
+            _k.Conv2d(_stream, config, into, dp.Weights.View, dp.Bias.View, rows, offsets, source.Counts.View, due, biasOn, dp.Window, dc);
+        }
+        else if (projection is SumPool2dProjection)
+        {
+            _k.SumPool2d(_stream, config, into, rows, offsets, source.Counts.View, due, dp.Window, dc);
+        }
+        else if (projection is SparseProjection)
+        {
+            _k.Sparse(_stream, config, into, dp.ColumnStart!.View, dp.ColumnSource!.View, dp.Weights.View, dp.Bias.View, rows, offsets,
+                source.Counts.View, due, biasOn, dc, size);
+        }
+        else if (projection is OneToOneProjection)
         {
             _k.OneToOne(_stream, config, into, dp.Weights.View, dp.Weighted ? 1 : 0, rows, offsets, due, dc, size);
         }
@@ -740,6 +755,36 @@ internal sealed class DeviceNetwork : IDisposable
 
         public bool Weighted { get; private set; }
 
+        /// <summary>conv2d and sum pool geometry.</summary>
+        public DeviceWindow Window { get; } = projection switch
+        {
+            Conv2dProjection c => ToWindow(c.Geometry),
+            SumPool2dProjection p => ToWindow(p.Geometry),
+            _ => default,
+        };
+
+        /// <summary>sparse: synapses grouped by target (CSC), start of each target's [target + 1].</summary>
+        public MemoryBuffer1D<int, Stride1D.Dense>? ColumnStart { get; private set; }
+
+        /// <summary>sparse: the source of each synapse, CSC order (weights are in <see cref="Weights"/>, same order).</summary>
+        public MemoryBuffer1D<int, Stride1D.Dense>? ColumnSource { get; private set; }
+
+        private static DeviceWindow ToWindow(Window2d g) => new()
+        {
+            InChannels = g.InChannels,
+            Height = g.Height,
+            Width = g.Width,
+            OutChannels = g.OutChannels,
+            OutHeight = g.OutHeight,
+            OutWidth = g.OutWidth,
+            KernelHeight = g.KernelHeight,
+            KernelWidth = g.KernelWidth,
+            StrideY = g.StrideY,
+            StrideX = g.StrideX,
+            PaddingY = g.PaddingY,
+            PaddingX = g.PaddingX,
+        };
+
         public bool HasBias { get; private set; }
 
         public void Upload()
@@ -762,6 +807,10 @@ internal sealed class DeviceNetwork : IDisposable
 
                 weights = bySource;
             }
+            else if (Projection is SparseProjection sparse)
+            {
+                weights = ByTarget(sparse);
+            }
 
             Replace(Weights, weights, b => Weights = b);
             var bias = Projection.CopyBias();
@@ -771,6 +820,49 @@ internal sealed class DeviceNetwork : IDisposable
             {
                 line.View.CopyFromCPU(s, Projection.DelayLine.AsSpan());
             }
+        }
+
+        /// <summary>
+        /// The CSR synapses regrouped by target, each target's in the order the CPU's scatter adds them
+        /// (source ascending, then CSR position): a counting sort that keeps that order.
+        /// </summary>
+        private float[] ByTarget(SparseProjection sparse)
+        {
+            var rowStart = sparse.RowStart;
+            var post = sparse.Post;
+            var csr = sparse.CsrWeights;
+            int targets = Projection.Target.Size;
+            var start = new int[targets + 1];
+            foreach (int t in post)
+            {
+                start[t + 1]++;
+            }
+
+            for (int t = 0; t < targets; t++)
+            {
+                start[t + 1] += start[t];
+            }
+
+            var next = (int[])start.Clone();
+            var sources = new int[Math.Max(1, post.Length)];
+            var weights = new float[Math.Max(1, post.Length)];
+            for (int src = 0; src + 1 < rowStart.Length; src++)
+            {
+                for (int k = rowStart[src]; k < rowStart[src + 1]; k++)
+                {
+                    int at = next[post[k]]++;
+                    sources[at] = src;
+                    weights[at] = csr[k];
+                }
+            }
+
+            ColumnStart?.Dispose();
+            ColumnSource?.Dispose();
+            ColumnStart = net._accelerator.Allocate1D<int>(start.Length);
+            ColumnStart.View.CopyFromCPU(net._stream, start);
+            ColumnSource = net._accelerator.Allocate1D<int>(sources.Length);
+            ColumnSource.View.CopyFromCPU(net._stream, sources);
+            return weights;
         }
 
         private void Replace(MemoryBuffer1D<float, Stride1D.Dense> old, float[] values, Action<MemoryBuffer1D<float, Stride1D.Dense>> set)
@@ -796,6 +888,8 @@ internal sealed class DeviceNetwork : IDisposable
             Weights.Dispose();
             Bias.Dispose();
             Line?.Dispose();
+            ColumnStart?.Dispose();
+            ColumnSource?.Dispose();
         }
     }
 }

@@ -87,6 +87,17 @@ public sealed class GpuBackendTests : IClassFixture<GpuBackendTests.Backends>
             [OneToOne("j", "in", "a", Enumerable.Repeat(4f, 80).ToArray())], 2),
         ["norse-lsnn"] = () => Net(
             [Pop("in", "input", 60), Pop("a", "norse.LSNN", 60, P(("v_th", 0.3)))], [OneToOne("j", "in", "a", Enumerable.Repeat(20f, 60).ToArray())], 2),
+        ["conv-pool-dense"] = () => Net(
+            [Shaped("in", "input", 2, 12, 12), Shaped("conv", "sinabs.IAF", 4, 6, 6), Shaped("pool", "passthrough", 4, 3, 3), Flat("out", "sinabs.IAF", 5)],
+            [
+                Conv("c", "in", "conv", Dyadic(new Random(10), 4 * 2 * 3 * 3), [3], stride: [2], padding: [1], bias: Dyadic(new Random(11), 4)),
+                Pool("p", "conv", "pool", [2]),
+                Dense("fc", "pool", "out", Dyadic(new Random(12), 5 * 36)),
+            ], 2),
+        ["sparse-with-duplicates"] = () => Net(
+            [Pop("in", "input", 50), Pop("a", "sinabs.LIF", 30, P(("tau_mem", 5)))],
+            [Sparse("s", "in", "a", [0, 3, 3, 7, 7, 7, 20, 49, 49, 2], [1, 1, 1, 5, 6, 5, 29, 0, 1, 1], Dyadic(new Random(13), 10).Select(w => w * 8).ToArray(),
+                bias: Dyadic(new Random(14), 30))], 2),
         ["cpu-fallback-lifadex"] = () => Net(
             [Pop("in", "input", 50), Pop("a", "norse.LIFAdEx", 50)], [OneToOne("j", "in", "a", Enumerable.Repeat(20f, 50).ToArray())], 2),
     };
