@@ -159,7 +159,17 @@ public static class GpuCheck
         // The engine benchmarks' wide dense network (input 100 -> dense -> sinabs.LIF 1,048,576: 104,857,600 weights).
         if (!quick)
         {
-            WideDense(gpuBackend, cpuBackend, log, Check);
+            foreach (var figure in new Action<GpuBackend, CpuBackend, TextWriter, Action<bool, string>>[] { Vision, WideDense, Sparse })
+            {
+                try
+                {
+                    figure(gpuBackend, cpuBackend, log, Check);
+                }
+                catch (Exception e)
+                {
+                    Check(false, $"{figure.Method.Name}: {e}");
+                }
+            }
         }
 
         log.WriteLine($"gpu-check: {passed} passed, {failed} failed");
@@ -307,31 +317,95 @@ public static class GpuCheck
             weights[k] = random.Next(-64, 65) / 256f;
         }
 
-        var definition = new NetworkDefinition("wide", [
-            new PopulationDefinition("in", "input", inputs, [], new Dictionary<string, ParamValue>()),
-            new PopulationDefinition("lif", "sinabs.LIF", n, [], new Dictionary<string, ParamValue> { ["tau_mem"] = ParamValue.Number(10) }),
-        ], [new ProjectionDefinition("w", "in", "lif", ProjectionKind.Dense, weights, null, false)], 0.001, ClockMode.Lockstep, 1, 1);
+        NetworkFigure(gpu, cpu, log, check, "wide dense: input 100 -> dense -> sinabs.LIF 1,048,576 (104,857,600 weights), 10% input spikes",
+            new NetworkDefinition("wide", [
+                new PopulationDefinition("in", "input", inputs, [], new Dictionary<string, ParamValue>()),
+                new PopulationDefinition("lif", "sinabs.LIF", n, [], new Dictionary<string, ParamValue> { ["tau_mem"] = ParamValue.Number(10) }),
+            ], [new ProjectionDefinition("w", "in", "lif", ProjectionKind.Dense, weights, null, false)], 0.001, ClockMode.Lockstep, 1, 1), 0.1);
+    }
+
+    /// <summary>The engine benchmarks' vision network: input [2,128,128] -> conv2d 5x5/2 -> sinabs.IAF [16,64,64] -> sum pool 4 -> dense -> 10.</summary>
+    private static void Vision(GpuBackend gpu, CpuBackend cpu, TextWriter log, Action<bool, string> check)
+    {
+        var random = new Random(2);
+        float[] Dyadic(int count) => Enumerable.Range(0, count).Select(_ => random.Next(-128, 129) / 64f).ToArray();
+        var none = new Dictionary<string, ParamValue>();
+        NetworkFigure(gpu, cpu, log, check, "vision: input [2,128,128] -> conv2d 2->16 5x5/2 -> sinabs.IAF [16,64,64] -> sum pool 4x4 -> dense -> sinabs.IAF 10, 10% input spikes",
+            new NetworkDefinition("vision", [
+                new PopulationDefinition("in", "input", 2 * 128 * 128, [2, 128, 128], none),
+                new PopulationDefinition("conv", "sinabs.IAF", 16 * 64 * 64, [16, 64, 64], none),
+                new PopulationDefinition("pool", "passthrough", 16 * 16 * 16, [16, 16, 16], none),
+                new PopulationDefinition("out", "sinabs.IAF", 10, [], none),
+            ], [
+                new ProjectionDefinition("c1", "in", "conv", ProjectionKind.Conv2d, Dyadic(16 * 2 * 5 * 5), null, false) { KernelSize = [5], Stride = [2], Padding = [2] },
+                new ProjectionDefinition("p1", "conv", "pool", ProjectionKind.SumPool2d, [], null, false) { KernelSize = [4] },
+                new ProjectionDefinition("fc", "pool", "out", ProjectionKind.Dense, Dyadic(10 * 4096), null, false),
+            ], 0.001, ClockMode.Lockstep, 1, 1), 0.1);
+    }
+
+    /// <summary>The engine benchmarks' sparse network: input 1,048,576 -> 100,000,000 random synapses -> sinabs.LIF 1,048,576.</summary>
+    private static void Sparse(GpuBackend gpu, CpuBackend cpu, TextWriter log, Action<bool, string> check)
+    {
+        const int n = 1 << 20;
+        const long synapses = 100_000_000;
+        var random = new Random(3);
+        var pre = new int[synapses];
+        var post = new int[synapses];
+        var weights = new float[synapses];
+        for (long k = 0; k < synapses; k++)
+        {
+            pre[k] = random.Next(n);
+            post[k] = random.Next(n);
+            weights[k] = random.Next(0, 65) / 64f;
+        }
+
+        Array.Sort(pre);
+        NetworkFigure(gpu, cpu, log, check, "sparse: input 1,048,576 -> 100,000,000 random synapses -> sinabs.LIF 1,048,576, 1% input spikes",
+            new NetworkDefinition("sparse", [
+                new PopulationDefinition("in", "input", n, [], new Dictionary<string, ParamValue>()),
+                new PopulationDefinition("lif", "sinabs.LIF", n, [], new Dictionary<string, ParamValue> { ["tau_mem"] = ParamValue.Number(10) }),
+            ], [new ProjectionDefinition("syn", "in", "lif", ProjectionKind.Sparse, weights, null, false) { Pre = pre, Post = post }],
+            0.001, ClockMode.Lockstep, 1, 1), 0.01);
+    }
+
+    /// <summary>
+    /// A network on the device and on the CPU backend: the same random input events each step, every
+    /// state bit compared after 30 steps, then steps/s of each (the device's with spikes returned).
+    /// </summary>
+    private static void NetworkFigure(GpuBackend gpu, CpuBackend cpu, TextWriter log, Action<bool, string> check, string name,
+        NetworkDefinition definition, double inputRate)
+    {
         var limits = new EngineLimits { MaxNeuronsPerPopulation = 1 << 25, MaxNeuronsPerNetwork = 1L << 26, MaxSynapsesPerNetwork = 1L << 28 };
         var gNet = NetworkBuilder.Build(definition, limits);
         var cNet = NetworkBuilder.Build(definition, limits);
-        var rng = new Random(3);
+        int inputs = definition.Populations[0].Size;
+        var events = new int[Math.Max(1, (int)(inputs * inputRate))];
         void Input(Network net, Random r)
         {
-            // As the step loop's PrepareInputs: every input buffer cleared, then the external input.
-            net.Populations[1].Input.AsSpan().Clear();
-            var x = net.Populations[0].Input;
-            for (int i = 0; i < inputs; i++)
+            // As the step loop's PrepareInputs: every input buffer cleared, then the external input events.
+            foreach (var p in net.Populations)
             {
-                x[i] = r.NextDouble() < 0.1 ? 1f : 0f;
+                p.Input.AsSpan().Clear();
+            }
+
+            var x = net.Populations[0].Input;
+            for (int e = 0; e < events.Length; e++)
+            {
+                x[r.Next(inputs)] = 1f;
             }
 
             net.Populations[0].MarkExternalInput(0);
         }
 
-        var device = gpu.Find(gNet)!;
+        if (!gpu.OnDevice(gNet))
+        {
+            check(false, $"{name}: not on the device ({gpu.Placements()[^1]})");
+            return;
+        }
+
         var r1 = new Random(5);
         var r2 = new Random(5);
-        for (int t = 0; t < 50; t++)
+        for (int t = 0; t < 30; t++)
         {
             Input(gNet, r1);
             gpu.Step(gNet, [0]);
@@ -342,17 +416,32 @@ public static class GpuCheck
         }
 
         gpu.RefreshHost(gNet);
-        long differ = 0;
-        for (int k = 0; k < n; k++)
+        long differ = 0, spikes = 0;
+        for (int p = 0; p < gNet.Populations.Length; p++)
         {
-            differ += BitConverter.SingleToInt32Bits(gNet.Populations[1].State[0][k]) != BitConverter.SingleToInt32Bits(cNet.Populations[1].State[0][k]) ? 1 : 0;
+            var a = gNet.Populations[p];
+            var b = cNet.Populations[p];
+            for (int v = 0; v < a.State.Length; v++)
+            {
+                for (int k = 0; k < a.State[v].Length; k++)
+                {
+                    differ += BitConverter.SingleToInt32Bits(a.State[v][k]) != BitConverter.SingleToInt32Bits(b.State[v][k]) ? 1 : 0;
+                }
+            }
+
+            for (int k = 0; k < a.Spikes.Length; k++)
+            {
+                differ += a.Spikes[k] != b.Spikes[k] ? 1 : 0;
+                spikes += a.Spikes[k] != 0f ? 1 : 0;
+            }
         }
 
-        check(differ == 0, $"wide dense 100 -> 1,048,576 (104,857,600 weights), 50 steps: {differ} membranes differ from the CPU backend");
+        check(differ == 0, $"{name}, 30 steps: {differ} state values and spikes differ from the CPU backend ({spikes} spikes at the last step)");
+        var rng = new Random(7);
         double gpuRate = Rate(() => { Input(gNet, rng); gpu.Step(gNet, [0]); }, gNet, 1.0, out _);
         double cpuRate = Rate(() => { Input(cNet, rng); cpu.Step(cNet, [0]); }, cNet, 1.0, out _);
         log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"wide dense 100 -> sinabs.LIF 1,048,576 (104,857,600 weights), 10% input spikes: GPU {gpuRate:F0} steps/s (spikes returned), CPU backend {cpuRate:F0} steps/s"));
+            $"{name}: GPU {gpuRate:F0} steps/s (spikes returned, host spike arrays updated), CPU backend {cpuRate:F0} steps/s"));
         gpu.Release(gNet);
     }
 }
