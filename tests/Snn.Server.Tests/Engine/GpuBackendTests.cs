@@ -197,6 +197,20 @@ public sealed class GpuBackendTests : IClassFixture<GpuBackendTests.Backends>
     }
 
     [Fact]
+    public void Networks_below_the_cpu_threshold_step_on_the_cpu_backend()
+    {
+        using var gpu = GpuBackend.Create("ilgpu-cpu", 0, new CpuOptions { Threads = 1 }, cpuBelowNeurons: 1000);
+        var small = NetworkBuilder.Build(Net([Pop("in", "input", 100), Pop("a", "snntorch.Leaky", 100, P(("beta", 0.9)))], [OneToOne("j", "in", "a")], 2),
+            new EngineLimits());
+        var large = NetworkBuilder.Build(Net([Pop("in", "input", 300), Pop("a", "snntorch.Leaky", 300, P(("beta", 0.9)))], [OneToOne("j", "in", "a")], 2),
+            new EngineLimits());
+        Assert.False(gpu.OnDevice(small)); // 400 neurons
+        Assert.True(gpu.OnDevice(large)); // 1,200 neurons
+        Assert.Contains(gpu.Placements(), p => p.Contains("below Snn:Engine:CpuBelowNeurons", StringComparison.Ordinal));
+        gpu.Release(large);
+    }
+
+    [Fact]
     public void Spikes_come_back_compacted_in_ascending_order()
     {
         var definition = Net([Pop("in", "input", 5000), Pop("a", "passthrough", 5000)], [OneToOne("j", "in", "a")], 2);
