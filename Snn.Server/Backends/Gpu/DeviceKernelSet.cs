@@ -80,9 +80,8 @@ internal sealed class DeviceKernelSet(Accelerator accelerator)
     public Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, int, int, ArrayView<int>> CountChunks { get; } =
         Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, int, int, ArrayView<int>>>(accelerator, nameof(DeviceKernels.CountChunks));
 
-    public Action<AcceleratorStream, KernelConfig, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, int, ArrayView<int>, int> ScanChunks { get; } =
-        Load<Action<AcceleratorStream, KernelConfig, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, int, ArrayView<int>, int>>(
-            accelerator, nameof(DeviceKernels.ScanChunks));
+    public Action<AcceleratorStream, KernelConfig, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, int> ScanChunks { get; } =
+        Load<Action<AcceleratorStream, KernelConfig, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, int>>(accelerator, nameof(DeviceKernels.ScanChunks));
 
     public Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, int, int, ArrayView<int>, ArrayView<int>, ArrayView<float>> WriteChunks { get; } =
         Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, int, int, ArrayView<int>, ArrayView<int>, ArrayView<float>>>(

@@ -60,16 +60,7 @@ internal static class DeviceKernels
         float b = states > 1 ? s1[o] : 0f;
         float c = states > 2 ? s2[o] : 0f;
         float e = states > 3 ? s3[o] : 0f;
-        float input = x[o];
-        float recurrentInput = 0f;
-        x[o] = 0f; // the input buffer starts the next step empty, with no memset
-        if (recurrent != 0)
-        {
-            recurrentInput = rec[o];
-            rec[o] = 0f;
-        }
-
-        rule.Step(p, n, size, ref a, ref b, ref c, ref e, input, recurrentInput, out float z);
+        rule.Step(p, n, size, ref a, ref b, ref c, ref e, x[o], recurrent != 0 ? rec[o] : 0f, out float z);
         if (states > 0)
         {
             s0[o] = a;
@@ -105,7 +96,6 @@ internal static class DeviceKernels
         int d = g / size;
         int o = due[d] * size + (g - d * size);
         spikes[o] = x[o];
-        x[o] = 0f;
     }
 
     /// <summary>
@@ -114,7 +104,7 @@ internal static class DeviceKernels
     /// nothing is added when there is neither a spike nor a bias (-0 stays -0).
     /// </summary>
     public static void DenseFromEvents(ArrayView<float> target, ArrayView<float> weights, ArrayView<float> bias,
-        ArrayView<int> srcList, ArrayView<float> srcListValues, ArrayView<int> srcCount, int srcSize,
+        ArrayView<int> srcIndex, ArrayView<float> srcValue, ArrayView<int> srcCount, int srcSize,
         ArrayView<int> due, ArrayView<int> biasOn, int dueCount, int size)
     {
         int g = Grid.GlobalIndex.X;
@@ -127,12 +117,12 @@ internal static class DeviceKernels
         int t = g - d * size;
         int inst = due[d];
         int count = srcCount[inst];
-        long sb = ListSegment(inst, srcSize) + 2;
+        long sb = (long)inst * srcSize;
         float acc = 0f;
         for (int k = 0; k < count; k++)
         {
-            int s = srcList[sb + 2 * k];
-            acc = acc + srcListValues[sb + 2 * k + 1] * weights[(long)s * size + t];
+            int s = srcIndex[sb + k];
+            acc = acc + srcValue[sb + k] * weights[(long)s * size + t];
         }
 
         bool any = count > 0;
@@ -416,7 +406,7 @@ internal static class DeviceKernels
     /// prefix sum) and writes its spike count. Launch dueCount groups.
     /// </summary>
     public static void ScanChunks(ArrayView<int> chunkCounts, ArrayView<int> chunkOffsets, ArrayView<int> counts,
-        ArrayView<int> due, int chunks, ArrayView<int> list, int size)
+        ArrayView<int> due, int chunks)
     {
         var shared = SharedMemory.Allocate<int>(MaxGroupSize);
         int d = Grid.IdxX;
@@ -439,7 +429,6 @@ internal static class DeviceKernels
         if (Group.IdxX == 0)
         {
             counts[due[d]] = carry;
-            list[ListSegment(due[d], size)] = carry;
         }
     }
 
@@ -448,7 +437,7 @@ internal static class DeviceKernels
     /// ascending index order, into instance due[d]'s segment of the outputs.
     /// </summary>
     public static void WriteChunks(ArrayView<float> spikes, ArrayView<int> due, int size, int chunks, ArrayView<int> chunkOffsets,
-        ArrayView<int> list, ArrayView<float> listValues)
+        ArrayView<int> outIndex, ArrayView<float> outValue)
     {
         var shared = SharedMemory.Allocate<int>(MaxGroupSize);
         int grp = Grid.IdxX;
@@ -467,7 +456,7 @@ internal static class DeviceKernels
         }
 
         int inclusive = InclusiveScan(mine, shared);
-        long at = ListSegment(due[d], size) + 2 + 2L * (chunkOffsets[grp] + inclusive - mine);
+        long at = o + chunkOffsets[grp] + inclusive - mine;
         for (int e = 0; e < PerThread; e++)
         {
             int n = first + e;
@@ -476,26 +465,20 @@ internal static class DeviceKernels
                 float v = spikes[o + n];
                 if (v != 0f)
                 {
-                    list[at] = n;
-                    listValues[at + 1] = v;
-                    at += 2;
+                    outIndex[at] = n;
+                    outValue[at] = v;
+                    at++;
                 }
             }
         }
     }
 
     /// <summary>
-    /// Where instance <paramref name="instance"/>'s spike list starts: [count, unused, index0, value0,
-    /// index1, value1, ...], 2 + 2 × size ints per instance, so that the count and the list come back in one copy.
-    /// </summary>
-    public static long ListSegment(int instance, int size) => (long)instance * (2 + 2L * size);
-
-    /// <summary>
     /// Compaction of a population of at most one chunk (group size × <see cref="PerThread"/>
     /// neurons) in one launch: group d counts, scans and writes instance due[d]'s spikes and count.
     /// </summary>
     public static void CompactSmall(ArrayView<float> spikes, ArrayView<int> due, int size, ArrayView<int> counts,
-        ArrayView<int> list, ArrayView<float> listValues)
+        ArrayView<int> outIndex, ArrayView<float> outValue)
     {
         var shared = SharedMemory.Allocate<int>(MaxGroupSize);
         int inst = due[Grid.IdxX];
@@ -512,8 +495,7 @@ internal static class DeviceKernels
         }
 
         int inclusive = InclusiveScan(mine, shared);
-        long segment = ListSegment(inst, size);
-        long at = segment + 2 + 2L * (inclusive - mine);
+        long at = o + inclusive - mine;
         for (int e = 0; e < PerThread; e++)
         {
             int n = first + e;
@@ -522,9 +504,9 @@ internal static class DeviceKernels
                 float v = spikes[o + n];
                 if (v != 0f)
                 {
-                    list[at] = n;
-                    listValues[at + 1] = v;
-                    at += 2;
+                    outIndex[at] = n;
+                    outValue[at] = v;
+                    at++;
                 }
             }
         }
@@ -532,7 +514,6 @@ internal static class DeviceKernels
         if (Group.IdxX == Group.DimX - 1)
         {
             counts[inst] = inclusive;
-            list[segment] = inclusive;
         }
     }
 

@@ -171,11 +171,16 @@ internal sealed class DeviceNetwork : IDisposable
             var pop = _pops[p];
             var host = pop.Population;
             int size = host.Size;
-            // The neuron kernels leave their input buffers zero for the next step (no memset per step).
             if (pop.Constant is { } constant)
             {
                 constant.View.CopyTo(_stream, pop.Input.View);
             }
+            else
+            {
+                pop.Input.View.MemSetToZero(_stream);
+            }
+
+            pop.RecurrentInput?.View.MemSetToZero(_stream);
 
             var marks = host.ExternalInput;
             for (int d = 0; d < dc; d++)
@@ -259,7 +264,7 @@ internal sealed class DeviceNetwork : IDisposable
         else
         {
             _k.DenseFromEvents(_stream, config, into, dp.Weights.View, dp.Bias.View,
-                source.List.View, source.ListValues, source.Counts.View, sourceSize, due, biasOn, dc, size);
+                source.SpikeIndex.View, source.SpikeValue.View, source.Counts.View, sourceSize, due, biasOn, dc, size);
         }
     }
 
@@ -277,15 +282,13 @@ internal sealed class DeviceNetwork : IDisposable
             {
                 int size = pop.Population.Size;
                 var spikes = pop.Population.Spikes;
-                var list = pop.HostList;
                 foreach (int i in due)
                 {
                     int o = i * size;
-                    long at = DeviceKernels.ListSegment(i, size) + 2;
                     int previous = pop.PreviousCounts[i];
                     for (int k = 0; k < previous; k++)
                     {
-                        spikes[o + list[at + 2 * k]] = 0f;
+                        spikes[o + pop.HostIndex[o + k]] = 0f;
                     }
                 }
             }
@@ -293,12 +296,17 @@ internal sealed class DeviceNetwork : IDisposable
 
         foreach (var pop in _pops)
         {
+            ((ArrayView<int>)pop.Counts.View).CopyToCPUUnsafeAsync(_stream, ref pop.HostCounts[0], pop.HostCounts.Length);
             int size = pop.Population.Size;
             foreach (int i in due)
             {
-                long segment = DeviceKernels.ListSegment(i, size);
-                long length = 2 + 2L * Guess(pop, i);
-                ((ArrayView<int>)pop.List.View).SubView(segment, length).CopyToCPUUnsafeAsync(_stream, ref pop.HostList[segment], length);
+                int o = i * size;
+                int guess = Guess(pop, i);
+                if (guess > 0)
+                {
+                    ((ArrayView<int>)pop.SpikeIndex.View).SubView(o, guess).CopyToCPUUnsafeAsync(_stream, ref pop.HostIndex[o], guess);
+                    ((ArrayView<float>)pop.SpikeValue.View).SubView(o, guess).CopyToCPUUnsafeAsync(_stream, ref pop.HostValue[o], guess);
+                }
             }
         }
 
@@ -309,13 +317,13 @@ internal sealed class DeviceNetwork : IDisposable
             int size = pop.Population.Size;
             foreach (int i in due)
             {
-                long segment = DeviceKernels.ListSegment(i, size);
+                int o = i * size;
                 int guess = Guess(pop, i);
-                int rest = pop.HostList[segment] - guess;
+                int rest = pop.HostCounts[i] - guess;
                 if (rest > 0)
                 {
-                    long from = segment + 2 + 2L * guess;
-                    ((ArrayView<int>)pop.List.View).SubView(from, 2L * rest).CopyToCPUUnsafeAsync(_stream, ref pop.HostList[from], 2L * rest);
+                    ((ArrayView<int>)pop.SpikeIndex.View).SubView(o + guess, rest).CopyToCPUUnsafeAsync(_stream, ref pop.HostIndex[o + guess], rest);
+                    ((ArrayView<float>)pop.SpikeValue.View).SubView(o + guess, rest).CopyToCPUUnsafeAsync(_stream, ref pop.HostValue[o + guess], rest);
                     more = true;
                 }
             }
@@ -330,17 +338,15 @@ internal sealed class DeviceNetwork : IDisposable
         {
             int size = pop.Population.Size;
             var spikes = pop.Population.Spikes;
-            var list = pop.HostList;
             foreach (int i in due)
             {
-                long segment = DeviceKernels.ListSegment(i, size);
-                int count = list[segment];
+                int o = i * size;
+                int count = pop.HostCounts[i];
                 if (MirrorHostSpikes)
                 {
-                    int o = i * size;
-                    for (long at = segment + 2, end = at + 2L * count; at < end; at += 2)
+                    for (int k = 0; k < count; k++)
                     {
-                        spikes[o + list[at]] = BitConverter.Int32BitsToSingle(list[at + 1]);
+                        spikes[o + pop.HostIndex[o + k]] = pop.HostValue[o + k];
                     }
                 }
 
@@ -362,21 +368,13 @@ internal sealed class DeviceNetwork : IDisposable
     /// </summary>
     internal bool MirrorHostSpikes { get; set; } = true;
 
-    /// <summary>The compacted spikes of one instance after the last step: ascending indices and their values (copies; for checks).</summary>
-    internal (int[] Indices, float[] Values) Spikes(Population population, int instance)
+    /// <summary>The compacted spikes of one instance after the last step: ascending indices and their values.</summary>
+    internal (ReadOnlyMemory<int> Indices, ReadOnlyMemory<float> Values) Spikes(Population population, int instance)
     {
         var pop = _pops[population.Index];
-        long at = DeviceKernels.ListSegment(instance, population.Size) + 2;
+        int o = instance * population.Size;
         int count = pop.PreviousCounts[instance];
-        var indices = new int[count];
-        var values = new float[count];
-        for (int k = 0; k < count; k++)
-        {
-            indices[k] = pop.HostList[at + 2 * k];
-            values[k] = BitConverter.Int32BitsToSingle(pop.HostList[at + 2 * k + 1]);
-        }
-
-        return (indices, values);
+        return (pop.HostIndex.AsMemory(o, count), pop.HostValue.AsMemory(o, count));
     }
 
     /// <summary>Copies state and delay lines back into the host arrays (spikes are always current there).</summary>
@@ -499,16 +497,19 @@ internal sealed class DeviceNetwork : IDisposable
             Input = a.Allocate1D<float>(total);
             RecurrentInput = population.RecurrentInput.Length > 0 ? a.Allocate1D<float>(total) : null;
             Spikes = a.Allocate1D<float>(total);
-            long listLength = DeviceKernels.ListSegment(net._instances, population.Size);
-            List = a.Allocate1D<int>(listLength);
-            ListValues = ((ArrayView<int>)List.View).Cast<float>();
+            SpikeIndex = a.Allocate1D<int>(total);
+            SpikeValue = a.Allocate1D<float>(total);
             Counts = a.Allocate1D<int>(net._instances);
             _chunks = (population.Size + net._k.Chunk - 1) / net._k.Chunk;
             ChunkCounts = a.Allocate1D<int>((long)_chunks * net._instances);
             ChunkOffsets = a.Allocate1D<int>((long)_chunks * net._instances);
+            HostCounts = GC.AllocateArray<int>(net._instances, pinned: true);
             PreviousCounts = new int[net._instances];
-            HostList = GC.AllocateArray<int>(checked((int)listLength), pinned: true);
-            net.PageLock(HostList);
+            HostIndex = GC.AllocateArray<int>(total, pinned: true);
+            HostValue = GC.AllocateArray<float>(total, pinned: true);
+            net.PageLock(HostCounts);
+            net.PageLock(HostIndex);
+            net.PageLock(HostValue);
             _lanes = a.Allocate1D<float>(1);
         }
 
@@ -525,11 +526,9 @@ internal sealed class DeviceNetwork : IDisposable
 
         public MemoryBuffer1D<float, Stride1D.Dense> Spikes { get; }
 
-        /// <summary>Per instance [count, unused, index, value bits, index, value bits, ...] (see <see cref="DeviceKernels.ListSegment"/>).</summary>
-        public MemoryBuffer1D<int, Stride1D.Dense> List { get; }
+        public MemoryBuffer1D<int, Stride1D.Dense> SpikeIndex { get; }
 
-        /// <summary><see cref="List"/> read as floats, for the value slots.</summary>
-        public ArrayView<float> ListValues { get; }
+        public MemoryBuffer1D<float, Stride1D.Dense> SpikeValue { get; }
 
         public MemoryBuffer1D<int, Stride1D.Dense> Counts { get; }
 
@@ -539,10 +538,13 @@ internal sealed class DeviceNetwork : IDisposable
 
         public MemoryBuffer1D<float, Stride1D.Dense>? Constant { get; set; }
 
+        public int[] HostCounts { get; }
+
         public int[] PreviousCounts { get; }
 
-        /// <summary>Pinned, page-locked host copy of <see cref="List"/>'s segments of the due instances.</summary>
-        public int[] HostList { get; }
+        public int[] HostIndex { get; }
+
+        public float[] HostValue { get; }
 
         public static PopulationKind KindOf(Population p) => p.Kernel switch
         {
@@ -571,8 +573,6 @@ internal sealed class DeviceNetwork : IDisposable
             }
 
             Spikes.View.CopyFromCPU(s, p.Spikes.AsSpan());
-            Input.View.MemSetToZero(s);
-            RecurrentInput?.View.MemSetToZero(s);
             _kind = KindOf(p);
             float[] lanes = [0f];
             switch (p.Kernel)
@@ -628,19 +628,17 @@ internal sealed class DeviceNetwork : IDisposable
             for (int i = 0; i < _net._instances; i++)
             {
                 int o = i * size;
-                long at = DeviceKernels.ListSegment(i, size) + 2;
                 int count = 0;
                 for (int n = 0; n < size; n++)
                 {
                     if (p.Spikes[o + n] != 0f)
                     {
-                        HostList[at + 2 * count] = n;
-                        HostList[at + 2 * count + 1] = BitConverter.SingleToInt32Bits(p.Spikes[o + n]);
+                        HostIndex[o + count] = n;
+                        HostValue[o + count] = p.Spikes[o + n];
                         count++;
                     }
                 }
 
-                HostList[at - 2] = count;
                 PreviousCounts[i] = count;
             }
         }
@@ -713,14 +711,14 @@ internal sealed class DeviceNetwork : IDisposable
             var s = _net._stream;
             if (_chunks == 1)
             {
-                k.CompactSmall(s, k.Groups(dc), Spikes.View, due, size, Counts.View, List.View, ListValues);
+                k.CompactSmall(s, k.Groups(dc), Spikes.View, due, size, Counts.View, SpikeIndex.View, SpikeValue.View);
                 return;
             }
 
             var groups = k.Groups(dc * _chunks);
             k.CountChunks(s, groups, Spikes.View, due, size, _chunks, ChunkCounts.View);
-            k.ScanChunks(s, k.Groups(dc), ChunkCounts.View, ChunkOffsets.View, Counts.View, due, _chunks, List.View, size);
-            k.WriteChunks(s, groups, Spikes.View, due, size, _chunks, ChunkOffsets.View, List.View, ListValues);
+            k.ScanChunks(s, k.Groups(dc), ChunkCounts.View, ChunkOffsets.View, Counts.View, due, _chunks);
+            k.WriteChunks(s, groups, Spikes.View, due, size, _chunks, ChunkOffsets.View, SpikeIndex.View, SpikeValue.View);
         }
 
         public void Dispose()
@@ -733,7 +731,8 @@ internal sealed class DeviceNetwork : IDisposable
             Input.Dispose();
             RecurrentInput?.Dispose();
             Spikes.Dispose();
-            List.Dispose();
+            SpikeIndex.Dispose();
+            SpikeValue.Dispose();
             Counts.Dispose();
             ChunkCounts.Dispose();
             ChunkOffsets.Dispose();
