@@ -71,7 +71,15 @@ public sealed class ServerHost : IAsyncDisposable
         var device = engine.Backend is null or "" || engine.Backend.Equals("cpu", StringComparison.OrdinalIgnoreCase)
             ? null
             : ComputeBackends.Create(engine, cpu);
-        builder.Services.AddSingleton<IComputeBackend>(_ => device ?? new CpuBackend(cpu));
+        builder.Services.AddSingleton<IComputeBackend>(sp =>
+        {
+            if (device is GpuBackend gpu)
+            {
+                gpu.Logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger<GpuBackend>();
+            }
+
+            return device ?? new CpuBackend(cpu);
+        });
         var realtime = new RealtimeOptions();
         config.GetSection("Snn:Realtime").Bind(realtime);
         realtime.Validate(); // at start, before the step loop exists

@@ -8,45 +8,6 @@ using Snn.Server.Engine;
 
 namespace Snn.Server.Backends.Gpu;
 
-/// <summary>Which backend steps the networks (configuration section <c>Snn:Engine</c>).</summary>
-public sealed class EngineOptions
-{
-    /// <summary>
-    /// <c>cpu</c> (the SIMD kernels), <c>cuda</c> (an NVIDIA GPU through its driver), <c>opencl</c> or
-    /// <c>ilgpu-cpu</c> (the GPU kernels on ILGPU's CPU accelerator: slow, for tests). Defaults to <c>cpu</c>.
-    /// </summary>
-    public string Backend { get; set; } = "cpu";
-
-    /// <summary>Index of the device among those of the backend's kind. Defaults to 0.</summary>
-    public int Device { get; set; }
-
-    /// <summary>
-    /// With a device backend: networks with fewer neurons than this (population sizes × instances)
-    /// step on the CPU backend, which answers small networks faster (launch and copy latency decide
-    /// there; on an H200 with 16 cores the two were even at about 16,384 neurons). Defaults to 0: every
-    /// network that has device kernels steps on the device.
-    /// </summary>
-    public long CpuBelowNeurons { get; set; }
-
-    public static readonly string[] Backends = ["cpu", "cuda", "opencl", "ilgpu-cpu"];
-}
-
-/// <summary>Creates the backend <see cref="EngineOptions"/> ask for; a missing device stops the start.</summary>
-internal static class ComputeBackends
-{
-    public static IComputeBackend Create(EngineOptions engine, CpuOptions cpu)
-    {
-        string kind = (engine.Backend ?? "cpu").Trim().ToLowerInvariant();
-        return kind switch
-        {
-            "cpu" or "" => new CpuBackend(cpu),
-            "cuda" or "opencl" or "ilgpu-cpu" => GpuBackend.Create(kind, engine.Device, cpu),
-            _ => throw new InvalidOperationException(
-                $"Snn:Engine:Backend is '{engine.Backend}'; it must be one of {string.Join(", ", EngineOptions.Backends)}"),
-        };
-    }
-}
-
 /// <summary>
 /// The ILGPU backend: the neuron models and projections as ILGPU kernels, state resident on the
 /// device, every due instance of a population stepped by one launch, spikes compacted on the
@@ -54,7 +15,7 @@ internal static class ComputeBackends
 /// back. The same kernels run on CUDA, OpenCL or ILGPU's CPU accelerator. A network with a model or
 /// projection that has no device kernel yet steps on the CPU backend (see <see cref="DeviceNetwork.Supports"/>).
 /// </summary>
-internal sealed class GpuBackend : IComputeBackend, IDisposable
+internal sealed partial class GpuBackend : IComputeBackend, IDisposable
 {
     private readonly Context _context;
     private readonly CpuBackend _fallback;
@@ -126,6 +87,9 @@ internal sealed class GpuBackend : IComputeBackend, IDisposable
     /// <summary>See <see cref="EngineOptions.CpuBelowNeurons"/>.</summary>
     public long CpuBelowNeurons { get; init; }
 
+    /// <summary>Where each network steps is logged here once (set by the host; none in tests).</summary>
+    public ILogger? Logger { get; set; }
+
     public string Device { get; }
 
     public ComputeDeviceInfo? DeviceInfo { get; }
@@ -171,11 +135,17 @@ internal sealed class GpuBackend : IComputeBackend, IDisposable
             bool small = neurons < CpuBelowNeurons;
             device = unsupported is null && !small ? new DeviceNetwork(this, network) : null;
             _networks[network] = device;
+            string placement = device is not null ? $"{network.Name}: on the device"
+                : unsupported is not null ? $"{network.Name}: on the CPU backend, {unsupported} has no device kernel yet"
+                : $"{network.Name}: on the CPU backend, {neurons} neurons is below Snn:Engine:CpuBelowNeurons ({CpuBelowNeurons})";
             lock (_placements)
             {
-                _placements.Add(device is not null ? $"{network.Name}: on the device"
-                    : unsupported is not null ? $"{network.Name}: on the CPU backend, {unsupported} has no device kernel yet"
-                    : $"{network.Name}: on the CPU backend, {neurons} neurons is below Snn:Engine:CpuBelowNeurons ({CpuBelowNeurons})");
+                _placements.Add(placement);
+            }
+
+            if (Logger is { } logger)
+            {
+                LogPlacement(logger, Name, placement);
             }
         }
 
@@ -232,4 +202,7 @@ internal sealed class GpuBackend : IComputeBackend, IDisposable
         Accelerator.Dispose();
         _context.Dispose();
     }
+
+    [LoggerMessage(EventId = 200, Level = LogLevel.Information, Message = "Backend {Backend}: network {Placement}")]
+    private static partial void LogPlacement(ILogger logger, string backend, string placement);
 }
