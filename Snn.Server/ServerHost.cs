@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Serilog;
 using Snn.Server.Backends;
 using Snn.Server.Backends.Cpu;
+using Snn.Server.Backends.Gpu;
 using Snn.Server.Engine;
 using Snn.Server.Rpc;
 using Snn.Server.Services;
@@ -71,7 +72,21 @@ public sealed class ServerHost : IAsyncDisposable
         builder.Services.AddSingleton(limits);
         var cpu = new CpuOptions();
         config.GetSection("Snn:Cpu").Bind(cpu);
-        builder.Services.AddSingleton<IComputeBackend>(_ => new CpuBackend(cpu));
+        var engine = new EngineOptions();
+        config.GetSection("Snn:Engine").Bind(engine);
+        // A device backend is made now, so that one asked for and absent stops the start with its reason.
+        var device = engine.Backend is null or "" || engine.Backend.Equals("cpu", StringComparison.OrdinalIgnoreCase)
+            ? null
+            : ComputeBackends.Create(engine, cpu);
+        builder.Services.AddSingleton<IComputeBackend>(sp =>
+        {
+            if (device is GpuBackend gpu)
+            {
+                gpu.Logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger<GpuBackend>();
+            }
+
+            return device ?? new CpuBackend(cpu);
+        });
         var realtime = new RealtimeOptions();
         config.GetSection("Snn:Realtime").Bind(realtime);
         realtime.Validate(); // at start, before the step loop exists

@@ -28,4 +28,39 @@ internal interface IComputeBackend
     /// the step loop when it changes its own (see <see cref="RealtimeScheduling"/>).
     /// </summary>
     void SetRealtimePriority(int priority);
+
+    /// <summary>
+    /// The device, for GetServerInfo: name, memory and compute capability (null for the CPU backend,
+    /// whose <see cref="Device"/> says it all).
+    /// </summary>
+    ComputeDeviceInfo? DeviceInfo => null;
+
+    /// <summary>
+    /// Makes the populations' host arrays (state, spikes, delay lines) current before the loop reads
+    /// them (GetState, recorded states, reset, SetParameters). A backend that keeps state on a device
+    /// copies it back here; the CPU backend's host arrays are the state, so it does nothing.
+    /// </summary>
+    void RefreshHost(Network network)
+    {
+    }
+
+    /// <summary>
+    /// The loop changed the host arrays, kernels or weights of <paramref name="network"/> (reset,
+    /// SetParameters): a device backend uploads them again before the next step.
+    /// </summary>
+    void HostEdited(Network network)
+    {
+    }
+
+    /// <summary>The network was deleted: a device backend frees what it held for it.</summary>
+    void Release(Network network)
+    {
+    }
 }
+
+/// <summary>What GetServerInfo reports of a device backend's device.</summary>
+/// <param name="Index">The device index (<c>Snn:Engine:Device</c>).</param>
+/// <param name="Name">The device's name as its driver reports it.</param>
+/// <param name="MemoryBytes">Device memory in bytes.</param>
+/// <param name="ComputeCapability">e.g. "9.0" for CUDA; empty where the notion does not apply.</param>
+internal sealed record ComputeDeviceInfo(int Index, string Name, long MemoryBytes, string ComputeCapability);

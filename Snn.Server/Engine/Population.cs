@@ -76,6 +76,16 @@ internal sealed class Population
         Spikes = Input;
     }
 
+    /// <summary>
+    /// Per instance: whether the loop added external input to <see cref="Input"/> for the coming step.
+    /// A device backend uploads only those rows, and clears the marks.
+    /// </summary>
+    public bool[] ExternalInput => _externalInput ??= new bool[Instances];
+
+    private bool[]? _externalInput;
+
+    public void MarkExternalInput(int instance) => ExternalInput[instance] = true;
+
     /// <summary>Projections into this population, in declaration order.</summary>
     public List<Projection> Incoming { get; } = [];
 

@@ -137,6 +137,12 @@ internal abstract class Projection(string name, int index, Population source, Po
         Source.Spikes.AsSpan(instance * n, n).CopyTo(_history.AsSpan((instance * _slots + slot) * n, n));
     }
 
+    /// <summary>The delay line, [instance][slot][source neuron] (empty without delay), for a device backend to mirror.</summary>
+    internal float[] DelayLine => _history;
+
+    /// <summary>Slots per instance in the delay line.</summary>
+    internal int DelaySlots => _slots;
+
     /// <summary>Empties one instance's delay line (no spikes before step 0).</summary>
     public void ResetDelayLine(int instance)
     {

@@ -71,6 +71,15 @@ internal sealed class SparseProjection : Projection
     /// <summary>Position in the spec of the synapse at CSR position <paramref name="k"/>.</summary>
     private int SpecIndex(int k) => _specIndex is null ? k : _specIndex[k];
 
+    /// <summary>CSR row starts [source + 1], for a device backend to build its own layout from.</summary>
+    internal int[] RowStart => _rowStart;
+
+    /// <summary>Target of each synapse, CSR order.</summary>
+    internal int[] Post => _post;
+
+    /// <summary>Weights, CSR order.</summary>
+    internal float[] CsrWeights => _weights;
+
     public override void Deliver(ReadOnlySpan<float> source, Span<float> target, Span<float> scratch, bool addBias)
     {
         var acc = scratch[..target.Length];

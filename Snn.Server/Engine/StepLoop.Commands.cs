@@ -79,6 +79,7 @@ internal sealed partial class StepLoop
         {
             _networks.Remove(network);
             network.Deleted = true;
+            _backend.Release(network);
             EndSinks(network, new EngineException(EngineError.Aborted, $"network '{name}' was deleted"));
             return true;
         }, cancellationToken);
@@ -224,6 +225,7 @@ internal sealed partial class StepLoop
 
             return await InvokeAsync(() =>
             {
+                _backend.RefreshHost(network);
                 foreach (var (pop, kernel, merged) in kernels)
                 {
                     pop.Kernel = kernel;
@@ -235,6 +237,7 @@ internal sealed partial class StepLoop
                     projection.Install(prepared);
                 }
 
+                _backend.HostEdited(network);
                 return network.Instances[0].Step;
             }, cancellationToken);
         }
@@ -250,6 +253,7 @@ internal sealed partial class StepLoop
     {
         return InvokeAsync(() =>
         {
+            _backend.RefreshHost(network);
             var values = new float[variables.Length][];
             int baseIndex = instance * population.Size;
             for (int v = 0; v < variables.Length; v++)
@@ -275,12 +279,15 @@ internal sealed partial class StepLoop
         }, cancellationToken);
     }
 
-    private static void ResetInstance(Network network, Instance inst)
+    private void ResetInstance(Network network, Instance inst)
     {
+        _backend.RefreshHost(network);
         foreach (var p in network.Populations)
         {
             p.Reset(inst.Index);
         }
+
+        _backend.HostEdited(network);
 
         inst.ClearInputs();
         inst.Step = 0;

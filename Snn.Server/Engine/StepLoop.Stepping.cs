@@ -22,6 +22,10 @@ internal sealed partial class StepLoop
         }
 
         _backend.Step(network, due);
+        if (RecordsDue(network, due))
+        {
+            _backend.RefreshHost(network);
+        }
 
         foreach (int i in due)
         {
@@ -43,6 +47,42 @@ internal sealed partial class StepLoop
 
             inst.Step++;
         }
+    }
+
+    /// <summary>Whether a sink of a due instance records state at this step (a device backend then copies state back).</summary>
+    private static bool RecordsDue(Network network, ReadOnlySpan<int> due)
+    {
+        foreach (int i in due)
+        {
+            var inst = network.Instances[i];
+            if (inst.Driver is { Ended: false } driver && RecordsDue(driver.Plan, inst.Step))
+            {
+                return true;
+            }
+
+            foreach (var watcher in inst.Watchers)
+            {
+                if (RecordsDue(watcher.Plan, inst.Step))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    private static bool RecordsDue(OutputPlan plan, long step)
+    {
+        foreach (var rec in plan.Records)
+        {
+            if (rec.IsDue(step))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>
@@ -92,6 +132,7 @@ internal sealed partial class StepLoop
             {
                 var pop = network.Populations[input.Population];
                 DenseProjection.Add(current, pop.Slice(pop.Input, inst.Index));
+                pop.MarkExternalInput(inst.Index);
             }
         }
 
@@ -100,6 +141,7 @@ internal sealed partial class StepLoop
             if (input.Indices is { } indices)
             {
                 var pop = network.Populations[input.Population];
+                pop.MarkExternalInput(inst.Index);
                 var x = pop.Slice(pop.Input, inst.Index);
                 var values = input.Values;
                 for (int k = 0; k < indices.Length; k++)

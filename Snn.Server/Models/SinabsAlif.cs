@@ -100,6 +100,18 @@ internal readonly struct SinabsAlifRule(bool synaptic, bool normInput, bool mult
 
     public bool UsesRecurrent => false;
 
+    internal bool Synaptic => synaptic;
+
+    internal bool NormInput => normInput;
+
+    internal bool MultiSpike => multiSpike;
+
+    internal bool ResetToValue => resetToValue;
+
+    internal bool SubtractAdaptive => subtractAdaptive;
+
+    internal bool Clip => clip;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Step(in ParamLanes p, ref Vector<float> v, ref Vector<float> i, ref Vector<float> b, ref Vector<float> threshold,
         Vector<float> x, Vector<float> rec, out Vector<float> spikes)

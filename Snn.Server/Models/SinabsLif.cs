@@ -108,6 +108,16 @@ internal readonly struct SinabsLifRule(bool synaptic, bool normInput, bool multi
 
     public bool UsesRecurrent => false;
 
+    internal bool Synaptic => synaptic;
+
+    internal bool NormInput => normInput;
+
+    internal bool MultiSpike => multiSpike;
+
+    internal bool ResetToValue => resetToValue;
+
+    internal bool Clip => clip;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Step(in ParamLanes p, ref Vector<float> v, ref Vector<float> i, ref Vector<float> unused2, ref Vector<float> unused3,
         Vector<float> x, Vector<float> rec, out Vector<float> spikes)

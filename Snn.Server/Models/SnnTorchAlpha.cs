@@ -71,6 +71,10 @@ internal readonly struct SnnTorchAlphaRule(SnnTorchReset reset, bool inhibition)
 
     public bool UsesRecurrent => false;
 
+    internal SnnTorchReset Reset => reset;
+
+    internal bool Inhibition => inhibition;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Step(in ParamLanes p, ref Vector<float> synExc, ref Vector<float> synInh, ref Vector<float> mem, ref Vector<float> unused3,
         Vector<float> x, Vector<float> rec, out Vector<float> spikes)

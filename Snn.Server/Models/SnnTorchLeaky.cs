@@ -43,6 +43,12 @@ internal readonly struct SnnTorchLeakyRule(SnnTorchReset reset, bool delay, bool
 
     public bool UsesRecurrent => false;
 
+    internal SnnTorchReset Reset => reset;
+
+    internal bool Delay => delay;
+
+    internal bool Inhibition => inhibition;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Step(in ParamLanes p, ref Vector<float> mem, ref Vector<float> unused1, ref Vector<float> unused2, ref Vector<float> unused3,
         Vector<float> x, Vector<float> rec, out Vector<float> spikes)

@@ -50,6 +50,12 @@ internal readonly struct SnnTorchRLeakyRule(SnnTorchReset reset, bool delay, boo
 
     public bool UsesRecurrent => true;
 
+    internal SnnTorchReset Reset => reset;
+
+    internal bool Delay => delay;
+
+    internal bool Inhibition => inhibition;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Step(in ParamLanes p, ref Vector<float> spk, ref Vector<float> mem, ref Vector<float> unused2, ref Vector<float> unused3,
         Vector<float> x, Vector<float> rec, out Vector<float> spikes)

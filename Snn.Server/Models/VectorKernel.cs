@@ -80,6 +80,15 @@ internal abstract class VectorKernel<TRule> : NeuronKernel
         }
     }
 
+    /// <summary>The rule, for a device backend that runs the same maths (its flags).</summary>
+    internal TRule Rule => _rule;
+
+    /// <summary>Number of parameter lanes the rule reads.</summary>
+    internal int LaneCount => _paramCount;
+
+    /// <summary>The float32 constant of <paramref name="lane"/> for <paramref name="neuron"/>, as the rule sees it.</summary>
+    internal float Lane(int lane, int neuron) => _perNeuron is null ? _broadcast[lane][0] : _perNeuron[lane][neuron];
+
     /// <summary>Whether every parameter is one scalar for the population.</summary>
     public bool AllScalar => _perNeuron is null;
 

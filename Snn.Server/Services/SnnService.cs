@@ -38,6 +38,17 @@ internal sealed class SnnService(StepLoop loop) : Protos.V1.Snn.SnnBase
                 MaxDelaySteps = (uint)limits.MaxDelaySteps,
             },
         };
+        if (loop.Backend.DeviceInfo is { } device)
+        {
+            info.ComputeDevice = new ComputeDevice
+            {
+                Index = (uint)device.Index,
+                Name = device.Name,
+                MemoryBytes = (ulong)device.MemoryBytes,
+                ComputeCapability = device.ComputeCapability,
+            };
+        }
+
         foreach (var model in ModelCatalog.All)
         {
             info.Models.Add(SpecMapping.ToProto(model));

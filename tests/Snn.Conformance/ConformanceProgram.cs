@@ -13,21 +13,30 @@ public static class ConformanceProgram
     /// ran passed within <paramref name="tolerance"/>, 1 otherwise.
     /// </summary>
     public static async Task<int> RunAsync(string casesDir, string outDir, Uri? server, double tolerance, TextWriter log,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default) =>
+        (await RunCasesAsync(casesDir, outDir, server, tolerance, log, [], cancellationToken)).Failed == 0 ? 0 : 1;
+
+    /// <summary>
+    /// As <see cref="RunAsync"/>, with more arguments for the in-process server (e.g.
+    /// <c>--Snn:Engine:Backend=cuda</c>); returns the counts.
+    /// </summary>
+    public static async Task<(int Passed, int Failed, int BitExact)> RunCasesAsync(string casesDir, string outDir, Uri? server, double tolerance,
+        TextWriter log, string[] serverArgs, CancellationToken cancellationToken = default)
     {
-        await using var host = server is null ? await ServerHost.StartAsync(["--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "http://127.0.0.1:0"], cancellationToken) : null;
+        await using var host = server is null ? await ServerHost.StartAsync(["--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "", .. serverArgs], cancellationToken) : null;
         var address = server ?? host!.Address;
         log.WriteLine($"server {address}");
         using var client = new SnnClient(address);
         var runner = new CaseRunner(client, log);
         var results = await runner.RunDirectoryAsync(casesDir, outDir, cancellationToken);
-        int failed = results.Count(r => r.Outcome == CaseOutcome.Error), ran = failed;
+        int failed = results.Count(r => r.Outcome == CaseOutcome.Error), ran = failed, bitExact = 0;
         foreach (var r in results.Where(r => r.Ran))
         {
             ran++;
             var cmp = CaseComparer.Compare(r.File, Path.Combine(outDir, Path.GetFileName(r.File)), tolerance);
             bool ok = cmp.Passes(tolerance);
             failed += ok ? 0 : 1;
+            bitExact += cmp.BitExact ? 1 : 0;
             log.WriteLine($"{(ok ? "PASS" : "FAIL")}  {r.Case,-44} spikes mismatched {cmp.SpikeMismatches}, max state error {cmp.MaxStateError:G3}{(cmp.BitExact ? " (bit-exact)" : "")}");
             foreach (var p in cmp.Problems)
             {
@@ -36,6 +45,6 @@ public static class ConformanceProgram
         }
 
         log.WriteLine($"conformance: {ran - failed} passed, {failed} failed, {results.Count - ran} skipped");
-        return failed == 0 ? 0 : 1;
+        return (ran - failed, failed, bitExact);
     }
 }

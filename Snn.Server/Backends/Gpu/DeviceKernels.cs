@@ -1,0 +1,536 @@
+using ILGPU;
+
+namespace Snn.Server.Backends.Gpu;
+
+/// <summary>
+/// One neuron model's maths on one neuron, in float32 and in exactly the order of the CPU rule it
+/// mirrors (Snn.Server/Models). <paramref name="p"/> holds the parameter lanes [lane][neuron].
+/// </summary>
+internal interface IDeviceRule
+{
+    void Step(ArrayView<float> p, int n, int size, ref float s0, ref float s1, ref float s2, ref float s3, float x, float rec, out float spike);
+}
+
+/// <summary>The geometry of a conv2d or sum pool projection (Engine/Window2d.cs), as a kernel argument.</summary>
+internal struct DeviceWindow
+{
+    public int InChannels;
+    public int Height;
+    public int Width;
+    public int OutChannels;
+    public int OutHeight;
+    public int OutWidth;
+    public int KernelHeight;
+    public int KernelWidth;
+    public int StrideY;
+    public int StrideX;
+    public int PaddingY;
+    public int PaddingX;
+}
+
+/// <summary>
+/// The backend's kernels. All are explicitly grouped and step every
+/// due instance of a population in one launch (groups of up to <see cref="MaxGroupSize"/> threads): thread g is neuron g mod size of the instance
+/// due[g / size]. Buffers are [instance][neuron] as on the host.
+/// </summary>
+internal static class DeviceKernels
+{
+    /// <summary>Threads per group on a GPU; ILGPU's CPU accelerator runs smaller groups (see <see cref="DeviceKernelSet.GroupSize"/>).</summary>
+    public const int MaxGroupSize = 256;
+
+    /// <summary>Elements one thread looks at when compacting: a group covers group size × this many neurons.</summary>
+    public const int PerThread = 4;
+
+    /// <summary>The neuron step of a model with up to four state arrays (and a recurrent input where it takes one).</summary>
+    public static void Neuron<TRule>(TRule rule, ArrayView<float> s0, ArrayView<float> s1, ArrayView<float> s2, ArrayView<float> s3,
+        ArrayView<float> x, ArrayView<float> rec, ArrayView<float> spikes, ArrayView<float> p, ArrayView<int> due, int dueCount, int size,
+        int states, int recurrent)
+        where TRule : struct, IDeviceRule
+    {
+        int g = Grid.GlobalIndex.X;
+        if (g >= dueCount * size)
+        {
+            return;
+        }
+
+        int d = g / size;
+        int n = g - d * size;
+        int o = due[d] * size + n;
+        float a = states > 0 ? s0[o] : 0f;
+        float b = states > 1 ? s1[o] : 0f;
+        float c = states > 2 ? s2[o] : 0f;
+        float e = states > 3 ? s3[o] : 0f;
+        rule.Step(p, n, size, ref a, ref b, ref c, ref e, x[o], recurrent != 0 ? rec[o] : 0f, out float z);
+        if (states > 0)
+        {
+            s0[o] = a;
+        }
+
+        if (states > 1)
+        {
+            s1[o] = b;
+        }
+
+        if (states > 2)
+        {
+            s2[o] = c;
+        }
+
+        if (states > 3)
+        {
+            s3[o] = e;
+        }
+
+        spikes[o] = z;
+    }
+
+    /// <summary>input and passthrough: the spikes are the summed input.</summary>
+    public static void Stateless(ArrayView<float> x, ArrayView<float> spikes, ArrayView<int> due, int dueCount, int size)
+    {
+        int g = Grid.GlobalIndex.X;
+        if (g >= dueCount * size)
+        {
+            return;
+        }
+
+        int d = g / size;
+        int o = due[d] * size + (g - d * size);
+        spikes[o] = x[o];
+    }
+
+    /// <summary>
+    /// Dense projection from a compacted source (ascending indices): per target,
+    /// acc = ((0 + v0*w0) + v1*w1) + ..., then + bias, then target + acc, as DenseProjection does;
+    /// nothing is added when there is neither a spike nor a bias (-0 stays -0).
+    /// </summary>
+    public static void DenseFromEvents(ArrayView<float> target, ArrayView<float> weights, ArrayView<float> bias,
+        ArrayView<int> srcIndex, ArrayView<float> srcValue, ArrayView<int> srcCount, int srcSize,
+        ArrayView<int> due, ArrayView<int> biasOn, int dueCount, int size)
+    {
+        int g = Grid.GlobalIndex.X;
+        if (g >= dueCount * size)
+        {
+            return;
+        }
+
+        int d = g / size;
+        int t = g - d * size;
+        int inst = due[d];
+        int count = srcCount[inst];
+        long sb = (long)inst * srcSize;
+        float acc = 0f;
+        for (int k = 0; k < count; k++)
+        {
+            int s = srcIndex[sb + k];
+            acc = acc + srcValue[sb + k] * weights[(long)s * size + t];
+        }
+
+        bool any = count > 0;
+        if (biasOn[d] != 0)
+        {
+            acc = bias[t] + acc;
+            any = true;
+        }
+
+        if (any)
+        {
+            long o = (long)inst * size + t;
+            target[o] = acc + target[o];
+        }
+    }
+
+    /// <summary>The same from a dense source row (a delay line slot): zero values are skipped as on the CPU.</summary>
+    public static void DenseFromRow(ArrayView<float> target, ArrayView<float> weights, ArrayView<float> bias,
+        ArrayView<float> src, ArrayView<int> srcOffset, int srcSize,
+        ArrayView<int> due, ArrayView<int> biasOn, int dueCount, int size)
+    {
+        int g = Grid.GlobalIndex.X;
+        if (g >= dueCount * size)
+        {
+            return;
+        }
+
+        int d = g / size;
+        int t = g - d * size;
+        int inst = due[d];
+        long sb = srcOffset[d];
+        float acc = 0f;
+        bool any = false;
+        for (int s = 0; s < srcSize; s++)
+        {
+            float v = src[sb + s];
+            if (v != 0f)
+            {
+                acc = acc + v * weights[(long)s * size + t];
+                any = true;
+            }
+        }
+
+        if (biasOn[d] != 0)
+        {
+            acc = bias[t] + acc;
+            any = true;
+        }
+
+        if (any)
+        {
+            long o = (long)inst * size + t;
+            target[o] = acc + target[o];
+        }
+    }
+
+    /// <summary>One-to-one: target + w*source (or target + source without weights), as OneToOneProjection.</summary>
+    public static void OneToOne(ArrayView<float> target, ArrayView<float> weights, int weighted,
+        ArrayView<float> src, ArrayView<int> srcOffset, ArrayView<int> due, int dueCount, int size)
+    {
+        int g = Grid.GlobalIndex.X;
+        if (g >= dueCount * size)
+        {
+            return;
+        }
+
+        int d = g / size;
+        int n = g - d * size;
+        long o = (long)due[d] * size + n;
+        float v = src[srcOffset[d] + n];
+        target[o] = weighted != 0 ? target[o] + weights[n] * v : target[o] + v;
+    }
+
+    /// <summary>
+    /// conv2d as Conv2dProjection delivers it: per output, the products of the non-zero sources in
+    /// ascending source order (channel, row, column), then the bias; added when the source row has a
+    /// spike or the bias applies. Weights in the spec's [out][in][kh][kw] layout.
+    /// </summary>
+    public static void Conv2d(ArrayView<float> target, ArrayView<float> weights, ArrayView<float> bias, ArrayView<float> src,
+        ArrayView<int> srcOffset, ArrayView<int> srcCount, ArrayView<int> due, ArrayView<int> biasOn, DeviceWindow g, int dueCount)
+    {
+        int outPlane = g.OutHeight * g.OutWidth;
+        int size = g.OutChannels * outPlane;
+        int i = Grid.GlobalIndex.X;
+        if (i >= dueCount * size)
+        {
+            return;
+        }
+
+        int d = i / size;
+        int t = i - d * size;
+        int o = t / outPlane;
+        int rem = t - o * outPlane;
+        int oy = rem / g.OutWidth;
+        int ox = rem - oy * g.OutWidth;
+        int inst = due[d];
+        long sb = srcOffset[d];
+        float acc = 0f;
+        for (int c = 0; c < g.InChannels; c++)
+        {
+            for (int ky = 0; ky < g.KernelHeight; ky++)
+            {
+                int y = oy * g.StrideY - g.PaddingY + ky;
+                if (y < 0 || y >= g.Height)
+                {
+                    continue;
+                }
+
+                for (int kx = 0; kx < g.KernelWidth; kx++)
+                {
+                    int x = ox * g.StrideX - g.PaddingX + kx;
+                    if (x < 0 || x >= g.Width)
+                    {
+                        continue;
+                    }
+
+                    float v = src[sb + (c * g.Height + y) * g.Width + x];
+                    if (v != 0f)
+                    {
+                        acc = acc + v * weights[((o * g.InChannels + c) * g.KernelHeight + ky) * g.KernelWidth + kx];
+                    }
+                }
+            }
+        }
+
+        bool any = srcCount[inst] > 0;
+        if (biasOn[d] != 0)
+        {
+            acc = acc + bias[o];
+            any = true;
+        }
+
+        if (any)
+        {
+            long at = (long)inst * size + t;
+            target[at] = target[at] + acc;
+        }
+    }
+
+    /// <summary>Sum pooling as SumPool2dProjection: per output, its window's non-zero sources in ascending order.</summary>
+    public static void SumPool2d(ArrayView<float> target, ArrayView<float> src, ArrayView<int> srcOffset, ArrayView<int> srcCount,
+        ArrayView<int> due, DeviceWindow g, int dueCount)
+    {
+        int outPlane = g.OutHeight * g.OutWidth;
+        int size = g.OutChannels * outPlane;
+        int i = Grid.GlobalIndex.X;
+        if (i >= dueCount * size)
+        {
+            return;
+        }
+
+        int d = i / size;
+        int t = i - d * size;
+        int c = t / outPlane;
+        int rem = t - c * outPlane;
+        int oy = rem / g.OutWidth;
+        int ox = rem - oy * g.OutWidth;
+        int inst = due[d];
+        if (srcCount[inst] == 0)
+        {
+            return;
+        }
+
+        long sb = srcOffset[d];
+        float acc = 0f;
+        for (int ky = 0; ky < g.KernelHeight; ky++)
+        {
+            int y = oy * g.StrideY - g.PaddingY + ky;
+            if (y < 0 || y >= g.Height)
+            {
+                continue;
+            }
+
+            for (int kx = 0; kx < g.KernelWidth; kx++)
+            {
+                int x = ox * g.StrideX - g.PaddingX + kx;
+                if (x >= 0 && x < g.Width)
+                {
+                    float v = src[sb + (c * g.Height + y) * g.Width + x];
+                    if (v != 0f)
+                    {
+                        acc = acc + v;
+                    }
+                }
+            }
+        }
+
+        long at = (long)inst * size + t;
+        target[at] = target[at] + acc;
+    }
+
+    /// <summary>
+    /// sparse as SparseProjection: per target, its synapses ordered by (source, CSR position), i.e. the
+    /// order in which the CPU's scatter adds them; then the bias.
+    /// </summary>
+    public static void Sparse(ArrayView<float> target, ArrayView<int> colStart, ArrayView<int> colSource, ArrayView<float> colWeight,
+        ArrayView<float> bias, ArrayView<float> src, ArrayView<int> srcOffset, ArrayView<int> srcCount, ArrayView<int> due,
+        ArrayView<int> biasOn, int dueCount, int size)
+    {
+        int i = Grid.GlobalIndex.X;
+        if (i >= dueCount * size)
+        {
+            return;
+        }
+
+        int d = i / size;
+        int t = i - d * size;
+        int inst = due[d];
+        long sb = srcOffset[d];
+        float acc = 0f;
+        int end = colStart[t + 1];
+        for (int k = colStart[t]; k < end; k++)
+        {
+            float v = src[sb + colSource[k]];
+            if (v != 0f)
+            {
+                acc = acc + v * colWeight[k];
+            }
+        }
+
+        bool any = srcCount[inst] > 0;
+        if (biasOn[d] != 0)
+        {
+            acc = acc + bias[t];
+            any = true;
+        }
+
+        if (any)
+        {
+            long at = (long)inst * size + t;
+            target[at] = target[at] + acc;
+        }
+    }
+
+    /// <summary>Copies a population's spikes of this step into a delay line slot.</summary>
+    public static void RecordDelay(ArrayView<float> spikes, ArrayView<float> line, ArrayView<int> lineOffset,
+        ArrayView<int> due, int dueCount, int size)
+    {
+        int g = Grid.GlobalIndex.X;
+        if (g >= dueCount * size)
+        {
+            return;
+        }
+
+        int d = g / size;
+        int n = g - d * size;
+        line[lineOffset[d] + n] = spikes[(long)due[d] * size + n];
+    }
+
+    /// <summary>
+    /// Compaction, pass 1: group (d, c) counts the non-zero spikes of chunk c of instance due[d].
+    /// Launch dueCount*chunks groups.
+    /// </summary>
+    public static void CountChunks(ArrayView<float> spikes, ArrayView<int> due, int size, int chunks, ArrayView<int> chunkCounts)
+    {
+        var shared = SharedMemory.Allocate<int>(MaxGroupSize);
+        int grp = Grid.IdxX;
+        int d = grp / chunks;
+        int c = grp - d * chunks;
+        int first = (c * Group.DimX + Group.IdxX) * PerThread;
+        long o = (long)due[d] * size;
+        int mine = 0;
+        for (int e = 0; e < PerThread; e++)
+        {
+            int n = first + e;
+            if (n < size && spikes[o + n] != 0f)
+            {
+                mine++;
+            }
+        }
+
+        int total = InclusiveScan(mine, shared);
+        if (Group.IdxX == Group.DimX - 1)
+        {
+            chunkCounts[grp] = total;
+        }
+    }
+
+    /// <summary>
+    /// Compaction, pass 2: group d turns the chunk counts of instance due[d] into offsets (exclusive
+    /// prefix sum) and writes its spike count. Launch dueCount groups.
+    /// </summary>
+    public static void ScanChunks(ArrayView<int> chunkCounts, ArrayView<int> chunkOffsets, ArrayView<int> counts,
+        ArrayView<int> due, int chunks)
+    {
+        var shared = SharedMemory.Allocate<int>(MaxGroupSize);
+        int d = Grid.IdxX;
+        int carry = 0;
+        for (int b = 0; b < chunks; b += Group.DimX)
+        {
+            int i = b + Group.IdxX;
+            int v = i < chunks ? chunkCounts[d * chunks + i] : 0;
+            int inclusive = InclusiveScan(v, shared);
+            if (i < chunks)
+            {
+                chunkOffsets[d * chunks + i] = carry + inclusive - v;
+            }
+
+            int tileTotal = shared[Group.DimX - 1];
+            Group.Barrier();
+            carry += tileTotal;
+        }
+
+        if (Group.IdxX == 0)
+        {
+            counts[due[d]] = carry;
+        }
+    }
+
+    /// <summary>
+    /// Compaction, pass 3: group (d, c) writes the indices and values of its chunk's spikes, in
+    /// ascending index order, into instance due[d]'s segment of the outputs.
+    /// </summary>
+    public static void WriteChunks(ArrayView<float> spikes, ArrayView<int> due, int size, int chunks, ArrayView<int> chunkOffsets,
+        ArrayView<int> outIndex, ArrayView<float> outValue)
+    {
+        var shared = SharedMemory.Allocate<int>(MaxGroupSize);
+        int grp = Grid.IdxX;
+        int d = grp / chunks;
+        int c = grp - d * chunks;
+        int first = (c * Group.DimX + Group.IdxX) * PerThread;
+        long o = (long)due[d] * size;
+        int mine = 0;
+        for (int e = 0; e < PerThread; e++)
+        {
+            int n = first + e;
+            if (n < size && spikes[o + n] != 0f)
+            {
+                mine++;
+            }
+        }
+
+        int inclusive = InclusiveScan(mine, shared);
+        long at = o + chunkOffsets[grp] + inclusive - mine;
+        for (int e = 0; e < PerThread; e++)
+        {
+            int n = first + e;
+            if (n < size)
+            {
+                float v = spikes[o + n];
+                if (v != 0f)
+                {
+                    outIndex[at] = n;
+                    outValue[at] = v;
+                    at++;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Compaction of a population of at most one chunk (group size × <see cref="PerThread"/>
+    /// neurons) in one launch: group d counts, scans and writes instance due[d]'s spikes and count.
+    /// </summary>
+    public static void CompactSmall(ArrayView<float> spikes, ArrayView<int> due, int size, ArrayView<int> counts,
+        ArrayView<int> outIndex, ArrayView<float> outValue)
+    {
+        var shared = SharedMemory.Allocate<int>(MaxGroupSize);
+        int inst = due[Grid.IdxX];
+        int first = Group.IdxX * PerThread;
+        long o = (long)inst * size;
+        int mine = 0;
+        for (int e = 0; e < PerThread; e++)
+        {
+            int n = first + e;
+            if (n < size && spikes[o + n] != 0f)
+            {
+                mine++;
+            }
+        }
+
+        int inclusive = InclusiveScan(mine, shared);
+        long at = o + inclusive - mine;
+        for (int e = 0; e < PerThread; e++)
+        {
+            int n = first + e;
+            if (n < size)
+            {
+                float v = spikes[o + n];
+                if (v != 0f)
+                {
+                    outIndex[at] = n;
+                    outValue[at] = v;
+                    at++;
+                }
+            }
+        }
+
+        if (Group.IdxX == Group.DimX - 1)
+        {
+            counts[inst] = inclusive;
+        }
+    }
+
+    /// <summary>Inclusive prefix sum over the group (Hillis-Steele in shared memory); shared[Group.DimX-1] holds the total after.</summary>
+    private static int InclusiveScan(int value, ArrayView<int> shared)
+    {
+        int t = Group.IdxX;
+        shared[t] = value;
+        Group.Barrier();
+        for (int offset = 1; offset < Group.DimX; offset <<= 1)
+        {
+            int add = t >= offset ? shared[t - offset] : 0;
+            Group.Barrier();
+            shared[t] += add;
+            Group.Barrier();
+        }
+
+        return shared[t];
+    }
+}

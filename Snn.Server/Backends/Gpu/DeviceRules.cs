@@ -1,0 +1,284 @@
+using ILGPU;
+
+namespace Snn.Server.Backends.Gpu;
+
+/// <summary>
+/// snntorch.Leaky without inhibition: SnnTorchLeakyRule (Models/SnnTorchLeaky.cs) on one neuron.
+/// Lanes: 0 beta (clamped), 1 threshold, 2 graded_spikes_factor.
+/// </summary>
+internal readonly struct LeakyDeviceRule(int reset, int delay) : IDeviceRule
+{
+    public const int Subtract = 0;
+    public const int Zero = 1;
+
+    public void Step(ArrayView<float> p, int n, int size, ref float mem, ref float unused1, ref float unused2, ref float unused3, float x, float rec, out float spike)
+    {
+        float beta = p[n];
+        float thr = p[size + n];
+        float graded = p[2 * size + n];
+        float r = mem - thr > 0f ? 1f : 0f;
+        if (reset == Subtract)
+        {
+            mem = (beta * mem + x) - r * thr;
+        }
+        else if (reset == Zero)
+        {
+            mem = beta * ((1f - r) * mem) + x;
+        }
+        else
+        {
+            mem = beta * mem + x;
+        }
+
+        spike = (mem - thr > 0f ? 1f : 0f) * graded;
+        if (delay == 0)
+        {
+            float doReset = spike / graded - r;
+            if (reset == Subtract)
+            {
+                mem = mem - doReset * thr;
+            }
+            else if (reset == Zero)
+            {
+                mem = mem - doReset * mem;
+            }
+        }
+    }
+}
+
+/// <summary>
+/// sinabs.LIF and sinabs.IAF: SinabsLifRule (Models/SinabsLif.cs) on one neuron. Lanes: 0 alpha_mem,
+/// 1 (1 - alpha_mem), 2 alpha_syn, 3 spike_threshold, 4 subtract_value or reset_value, 5 min_v_mem.
+/// </summary>
+internal readonly struct SinabsLifDeviceRule(int synaptic, int normInput, int multiSpike, int resetToValue, int clip) : IDeviceRule
+{
+    public void Step(ArrayView<float> p, int n, int size, ref float v, ref float i, ref float unused2, ref float unused3, float x, float rec, out float spike)
+    {
+        i = synaptic != 0 ? p[2 * size + n] * (i + x) : x;
+        float syn = normInput != 0 ? p[size + n] * i : i;
+        v = p[n] * v + syn;
+
+        float thr = p[3 * size + n];
+        spike = multiSpike != 0
+            ? (v > 0f ? Truncate(v / thr) : 0f)
+            : (v - thr >= 0f ? 1f : 0f);
+
+        float amount = p[4 * size + n];
+        v = resetToValue != 0 ? (spike == 0f ? v : amount) : v - spike * amount;
+
+        if (clip != 0)
+        {
+            float min = p[5 * size + n];
+            float d = v - min;
+            v = (d > 0f ? d : 0f) + min;
+        }
+    }
+
+    /// <summary>Truncation toward zero of a positive float: beyond 2^23 every float is already whole.</summary>
+    internal static float Truncate(float q) => q < 8388608f ? (float)(int)q : q;
+}
+
+/// <summary>
+/// norse.LIF: NorseLifRule (Models/NorseLif.cs) on one neuron. Lanes: 0 dt*tau_mem_inv,
+/// 1 -dt*tau_syn_inv, 2 v_leak, 3 v_th, 4 v_reset.
+/// </summary>
+internal readonly struct NorseLifDeviceRule : IDeviceRule
+{
+    public void Step(ArrayView<float> p, int n, int size, ref float v, ref float i, ref float unused2, ref float unused3, float x, float rec, out float spike)
+    {
+        float iJump = i + x;
+        float vDecayed = v + p[n] * ((p[2 * size + n] - v) + iJump);
+        i = iJump + p[size + n] * iJump;
+        float z = vDecayed - p[3 * size + n] > 0f ? 1f : 0f;
+        v = (1f - z) * vDecayed + z * p[4 * size + n];
+        spike = z;
+    }
+}
+
+/// <summary>
+/// snntorch.Synaptic without inhibition: SnnTorchSynapticRule (Models/SnnTorchSynaptic.cs) on one
+/// neuron. Lanes: 0 alpha, 1 beta (both clamped), 2 threshold. States: syn, mem.
+/// </summary>
+internal readonly struct SynapticDeviceRule(int reset, int delay) : IDeviceRule
+{
+    public void Step(ArrayView<float> p, int n, int size, ref float syn, ref float mem, ref float unused2, ref float unused3, float x, float rec, out float spike)
+    {
+        float thr = p[2 * size + n];
+        float r = mem - thr > 0f ? 1f : 0f;
+        syn = p[n] * syn + x;
+        mem = p[size + n] * mem + syn;
+        if (reset == LeakyDeviceRule.Subtract)
+        {
+            mem = mem - r * thr;
+        }
+        else if (reset == LeakyDeviceRule.Zero)
+        {
+            mem = mem - mem * r;
+        }
+
+        spike = mem - thr > 0f ? 1f : 0f;
+        if (delay == 0)
+        {
+            float doReset = spike - r;
+            if (reset == LeakyDeviceRule.Subtract)
+            {
+                mem = mem - doReset * thr;
+            }
+            else if (reset == LeakyDeviceRule.Zero)
+            {
+                mem = mem - doReset * mem;
+            }
+        }
+    }
+}
+
+/// <summary>norse.IAF: NorseIafRule (Models/NorseIaf.cs) on one neuron. Lanes: 0 v_th, 1 v_reset. State: v.</summary>
+internal readonly struct NorseIafDeviceRule : IDeviceRule
+{
+    public void Step(ArrayView<float> p, int n, int size, ref float v, ref float unused1, ref float unused2, ref float unused3, float x, float rec, out float spike)
+    {
+        v = v + x;
+        float z = v - p[n] > 0f ? 1f : 0f;
+        v = (1f - z) * v + z * p[size + n];
+        spike = z;
+    }
+}
+
+/// <summary>
+/// snntorch.Alpha without inhibition: SnnTorchAlphaRule (Models/SnnTorchAlpha.cs). Lanes: 0 alpha,
+/// 1 beta (clamped), 2 tau_alpha, 3 threshold. States: syn_exc, syn_inh, mem.
+/// </summary>
+internal readonly struct AlphaDeviceRule(int reset) : IDeviceRule
+{
+    public void Step(ArrayView<float> p, int n, int size, ref float synExc, ref float synInh, ref float mem, ref float unused3,
+        float x, float rec, out float spike)
+    {
+        float thr = p[3 * size + n];
+        float r = mem - thr > 0f ? 1f : 0f;
+        float synInhPrev = synInh;
+        synExc = p[n] * synExc + x;
+        synInh = p[size + n] * synInh - x;
+        mem = p[2 * size + n] * (synExc + synInh);
+        if (reset == LeakyDeviceRule.Zero)
+        {
+            synExc = synExc - synExc * r;
+            synInh = synInh - synInh * r;
+            mem = mem - mem * r;
+        }
+        else if (reset == LeakyDeviceRule.Subtract)
+        {
+            synExc = synExc - thr * r;
+            synInh = synInh - synInh * r;
+            mem = mem - (-synInhPrev) * r;
+        }
+
+        spike = mem - thr > 0f ? 1f : 0f;
+    }
+}
+
+/// <summary>
+/// snntorch.Lapicque without inhibition: SnnTorchLapicqueRule (Models/SnnTorchLapicque.cs). Lanes:
+/// 0 R, 1 1/(R*C), 2 time_step, 3 decay, 4 threshold. State: mem.
+/// </summary>
+internal readonly struct LapicqueDeviceRule(int reset) : IDeviceRule
+{
+    public void Step(ArrayView<float> p, int n, int size, ref float mem, ref float unused1, ref float unused2, ref float unused3,
+        float x, float rec, out float spike)
+    {
+        float thr = p[4 * size + n];
+        float r = mem - thr > 0f ? 1f : 0f;
+        float baseValue = ((x * p[n]) * p[size + n]) * p[2 * size + n] + p[3 * size + n] * mem;
+        mem = reset == LeakyDeviceRule.Subtract ? baseValue - r * thr
+            : reset == LeakyDeviceRule.Zero ? baseValue - r * baseValue
+            : baseValue;
+        spike = mem - thr > 0f ? 1f : 0f;
+    }
+}
+
+/// <summary>
+/// snntorch.RLeaky without inhibition: SnnTorchRLeakyRule (Models/SnnTorchRLeaky.cs). Lanes: 0 beta
+/// (clamped), 1 threshold, 2 graded_spikes_factor. States: spk, mem. Takes the recurrent input.
+/// </summary>
+internal readonly struct RLeakyDeviceRule(int reset, int delay) : IDeviceRule
+{
+    public void Step(ArrayView<float> p, int n, int size, ref float spk, ref float mem, ref float unused2, ref float unused3,
+        float x, float rec, out float spike)
+    {
+        float thr = p[size + n];
+        float graded = p[2 * size + n];
+        float r = mem - thr > 0f ? 1f : 0f;
+        float baseValue = (p[n] * mem + x) + rec;
+        mem = reset == LeakyDeviceRule.Subtract ? baseValue - r * thr
+            : reset == LeakyDeviceRule.Zero ? baseValue - r * baseValue
+            : baseValue;
+        spike = (mem - thr > 0f ? 1f : 0f) * graded;
+        spk = spike;
+        if (delay == 0)
+        {
+            float doReset = spike / graded - r;
+            if (reset == LeakyDeviceRule.Subtract)
+            {
+                mem = mem - doReset * thr;
+            }
+            else if (reset == LeakyDeviceRule.Zero)
+            {
+                mem = mem - doReset * mem;
+            }
+        }
+    }
+}
+
+/// <summary>
+/// sinabs.ALIF: SinabsAlifRule (Models/SinabsAlif.cs). Lanes: 0 alpha_mem, 1 (1 - alpha_mem),
+/// 2 alpha_syn, 3 b0, 4 adapt_scale, 5 alpha_adapt, 6 (1 - alpha_adapt), 7 subtract_value or
+/// reset_value, 8 min_v_mem. States: v_mem, i_syn, b, spike_threshold.
+/// </summary>
+internal readonly struct SinabsAlifDeviceRule(int synaptic, int normInput, int multiSpike, int resetToValue, int subtractAdaptive, int clip)
+    : IDeviceRule
+{
+    public void Step(ArrayView<float> p, int n, int size, ref float v, ref float i, ref float b, ref float threshold,
+        float x, float rec, out float spike)
+    {
+        i = synaptic != 0 ? p[2 * size + n] * (i + x) : x;
+        if (normInput != 0)
+        {
+            i = p[size + n] * i;
+        }
+
+        v = p[n] * v + i;
+        float thr = p[3 * size + n] + p[4 * size + n] * b;
+        spike = multiSpike != 0
+            ? (v > 0f ? SinabsLifDeviceRule.Truncate(v / thr) : 0f)
+            : (v - thr >= 0f ? 1f : 0f);
+        float amount = p[7 * size + n];
+        v = resetToValue != 0 ? (spike == 0f ? v : amount) : v - spike * (subtractAdaptive != 0 ? thr : amount);
+        b = p[5 * size + n] * b + p[6 * size + n] * spike;
+        threshold = p[3 * size + n] + p[4 * size + n] * b;
+        if (clip != 0)
+        {
+            float min = p[8 * size + n];
+            float d = v - min;
+            v = (d > 0f ? d : 0f) + min;
+        }
+    }
+}
+
+/// <summary>
+/// norse.LSNN: NorseLsnnRule (Models/NorseLsnn.cs). Lanes: 0 dt*tau_mem_inv, 1 -dt*tau_syn_inv,
+/// 2 dt*tau_adapt_inv, 3 v_leak, 4 v_th, 5 v_reset, 6 beta. States: v, i, b.
+/// </summary>
+internal readonly struct NorseLsnnDeviceRule : IDeviceRule
+{
+    public void Step(ArrayView<float> p, int n, int size, ref float v, ref float i, ref float b, ref float unused3,
+        float x, float rec, out float spike)
+    {
+        float vDecayed = v + p[n] * ((p[3 * size + n] - v) + i);
+        float iDecayed = i + p[size + n] * i;
+        float bDecayed = b + p[2 * size + n] * (p[4 * size + n] - b);
+        float z = vDecayed - bDecayed > 0f ? 1f : 0f;
+        v = (1f - z) * vDecayed + z * p[5 * size + n];
+        b = bDecayed + z * p[6 * size + n];
+        i = iDecayed + x;
+        spike = z;
+    }
+}

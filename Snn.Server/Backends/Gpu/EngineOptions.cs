@@ -1,0 +1,24 @@
+namespace Snn.Server.Backends.Gpu;
+
+/// <summary>Which backend steps the networks (configuration section <c>Snn:Engine</c>).</summary>
+public sealed class EngineOptions
+{
+    /// <summary>
+    /// <c>cpu</c> (the SIMD kernels), <c>cuda</c> (an NVIDIA GPU through its driver), <c>opencl</c> or
+    /// <c>ilgpu-cpu</c> (the GPU kernels on ILGPU's CPU accelerator: slow, for tests). Defaults to <c>cpu</c>.
+    /// </summary>
+    public string Backend { get; set; } = "cpu";
+
+    /// <summary>Index of the device among those of the backend's kind. Defaults to 0.</summary>
+    public int Device { get; set; }
+
+    /// <summary>
+    /// With a device backend: networks with fewer neurons than this (population sizes × instances)
+    /// step on the CPU backend, which answers small networks faster (launch and copy latency decide
+    /// there; on an H200 with 16 cores the two were even at about 16,384 neurons). Defaults to 0: every
+    /// network that has device kernels steps on the device.
+    /// </summary>
+    public long CpuBelowNeurons { get; set; }
+
+    public static readonly string[] Backends = ["cpu", "cuda", "opencl", "ilgpu-cpu"];
+}

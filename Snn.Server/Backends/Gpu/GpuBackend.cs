@@ -1,0 +1,208 @@
+using ILGPU;
+using ILGPU.Runtime;
+using ILGPU.Runtime.CPU;
+using ILGPU.Runtime.Cuda;
+using ILGPU.Runtime.OpenCL;
+using Snn.Server.Backends.Cpu;
+using Snn.Server.Engine;
+
+namespace Snn.Server.Backends.Gpu;
+
+/// <summary>
+/// The ILGPU backend: the neuron models and projections as ILGPU kernels, state resident on the
+/// device, every due instance of a population stepped by one launch, spikes compacted on the
+/// device (a prefix sum, so in ascending index order) and only spike indices and values copied
+/// back. The same kernels run on CUDA, OpenCL or ILGPU's CPU accelerator. A network with a model or
+/// projection that has no device kernel yet steps on the CPU backend (see <see cref="DeviceNetwork.Supports"/>).
+/// </summary>
+internal sealed partial class GpuBackend : IComputeBackend, IDisposable
+{
+    private readonly Context _context;
+    private readonly CpuBackend _fallback;
+    private readonly Dictionary<Network, DeviceNetwork?> _networks = new(ReferenceEqualityComparer.Instance);
+    private readonly List<string> _placements = [];
+
+    private GpuBackend(string name, Context context, Accelerator accelerator, int index, CpuOptions cpu)
+    {
+        Name = name;
+        _context = context;
+        Accelerator = accelerator;
+        Stream = accelerator.DefaultStream;
+        Kernels = new DeviceKernelSet(accelerator);
+        _fallback = new CpuBackend(new CpuOptions { Threads = 1, ParallelThreshold = cpu.ParallelThreshold });
+        string capability = accelerator is CudaAccelerator cuda ? $"{cuda.Architecture.Major}.{cuda.Architecture.Minor}" : "";
+        DeviceInfo = new ComputeDeviceInfo(index, accelerator.Name, accelerator.MemorySize, capability);
+        Device = $"{accelerator.Name} ({accelerator.AcceleratorType}, device {index}, {accelerator.MemorySize / (1 << 20)} MiB" +
+            (capability.Length > 0 ? $", compute capability {capability})" : ")");
+    }
+
+    public static GpuBackend Create(string kind, int index, CpuOptions cpu, long cpuBelowNeurons = 0)
+    {
+        DriverLibraries.Install();
+        var context = Context.Create(b =>
+        {
+            b.Optimize(OptimizationLevel.O1);
+            switch (kind)
+            {
+                case "cuda": b.Cuda(); break;
+                case "opencl": b.OpenCL(); break;
+                // ILGPU's default CPU device: groups of up to 16 threads, each an OS thread.
+                default: b.CPU(); break;
+            }
+        });
+        try
+        {
+            var type = kind switch
+            {
+                "cuda" => AcceleratorType.Cuda,
+                "opencl" => AcceleratorType.OpenCL,
+                _ => AcceleratorType.CPU,
+            };
+            var devices = context.Devices.Where(d => d.AcceleratorType == type).ToArray();
+            if (index < 0 || index >= devices.Length)
+            {
+                string what = kind switch
+                {
+                    "cuda" => "no CUDA device answered (is the NVIDIA driver, libcuda.so.1, installed and a GPU visible?)",
+                    "opencl" => "no OpenCL device answered (is an OpenCL runtime with generic address space support installed?)",
+                    _ => "ILGPU's CPU accelerator is missing",
+                };
+                throw new InvalidOperationException(devices.Length == 0
+                    ? $"Snn:Engine:Backend is '{kind}' but {what}; set Snn:Engine:Backend to cpu, or run where the device is"
+                    : $"Snn:Engine:Device is {index} but the '{kind}' backend has {devices.Length} device(s) (0..{devices.Length - 1})");
+            }
+
+            var accelerator = devices[index].CreateAccelerator(context);
+            return new GpuBackend(kind, context, accelerator, index, cpu) { CpuBelowNeurons = cpuBelowNeurons };
+        }
+        catch
+        {
+            context.Dispose();
+            throw;
+        }
+    }
+
+    public string Name { get; }
+
+    /// <summary>See <see cref="EngineOptions.CpuBelowNeurons"/>.</summary>
+    public long CpuBelowNeurons { get; init; }
+
+    /// <summary>Where each network steps is logged here once (set by the host; none in tests).</summary>
+    public ILogger? Logger { get; set; }
+
+    public string Device { get; }
+
+    public ComputeDeviceInfo? DeviceInfo { get; }
+
+    public Accelerator Accelerator { get; }
+
+    /// <summary>The stream every copy and launch of this backend is queued on.</summary>
+    public AcceleratorStream Stream { get; }
+
+    internal DeviceKernelSet Kernels { get; }
+
+    /// <summary>Where each network stepped, one line per network in the order they first stepped (for the device check).</summary>
+    public IReadOnlyList<string> Placements()
+    {
+        lock (_placements)
+        {
+            return [.. _placements];
+        }
+    }
+
+    /// <summary>Whether <paramref name="network"/> steps on the device (false: on the CPU fallback).</summary>
+    public bool OnDevice(Network network) => Find(network) is not null;
+
+    public void Step(Network network, ReadOnlySpan<int> due)
+    {
+        var device = Find(network);
+        if (device is null)
+        {
+            _fallback.Step(network, due);
+            return;
+        }
+
+        device.Step(due);
+    }
+
+    /// <summary>The device copy of <paramref name="network"/>, made at its first step; null when it steps on the CPU.</summary>
+    internal DeviceNetwork? Find(Network network)
+    {
+        if (!_networks.TryGetValue(network, out var device))
+        {
+            long neurons = network.Neurons * network.Instances.Length;
+            string? unsupported = DeviceNetwork.Unsupported(network);
+            bool small = neurons < CpuBelowNeurons;
+            device = unsupported is null && !small ? new DeviceNetwork(this, network) : null;
+            _networks[network] = device;
+            string placement = device is not null ? $"{network.Name}: on the device"
+                : unsupported is not null ? $"{network.Name}: on the CPU backend, {unsupported} has no device kernel yet"
+                : $"{network.Name}: on the CPU backend, {neurons} neurons is below Snn:Engine:CpuBelowNeurons ({CpuBelowNeurons})";
+            lock (_placements)
+            {
+                _placements.Add(placement);
+            }
+
+            if (Logger is { } logger)
+            {
+                LogPlacement(logger, Name, placement);
+            }
+        }
+
+        return device;
+    }
+
+    public void RefreshHost(Network network)
+    {
+        if (_networks.TryGetValue(network, out var device))
+        {
+            device?.RefreshHost();
+        }
+    }
+
+    public void HostEdited(Network network)
+    {
+        if (!_networks.TryGetValue(network, out var device) || device is null)
+        {
+            return;
+        }
+
+        if (DeviceNetwork.Supports(network) && network.Neurons * network.Instances.Length >= CpuBelowNeurons)
+        {
+            device.HostEdited();
+        }
+        else
+        {
+            // SetParameters chose something the device kernels lack (e.g. inhibition): the host
+            // arrays are current (refreshed before the edit), so the CPU takes over from here.
+            device.Dispose();
+            _networks[network] = null;
+        }
+    }
+
+    public void Release(Network network)
+    {
+        if (_networks.Remove(network, out var device))
+        {
+            device?.Dispose();
+        }
+    }
+
+    public void SetRealtimePriority(int priority) => _fallback.SetRealtimePriority(priority);
+
+    public void Dispose()
+    {
+        foreach (var device in _networks.Values)
+        {
+            device?.Dispose();
+        }
+
+        _networks.Clear();
+        _fallback.Dispose();
+        Accelerator.Dispose();
+        _context.Dispose();
+    }
+
+    [LoggerMessage(EventId = 200, Level = LogLevel.Information, Message = "Backend {Backend}: network {Placement}")]
+    private static partial void LogPlacement(ILogger logger, string backend, string placement);
+}

@@ -1,0 +1,447 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
+using ILGPU.Runtime;
+using Snn.Server;
+using Snn.Server.Backends;
+using Snn.Server.Backends.Cpu;
+using Snn.Server.Backends.Gpu;
+using Snn.Server.Engine;
+using Snn.Server.Models;
+
+namespace Snn.Conformance;
+
+/// <summary>
+/// <c>Snn.Conformance gpu-check --data DIR --out DIR [--backend cuda] [--quick]</c>: what tests/gpu/device-check.sh
+/// runs on a machine with a GPU and no .NET (this program published self-contained). Replays every
+/// reference case and network on the device backend, checks the device against the CPU bit for bit on
+/// large populations, and measures the GPU figures of the README. Ends with one line:
+/// <c>gpu-check: N passed, M failed</c>.
+/// </summary>
+public static class GpuCheck
+{
+    private static readonly int[] s_sizes = [1_000, 65_536, 1_048_576, 16_777_216];
+
+    public static async Task<int> RunAsync(string dataDir, string outDir, string backend, bool quick, TextWriter log)
+    {
+        int passed = 0, failed = 0;
+        void Check(bool ok, string what)
+        {
+            log.WriteLine($"{(ok ? "PASS" : "FAIL")}  {what}");
+            if (ok) passed++; else failed++;
+        }
+
+        log.WriteLine($"gpu-check on backend {backend}, {DateTime.UtcNow:u}, {Environment.ProcessorCount} cores");
+
+        // 1. Reference cases and networks through the real server on the device backend.
+        await using (var host = await ServerHost.StartAsync(["--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "", $"--Snn:Engine:Backend={backend}"]))
+        {
+            var device = host.Services.GetRequiredService<IComputeBackend>();
+            log.WriteLine($"device: {device.Device}");
+            foreach (var kind in new[] { "refcases", "refnets" })
+            {
+                string cases = Path.Combine(dataDir, kind);
+                if (!Directory.Exists(cases))
+                {
+                    Check(false, $"{cases} is missing");
+                    continue;
+                }
+
+                var (p, f, exact) = await ConformanceProgram.RunCasesAsync(cases, Path.Combine(outDir, kind), host.Address, 1e-5, log, []);
+                Check(f == 0 && p > 0, $"{kind} on {backend}: {p} passed, {f} failed, {exact} bit-exact (the rest within 1e-5: exp in derived constants or LIFAdEx)");
+            }
+
+            if (device is GpuBackend gpu)
+            {
+                foreach (var line in gpu.Placements())
+                {
+                    log.WriteLine("      placement: " + line);
+                }
+            }
+        }
+
+        // 2. Device against CPU, every bit, on populations large enough for ptxas to have fused (the FMA check).
+        using var cpuBackend = new CpuBackend();
+        using var gpuBackend = (GpuBackend)ComputeBackends.Create(new EngineOptions { Backend = backend }, new CpuOptions());
+        foreach (var model in Models)
+        {
+            int size = quick ? 4_096 : 1_048_576;
+            var (cpuNet, _) = Single(model, size, cpuBackend, null);
+            var (gpuNet, device) = Single(model, size, gpuBackend, Drive(size));
+            Drive(size).CopyTo(cpuNet.Populations[0].Input, 0);
+            int[] due = [0];
+            for (int t = 0; t < 200; t++)
+            {
+                Drive(size).CopyTo(cpuNet.Populations[0].Input, 0);
+                cpuBackend.Step(cpuNet, due);
+                device!.Step(due);
+                cpuNet.Instances[0].Step++;
+                gpuNet.Instances[0].Step++;
+            }
+
+            gpuBackend.RefreshHost(gpuNet);
+            long differ = 0;
+            var a = cpuNet.Populations[0];
+            var b = gpuNet.Populations[0];
+            for (int v = 0; v < a.State.Length; v++)
+            {
+                for (int k = 0; k < size; k++)
+                {
+                    differ += BitConverter.SingleToInt32Bits(a.State[v][k]) != BitConverter.SingleToInt32Bits(b.State[v][k]) ? 1 : 0;
+                }
+            }
+
+            long spikeDiffer = 0;
+            for (int k = 0; k < size; k++)
+            {
+                spikeDiffer += a.Spikes[k] != b.Spikes[k] ? 1 : 0;
+            }
+
+            Check(differ == 0 && spikeDiffer == 0, $"{model.Name} {size:N0} neurons, 200 steps: {differ} state values and {spikeDiffer} spikes differ from the CPU backend");
+            gpuBackend.Release(gpuNet);
+        }
+
+        // 3. Figures.
+        log.WriteLine($"figures on {gpuBackend.Device}");
+        log.WriteLine("spikes returned = one step with the spike indices and values compacted on the device and copied to pinned host memory; " +
+            "+ host spike array = also written into the population's host array, as the step loop reads it today; queued = 100 steps, then one sync; batch 1");
+        double copyBandwidth = CopyBandwidth(gpuBackend, log);
+        var sizes = quick ? [1_000, 4_096] : s_sizes;
+        foreach (int size in sizes)
+        {
+            foreach (var model in Models)
+            {
+                var (net, device) = Single(model, size, gpuBackend, Drive(size));
+                device!.MirrorHostSpikes = false;
+                double returned = Rate(() => device!.Step([0]), net, quick ? 0.2 : 1.0, out long allocated);
+                long steps = _lastSteps;
+                device.MirrorHostSpikes = true;
+                double mirrored = Rate(() => device!.Step([0]), net, quick ? 0.2 : 1.0, out _);
+                int spiking = device.Spikes(net.Populations[0], 0).Indices.Length;
+                double queued = Queued(device!, net, quick ? 0.2 : 1.0);
+                string bw = "";
+                if (size >= 1 << 20)
+                {
+                    // Bytes the kernels move per step: constant input copied in (4 read + 4 written),
+                    // state read and written, input read, spikes written, spikes read twice by compaction.
+                    double perNeuron = 8 + 8.0 * net.Populations[0].State.Length + 4 + 4 + 8;
+                    double rate = perNeuron * size * queued;
+                    bw = $"  queued moves {rate / 1e12:F2} TB/s = {100 * rate / copyBandwidth:F0}% of copy bandwidth";
+                }
+
+                log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"GPU {model.Name,-16} N={size,10:N0}  spikes returned {returned,9:F0} steps/s  (+ host spike array {mirrored,9:F0})  queued {queued,9:F0} steps/s  spiking {spiking,9:N0}  managed bytes/step {(double)allocated / Math.Max(1, steps):F1}{bw}"));
+                gpuBackend.Release(net);
+            }
+        }
+
+        // Crossover: the CPU backend (all cores) against the device, spikes returned, snntorch.Leaky.
+        foreach (int size in quick ? [1_000, 4_096] : new[] { 1_000, 4_096, 16_384, 65_536, 262_144, 1_048_576 })
+        {
+            var model = Models[0];
+            var (cpuNet, _) = Single(model, size, cpuBackend, null);
+            Drive(size).CopyTo(cpuNet.Populations[0].Input, 0);
+            var drive = cpuNet.Populations[0].Input.ToArray();
+            double cpu = Rate(() =>
+            {
+                drive.CopyTo(cpuNet.Populations[0].Input, 0);
+                cpuBackend.Step(cpuNet, [0]);
+                ScanSpikes(cpuNet.Populations[0].Spikes);
+            }, cpuNet, 0.5, out _);
+            var (gpuNet, device) = Single(model, size, gpuBackend, Drive(size));
+            device!.MirrorHostSpikes = false;
+            double gpu = Rate(() => device.Step([0]), gpuNet, 0.5, out _);
+            gpuBackend.Release(gpuNet);
+            log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"crossover snntorch.Leaky N={size,10:N0}  CPU backend {cpu,9:F0} steps/s  GPU {gpu,9:F0} steps/s  -> {(cpu > gpu ? "CPU" : "GPU")} faster"));
+        }
+
+        // The engine benchmarks' wide dense network (input 100 -> dense -> sinabs.LIF 1,048,576: 104,857,600 weights).
+        if (!quick)
+        {
+            foreach (var figure in new Action<GpuBackend, CpuBackend, TextWriter, Action<bool, string>>[] { Vision, WideDense, Sparse })
+            {
+                try
+                {
+                    figure(gpuBackend, cpuBackend, log, Check);
+                }
+                catch (Exception e)
+                {
+                    Check(false, $"{figure.Method.Name}: {e}");
+                }
+            }
+        }
+
+        log.WriteLine($"gpu-check: {passed} passed, {failed} failed");
+        return failed == 0 ? 0 : 1;
+    }
+
+    private static readonly (string Name, Dictionary<string, ParamValue> Parameters)[] Models =
+    [
+        ("snntorch.Leaky", new() { ["beta"] = ParamValue.Number(0.9) }),
+        ("sinabs.LIF", new() { ["tau_mem"] = ParamValue.Number(10) }),
+        ("norse.LIF", new() { ["tau_mem_inv"] = ParamValue.Number(100), ["dt"] = ParamValue.Number(0.001) }),
+    ];
+
+    private static long _lastSteps;
+
+    /// <summary>x = U(0, 1) * 0.3 as the peers draw it (a fixed seed).</summary>
+    private static float[] Drive(int size)
+    {
+        var rng = new Random(42);
+        var x = new float[size];
+        for (int i = 0; i < size; i++)
+        {
+            x[i] = rng.NextSingle() * 0.3f;
+        }
+
+        return x;
+    }
+
+    private static (Network Net, DeviceNetwork? Device) Single((string Name, Dictionary<string, ParamValue> Parameters) model, int size,
+        IComputeBackend backend, float[]? constantInput)
+    {
+        var definition = new NetworkDefinition("bench", [new PopulationDefinition("a", model.Name, size, [], model.Parameters)], [],
+            0.001, ClockMode.Lockstep, 1, 1);
+        var net = NetworkBuilder.Build(definition, new EngineLimits { MaxNeuronsPerPopulation = 1 << 25, MaxNeuronsPerNetwork = 1L << 26 });
+        if (backend is not GpuBackend gpu)
+        {
+            return (net, null);
+        }
+
+        var device = gpu.Find(net) ?? throw new InvalidOperationException($"{model.Name} has no device kernel");
+        device.Step([0]); // uploads
+        if (constantInput is not null)
+        {
+            device.SetConstantInput(net.Populations[0], constantInput);
+        }
+
+        net.Instances[0].Step = 0;
+        return (net, device);
+    }
+
+    /// <summary>Steps per second of <paramref name="step"/> over about <paramref name="seconds"/>, after a warm-up.</summary>
+    private static double Rate(Action step, Network net, double seconds, out long allocated)
+    {
+        for (int i = 0; i < 30; i++)
+        {
+            step();
+        }
+
+        long steps = 0;
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var sw = Stopwatch.StartNew();
+        while (sw.Elapsed.TotalSeconds < seconds)
+        {
+            for (int i = 0; i < 10; i++)
+            {
+                step();
+                net.Instances[0].Step++;
+            }
+
+            steps += 10;
+        }
+
+        double rate = steps / sw.Elapsed.TotalSeconds;
+        allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        _lastSteps = steps;
+        return rate;
+    }
+
+    private static double Queued(DeviceNetwork device, Network net, double seconds)
+    {
+        long steps = 0;
+        var sw = Stopwatch.StartNew();
+        while (sw.Elapsed.TotalSeconds < seconds)
+        {
+            for (int i = 0; i < 100; i++)
+            {
+                device.Step([0], copyBack: false);
+                net.Instances[0].Step++;
+            }
+
+            device.Synchronize();
+            steps += 100;
+        }
+
+        double rate = steps / sw.Elapsed.TotalSeconds;
+        device.Step([0]); // host spike mirror current again
+        return rate;
+    }
+
+    private static int ScanSpikes(float[] spikes)
+    {
+        int n = 0;
+        foreach (float s in spikes)
+        {
+            n += s != 0f ? 1 : 0;
+        }
+
+        return n;
+    }
+
+    /// <summary>Device-to-device copy of 256 MiB, timed: the bandwidth the queued figure is compared with.</summary>
+    private static double CopyBandwidth(GpuBackend backend, TextWriter log)
+    {
+        const long n = 64L << 20;
+        using var a = backend.Accelerator.Allocate1D<float>(n);
+        using var b = backend.Accelerator.Allocate1D<float>(n);
+        a.View.MemSetToZero(backend.Stream);
+        for (int i = 0; i < 3; i++)
+        {
+            a.View.CopyTo(backend.Stream, b.View);
+        }
+
+        backend.Stream.Synchronize();
+        var sw = Stopwatch.StartNew();
+        const int reps = 20;
+        for (int i = 0; i < reps; i++)
+        {
+            a.View.CopyTo(backend.Stream, b.View);
+        }
+
+        backend.Stream.Synchronize();
+        double bytes = 2.0 * 4 * n * reps; // read + write
+        double rate = bytes / sw.Elapsed.TotalSeconds;
+        log.WriteLine($"device copy bandwidth (256 MiB device-to-device, read + write): {rate / 1e12:F2} TB/s");
+        return rate;
+    }
+
+    private static void WideDense(GpuBackend gpu, CpuBackend cpu, TextWriter log, Action<bool, string> check)
+    {
+        const int n = 1 << 20, inputs = 100;
+        var random = new Random(1);
+        var weights = new float[(long)n * inputs];
+        for (long k = 0; k < weights.Length; k++)
+        {
+            weights[k] = random.Next(-64, 65) / 256f;
+        }
+
+        NetworkFigure(gpu, cpu, log, check, "wide dense: input 100 -> dense -> sinabs.LIF 1,048,576 (104,857,600 weights), 10% input spikes",
+            new NetworkDefinition("wide", [
+                new PopulationDefinition("in", "input", inputs, [], new Dictionary<string, ParamValue>()),
+                new PopulationDefinition("lif", "sinabs.LIF", n, [], new Dictionary<string, ParamValue> { ["tau_mem"] = ParamValue.Number(10) }),
+            ], [new ProjectionDefinition("w", "in", "lif", ProjectionKind.Dense, weights, null, false)], 0.001, ClockMode.Lockstep, 1, 1), 0.1);
+    }
+
+    /// <summary>The engine benchmarks' vision network: input [2,128,128] -> conv2d 5x5/2 -> sinabs.IAF [16,64,64] -> sum pool 4 -> dense -> 10.</summary>
+    private static void Vision(GpuBackend gpu, CpuBackend cpu, TextWriter log, Action<bool, string> check)
+    {
+        var random = new Random(2);
+        float[] Dyadic(int count) => Enumerable.Range(0, count).Select(_ => random.Next(-128, 129) / 64f).ToArray();
+        var none = new Dictionary<string, ParamValue>();
+        NetworkFigure(gpu, cpu, log, check, "vision: input [2,128,128] -> conv2d 2->16 5x5/2 -> sinabs.IAF [16,64,64] -> sum pool 4x4 -> dense -> sinabs.IAF 10, 10% input spikes",
+            new NetworkDefinition("vision", [
+                new PopulationDefinition("in", "input", 2 * 128 * 128, [2, 128, 128], none),
+                new PopulationDefinition("conv", "sinabs.IAF", 16 * 64 * 64, [16, 64, 64], none),
+                new PopulationDefinition("pool", "passthrough", 16 * 16 * 16, [16, 16, 16], none),
+                new PopulationDefinition("out", "sinabs.IAF", 10, [], none),
+            ], [
+                new ProjectionDefinition("c1", "in", "conv", ProjectionKind.Conv2d, Dyadic(16 * 2 * 5 * 5), null, false) { KernelSize = [5], Stride = [2], Padding = [2] },
+                new ProjectionDefinition("p1", "conv", "pool", ProjectionKind.SumPool2d, [], null, false) { KernelSize = [4] },
+                new ProjectionDefinition("fc", "pool", "out", ProjectionKind.Dense, Dyadic(10 * 4096), null, false),
+            ], 0.001, ClockMode.Lockstep, 1, 1), 0.1);
+    }
+
+    /// <summary>The engine benchmarks' sparse network: input 1,048,576 -> 100,000,000 random synapses -> sinabs.LIF 1,048,576.</summary>
+    private static void Sparse(GpuBackend gpu, CpuBackend cpu, TextWriter log, Action<bool, string> check)
+    {
+        const int n = 1 << 20;
+        const long synapses = 100_000_000;
+        var random = new Random(3);
+        var pre = new int[synapses];
+        var post = new int[synapses];
+        var weights = new float[synapses];
+        for (long k = 0; k < synapses; k++)
+        {
+            pre[k] = random.Next(n);
+            post[k] = random.Next(n);
+            weights[k] = random.Next(0, 65) / 64f;
+        }
+
+        Array.Sort(pre);
+        NetworkFigure(gpu, cpu, log, check, "sparse: input 1,048,576 -> 100,000,000 random synapses -> sinabs.LIF 1,048,576, 1% input spikes",
+            new NetworkDefinition("sparse", [
+                new PopulationDefinition("in", "input", n, [], new Dictionary<string, ParamValue>()),
+                new PopulationDefinition("lif", "sinabs.LIF", n, [], new Dictionary<string, ParamValue> { ["tau_mem"] = ParamValue.Number(10) }),
+            ], [new ProjectionDefinition("syn", "in", "lif", ProjectionKind.Sparse, weights, null, false) { Pre = pre, Post = post }],
+            0.001, ClockMode.Lockstep, 1, 1), 0.01);
+    }
+
+    /// <summary>
+    /// A network on the device and on the CPU backend: the same random input events each step, every
+    /// state bit compared after 30 steps, then steps/s of each (the device's with spikes returned).
+    /// </summary>
+    private static void NetworkFigure(GpuBackend gpu, CpuBackend cpu, TextWriter log, Action<bool, string> check, string name,
+        NetworkDefinition definition, double inputRate)
+    {
+        var limits = new EngineLimits { MaxNeuronsPerPopulation = 1 << 25, MaxNeuronsPerNetwork = 1L << 26, MaxSynapsesPerNetwork = 1L << 28 };
+        var gNet = NetworkBuilder.Build(definition, limits);
+        var cNet = NetworkBuilder.Build(definition, limits);
+        int inputs = definition.Populations[0].Size;
+        var events = new int[Math.Max(1, (int)(inputs * inputRate))];
+        void Input(Network net, Random r)
+        {
+            // As the step loop's PrepareInputs: every input buffer cleared, then the external input events.
+            foreach (var p in net.Populations)
+            {
+                p.Input.AsSpan().Clear();
+            }
+
+            var x = net.Populations[0].Input;
+            for (int e = 0; e < events.Length; e++)
+            {
+                x[r.Next(inputs)] = 1f;
+            }
+
+            net.Populations[0].MarkExternalInput(0);
+        }
+
+        if (!gpu.OnDevice(gNet))
+        {
+            check(false, $"{name}: not on the device ({gpu.Placements()[^1]})");
+            return;
+        }
+
+        var r1 = new Random(5);
+        var r2 = new Random(5);
+        for (int t = 0; t < 30; t++)
+        {
+            Input(gNet, r1);
+            gpu.Step(gNet, [0]);
+            Input(cNet, r2);
+            cpu.Step(cNet, [0]);
+            gNet.Instances[0].Step++;
+            cNet.Instances[0].Step++;
+        }
+
+        gpu.RefreshHost(gNet);
+        long differ = 0, spikes = 0;
+        for (int p = 0; p < gNet.Populations.Length; p++)
+        {
+            var a = gNet.Populations[p];
+            var b = cNet.Populations[p];
+            for (int v = 0; v < a.State.Length; v++)
+            {
+                for (int k = 0; k < a.State[v].Length; k++)
+                {
+                    differ += BitConverter.SingleToInt32Bits(a.State[v][k]) != BitConverter.SingleToInt32Bits(b.State[v][k]) ? 1 : 0;
+                }
+            }
+
+            for (int k = 0; k < a.Spikes.Length; k++)
+            {
+                differ += a.Spikes[k] != b.Spikes[k] ? 1 : 0;
+                spikes += a.Spikes[k] != 0f ? 1 : 0;
+            }
+        }
+
+        check(differ == 0, $"{name}, 30 steps: {differ} state values and spikes differ from the CPU backend ({spikes} spikes at the last step)");
+        var rng = new Random(7);
+        double gpuRate = Rate(() => { Input(gNet, rng); gpu.Step(gNet, [0]); }, gNet, 1.0, out _);
+        double cpuRate = Rate(() => { Input(cNet, rng); cpu.Step(cNet, [0]); }, cNet, 1.0, out _);
+        log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{name}: GPU {gpuRate:F0} steps/s (spikes returned, host spike arrays updated), CPU backend {cpuRate:F0} steps/s"));
+        gpu.Release(gNet);
+    }
+}

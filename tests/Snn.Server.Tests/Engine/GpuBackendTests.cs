@@ -1,0 +1,232 @@
+using Snn.Server.Backends;
+using Snn.Server.Backends.Cpu;
+using Snn.Server.Backends.Gpu;
+using Snn.Server.Engine;
+using Snn.Server.Models;
+using static Snn.Server.Tests.Engine.EngineHarness;
+
+namespace Snn.Server.Tests.Engine;
+
+/// <summary>
+/// The ILGPU backend's kernels, run on ILGPU's CPU accelerator (the same kernels CUDA runs, less the
+/// PTX step), against the CPU backend: every state value and spike equal bit for bit, step by step.
+/// </summary>
+public sealed class GpuBackendTests : IClassFixture<GpuBackendTests.Backends>
+{
+    private readonly Backends _backends;
+
+    public GpuBackendTests(Backends backends) => _backends = backends;
+
+    /// <summary>One ilgpu-cpu backend for the class: compiling the kernels takes seconds.</summary>
+    public sealed class Backends : IDisposable
+    {
+        internal GpuBackend Gpu { get; } = (GpuBackend)ComputeBackends.Create(new EngineOptions { Backend = "ilgpu-cpu" }, new CpuOptions());
+
+        internal CpuBackend Cpu { get; } = new(new CpuOptions { Threads = 1 });
+
+        public void Dispose()
+        {
+            Gpu.Dispose();
+            Cpu.Dispose();
+        }
+    }
+
+    private static Dictionary<string, ParamValue> P(params (string Name, object Value)[] values) =>
+        values.ToDictionary(v => v.Name, v => v.Value switch
+        {
+            string s => ParamValue.Choice(s),
+            bool b => ParamValue.Switch(b),
+            float[] a => ParamValue.Numbers(a),
+            _ => ParamValue.Number(Convert.ToDouble(v.Value, System.Globalization.CultureInfo.InvariantCulture)),
+        });
+
+    private static PopulationDefinition Pop(string name, string model, int size, Dictionary<string, ParamValue>? p = null) =>
+        new(name, model, size, [], p ?? []);
+
+    public static TheoryData<string> Networks() => new(Cases.Keys.Order(StringComparer.Ordinal));
+
+    private static readonly Dictionary<string, Func<NetworkDefinition>> Cases = new()
+    {
+        ["leaky"] = () => Net([Pop("in", "input", 300), Pop("a", "snntorch.Leaky", 300, P(("beta", 0.9)))], [OneToOne("j", "in", "a")], 3),
+        ["leaky-zero-immediate"] = () => Net(
+            [Pop("in", "input", 257), Pop("a", "snntorch.Leaky", 257, P(("beta", 0.8), ("reset_mechanism", "zero"), ("reset_delay", false), ("graded_spikes_factor", 0.5)))],
+            [OneToOne("j", "in", "a", Dyadic(new Random(1), 257))], 2),
+        ["sinabs-lif-syn-clip"] = () => Net(
+            [Pop("in", "input", 1500), Pop("a", "sinabs.LIF", 1500, P(("tau_mem", 10), ("tau_syn", 5), ("min_v_mem", -0.5)))],
+            [OneToOne("j", "in", "a")], 2),
+        ["sinabs-iaf-reset-single"] = () => Net(
+            [Pop("in", "input", 100), Pop("a", "sinabs.IAF", 100, P(("spike_fn", "SingleSpike"), ("reset_fn", "MembraneReset")))],
+            [OneToOne("j", "in", "a")], 1),
+        ["norse-lif-per-neuron"] = () => Net(
+            [Pop("in", "input", 64), Pop("a", "norse.LIF", 64, P(("v_th", Enumerable.Range(0, 64).Select(i => 0.05f + i / 640f).ToArray())))],
+            [OneToOne("j", "in", "a")], 2),
+        ["dense-bias-delay-recurrent"] = () => Net(
+            [Pop("in", "input", 40), Pop("h", "sinabs.LIF", 30, P(("tau_mem", 8))), Pop("o", "snntorch.Leaky", 10, P(("beta", 0.95)))],
+            [
+                Dense("w1", "in", "h", Dyadic(new Random(2), 30 * 40), Dyadic(new Random(3), 30)),
+                Dense("rec", "h", "h", Dyadic(new Random(4), 30 * 30)),
+                Dense("w2", "h", "o", Dyadic(new Random(5), 10 * 30), Dyadic(new Random(6), 10), delay: 2, biasOnFirstStep: false),
+                OneToOne("skip", "h", "h", Dyadic(new Random(7), 30), delay: 1),
+            ], 3),
+        ["synaptic-zero-immediate"] = () => Net(
+            [Pop("in", "input", 200), Pop("a", "snntorch.Synaptic", 200, P(("alpha", 0.8), ("beta", 0.9), ("reset_mechanism", "zero"), ("reset_delay", false)))],
+            [OneToOne("j", "in", "a")], 2),
+        ["norse-iaf-dense"] = () => Net(
+            [Pop("in", "input", 30), Pop("a", "norse.IAF", 20, P(("v_th", 0.6)))], [Dense("w", "in", "a", Dyadic(new Random(8), 600))], 2),
+        ["alpha-subtract"] = () => Net(
+            [Pop("in", "input", 90), Pop("a", "snntorch.Alpha", 90, P(("alpha", 0.9), ("beta", 0.8)))], [OneToOne("j", "in", "a")], 2),
+        ["alpha-zero"] = () => Net(
+            [Pop("in", "input", 90), Pop("a", "snntorch.Alpha", 90, P(("alpha", 0.9), ("beta", 0.8), ("reset_mechanism", "zero")))], [OneToOne("j", "in", "a")], 1),
+        ["lapicque"] = () => Net(
+            [Pop("in", "input", 70), Pop("a", "snntorch.Lapicque", 70, P(("beta", 0.9)))], [OneToOne("j", "in", "a", Enumerable.Repeat(8f, 70).ToArray())], 2),
+        ["rleaky-recurrent"] = () => Net(
+            [Pop("in", "input", 40), Pop("a", "snntorch.RLeaky", 40, P(("beta", 0.9), ("reset_delay", false)))],
+            [OneToOne("j", "in", "a"), Dense("rec", "a", "a", Dyadic(new Random(9), 1600))], 2),
+        ["sinabs-alif-syn"] = () => Net(
+            [Pop("in", "input", 80), Pop("a", "sinabs.ALIF", 80, P(("tau_mem", 10), ("tau_adapt", 20), ("tau_syn", 5), ("min_v_mem", -1)))],
+            [OneToOne("j", "in", "a", Enumerable.Repeat(4f, 80).ToArray())], 2),
+        ["norse-lsnn"] = () => Net(
+            [Pop("in", "input", 60), Pop("a", "norse.LSNN", 60, P(("v_th", 0.3)))], [OneToOne("j", "in", "a", Enumerable.Repeat(20f, 60).ToArray())], 2),
+        ["conv-pool-dense"] = () => Net(
+            [Shaped("in", "input", 2, 12, 12), Shaped("conv", "sinabs.IAF", 4, 6, 6), Shaped("pool", "passthrough", 4, 3, 3), Flat("out", "sinabs.IAF", 5)],
+            [
+                Conv("c", "in", "conv", Dyadic(new Random(10), 4 * 2 * 3 * 3), [3], stride: [2], padding: [1], bias: Dyadic(new Random(11), 4)),
+                Pool("p", "conv", "pool", [2]),
+                Dense("fc", "pool", "out", Dyadic(new Random(12), 5 * 36)),
+            ], 2),
+        ["sparse-with-duplicates"] = () => Net(
+            [Pop("in", "input", 50), Pop("a", "sinabs.LIF", 30, P(("tau_mem", 5)))],
+            [Sparse("s", "in", "a", [0, 3, 3, 7, 7, 7, 20, 49, 49, 2], [1, 1, 1, 5, 6, 5, 29, 0, 1, 1], Dyadic(new Random(13), 10).Select(w => w * 8).ToArray(),
+                bias: Dyadic(new Random(14), 30))], 2),
+        ["cpu-fallback-lifadex"] = () => Net(
+            [Pop("in", "input", 50), Pop("a", "norse.LIFAdEx", 50)], [OneToOne("j", "in", "a", Enumerable.Repeat(20f, 50).ToArray())], 2),
+    };
+
+    [Theory]
+    [MemberData(nameof(Networks))]
+    public void Device_kernels_give_the_cpu_bits(string name)
+    {
+        var definition = Cases[name]();
+        var cpu = NetworkBuilder.Build(definition, new EngineLimits());
+        var gpu = NetworkBuilder.Build(definition, new EngineLimits());
+        Assert.Equal(!name.StartsWith("cpu-fallback", StringComparison.Ordinal), _backends.Gpu.OnDevice(gpu));
+
+        var rng = new Random(11);
+        int instances = definition.Instances;
+        for (int t = 0; t < 40; t++)
+        {
+            // Some steps leave an instance out (LOCKSTEP instances advance independently).
+            var due = Enumerable.Range(0, instances).Where(i => t % 7 != 3 || i != instances - 1).ToArray();
+            var drive = Enumerable.Range(0, instances).Select(_ => Drive(rng, definition.Populations[0].Size, t)).ToArray();
+            Step(_backends.Cpu, cpu, due, drive);
+            Step(_backends.Gpu, gpu, due, drive);
+            Compare(cpu, gpu, $"{name}, step {t}");
+            if (t == 20)
+            {
+                // A reset of one instance mid-run, as the loop does it.
+                _backends.Gpu.RefreshHost(gpu);
+                foreach (var p in cpu.Populations)
+                {
+                    p.Reset(0);
+                }
+
+                foreach (var p in gpu.Populations)
+                {
+                    p.Reset(0);
+                }
+
+                cpu.Instances[0].Step = gpu.Instances[0].Step = 0;
+                _backends.Gpu.HostEdited(gpu);
+            }
+        }
+
+        Assert.Contains(gpu.Populations[^1].Spikes, s => s != 0f);
+        _backends.Gpu.Release(gpu);
+    }
+
+    private static float[] Drive(Random rng, int size, int t) =>
+        Enumerable.Range(0, size).Select(_ => rng.NextDouble() < 0.3 ? (float)(rng.NextDouble() * 1.5) : 0f).ToArray();
+
+    private static void Step(IComputeBackend backend, Network net, int[] due, float[][] drive)
+    {
+        foreach (var p in net.Populations)
+        {
+            foreach (int i in due)
+            {
+                p.Slice(p.Input, i).Clear();
+                if (p.RecurrentInput.Length > 0)
+                {
+                    p.Slice(p.RecurrentInput, i).Clear();
+                }
+            }
+        }
+
+        var input = net.Populations[0];
+        foreach (int i in due)
+        {
+            drive[i].CopyTo(input.Slice(input.Input, i));
+            input.MarkExternalInput(i);
+        }
+
+        backend.Step(net, due);
+        backend.RefreshHost(net);
+        foreach (int i in due)
+        {
+            net.Instances[i].Step++;
+        }
+    }
+
+    private static void Compare(Network cpu, Network gpu, string where)
+    {
+        for (int p = 0; p < cpu.Populations.Length; p++)
+        {
+            var a = cpu.Populations[p];
+            var b = gpu.Populations[p];
+            Assert.True(a.Spikes.AsSpan().SequenceEqual(b.Spikes), $"{where}: spikes of '{a.Name}' differ");
+            for (int v = 0; v < a.State.Length; v++)
+            {
+                var x = a.State[v];
+                var y = b.State[v];
+                for (int k = 0; k < x.Length; k++)
+                {
+                    Assert.True(BitConverter.SingleToInt32Bits(x[k]) == BitConverter.SingleToInt32Bits(y[k]),
+                        $"{where}: {a.Model.StateVariables[v]}[{k}] of '{a.Name}' is {y[k]:R} on the device, {x[k]:R} on the CPU");
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void Networks_below_the_cpu_threshold_step_on_the_cpu_backend()
+    {
+        using var gpu = GpuBackend.Create("ilgpu-cpu", 0, new CpuOptions { Threads = 1 }, cpuBelowNeurons: 1000);
+        var small = NetworkBuilder.Build(Net([Pop("in", "input", 100), Pop("a", "snntorch.Leaky", 100, P(("beta", 0.9)))], [OneToOne("j", "in", "a")], 2),
+            new EngineLimits());
+        var large = NetworkBuilder.Build(Net([Pop("in", "input", 300), Pop("a", "snntorch.Leaky", 300, P(("beta", 0.9)))], [OneToOne("j", "in", "a")], 2),
+            new EngineLimits());
+        Assert.False(gpu.OnDevice(small)); // 400 neurons
+        Assert.True(gpu.OnDevice(large)); // 1,200 neurons
+        Assert.Contains(gpu.Placements(), p => p.Contains("below Snn:Engine:CpuBelowNeurons", StringComparison.Ordinal));
+        gpu.Release(large);
+    }
+
+    [Fact]
+    public void Spikes_come_back_compacted_in_ascending_order()
+    {
+        var definition = Net([Pop("in", "input", 5000), Pop("a", "passthrough", 5000)], [OneToOne("j", "in", "a")], 2);
+        var net = NetworkBuilder.Build(definition, new EngineLimits());
+        var rng = new Random(5);
+        var drive = Enumerable.Range(0, 2).Select(_ => Drive(rng, 5000, 0)).ToArray();
+        Step(_backends.Gpu, net, [0, 1], drive);
+        var device = _backends.Gpu.Find(net)!;
+        for (int i = 0; i < 2; i++)
+        {
+            var (indices, values) = device.Spikes(net.Populations[1], i);
+            var expected = Enumerable.Range(0, 5000).Where(n => drive[i][n] != 0f).ToArray();
+            Assert.Equal(expected, indices.ToArray());
+            Assert.Equal(expected.Select(n => drive[i][n]).ToArray(), values.ToArray());
+        }
+
+        _backends.Gpu.Release(net);
+    }
+}

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The GPU check, for a machine with an NVIDIA GPU (driver only: libcuda.so.1) and no .NET.
+#
+# Prepare it where .NET is (from the repository root):
+#   bash tests/gpu/device-check.sh --prepare DIR
+# which publishes the conformance tool self-contained and single-file into DIR/gpu-check (about 51 MB)
+# and puts the reference data (DIR/data.tar.gz) and this script into DIR. Optionally lay out the Python peers in
+# DIR/peers with ../shared/gpu/setup_peers.sh and copy peer_gpu_bench.py and peer_graph_bench.py into
+# DIR. Then, on the GPU machine:
+#   bash DIR/device-check.sh [OUTDIR]
+# It replays every reference case and network on the cuda backend, checks the device against the CPU
+# bit for bit, measures the GPU figures, runs the peers if they are there, and ends with one line:
+#   gpu-check: N passed, M failed
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+
+if [ "${1:-}" = "--prepare" ]; then
+  dir=$(mkdir -p "${2:?--prepare DIR}" && cd "$2" && pwd)
+  root=$(cd "$here/../.." && pwd)
+  dotnet publish "$root/tests/Snn.Conformance" -c Release -r linux-x64 --self-contained \
+    -p:PublishSingleFile=true -p:EnableCompressionInSingleFile=true -o "$dir/gpu-check" || exit 1
+  rm -f "$dir"/gpu-check/*.pdb
+  tar -czf "$dir/data.tar.gz" -C "$root/tests" data/refcases data/refnets
+  cp "$here/device-check.sh" "$dir/"
+  du -sh "$dir"
+  exit 0
+fi
+
+out=${1:-${OUT:-$here/out}}
+mkdir -p "$out"
+work=$(mktemp -d)
+tar -xzf "$here/data.tar.gz" -C "$work" || { echo "gpu-check: 0 passed, 1 failed (no data.tar.gz)"; exit 1; }
+nvidia-smi > "$out/nvidia-smi.txt" 2>&1 || echo "nvidia-smi failed" >> "$out/nvidia-smi.txt"
+head -12 "$out/nvidia-smi.txt"
+
+# 1. The server's own check: reference cases on cuda, device vs CPU bit for bit, figures.
+DOTNET_TieredPGO=0 "$here/gpu-check/Snn.Conformance" gpu-check --data "$work/data" --out "$work/cases" --backend cuda \
+  > "$out/gpu-check.log" 2>&1
+rc=$?
+grep -v '^RAN \|^server \|^      \|INF\]' "$out/gpu-check.log"
+
+# 2. The peers on the same GPU, if they were laid out.
+if [ -d "$here/peers/src" ]; then
+  export PYTHONPATH="$here/peers/shims:$here/peers/src/snntorch:$here/peers/src/norse:$here/peers/src/sinabs" PYTHONUNBUFFERED=1
+  echo "== peers, torch eager (peer_gpu_bench.py)"
+  timeout 150 python3 "$here/peer_gpu_bench.py" 2>&1 | tee "$out/peers-eager.log" | grep -v Warning
+  echo "== peers, CUDA graphs (peer_graph_bench.py)"
+  timeout 120 python3 "$here/peer_graph_bench.py" 2>&1 | tee "$out/peers-graph.log" | grep -v Warning
+fi
+
+rm -rf "$work"
+closing=$(grep '^gpu-check:' "$out/gpu-check.log" | tail -1)
+echo "${closing:-gpu-check: 0 passed, 1 failed (the check did not finish, exit code $rc)}"
+exit $rc
