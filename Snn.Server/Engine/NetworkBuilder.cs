@@ -52,6 +52,11 @@ internal static partial class NetworkBuilder
             throw EngineException.Invalid($"spec.dt is {def.Dt}; it must be a positive number of seconds (default 0.001)");
         }
 
+        if (def.Dt > limits.MaxDt)
+        {
+            throw EngineException.Invalid($"spec.dt is {def.Dt} s; it must be at most {limits.MaxDt} s (Snn:Limits:MaxDt)");
+        }
+
         if (!double.IsFinite(def.RealtimeFactor) || def.RealtimeFactor <= 0)
         {
             throw EngineException.Invalid($"spec.realtime_factor is {def.RealtimeFactor}; it must be positive (default 1)");
@@ -61,6 +66,12 @@ internal static partial class NetworkBuilder
         {
             throw EngineException.Invalid(
                 $"spec.dt × spec.realtime_factor = {def.Dt * def.RealtimeFactor} s; a REALTIME tick period must be at least {limits.MinRealtimePeriod} s");
+        }
+
+        if (def.Clock == ClockMode.Realtime && def.Dt * def.RealtimeFactor > limits.MaxTickPeriod)
+        {
+            throw EngineException.Invalid(
+                $"spec.dt × spec.realtime_factor = {def.Dt * def.RealtimeFactor} s; a REALTIME tick period must be at most {limits.MaxTickPeriod} s (Snn:Limits:MaxTickPeriod); lower dt or realtime_factor");
         }
 
         if (def.Instances < 1 || def.Instances > limits.MaxInstances)
