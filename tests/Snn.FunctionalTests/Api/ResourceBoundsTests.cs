@@ -1,6 +1,8 @@
 using Grpc.Core;
 using Grpc.Health.V1;
+using Snn.Client;
 using Snn.Protos.V1;
+using Snn.Server;
 using static Snn.FunctionalTests.Api.Specs;
 
 namespace Snn.FunctionalTests.Api;
@@ -65,5 +67,62 @@ public sealed class ResourceBoundsTests(ApiServerFixture server) : ApiTest(serve
         Assert.Equal(0UL, network.Clock.Ticks);
         Assert.Equal(0UL, network.Instances[0].Step);
         await Client.DeleteNetworkAsync(new DeleteNetworkRequest { Name = spec.Name }).Within();
+    }
+
+    /// <summary>
+    /// With a small Snn:Limits:MaxMemoryBytes, networks are created until the budget is spent; the next
+    /// is RESOURCE_EXHAUSTED with what it needs and what is left, a huge one is refused before anything
+    /// is allocated, and deleting a network gives its bytes back.
+    /// </summary>
+    [Fact]
+    public async Task Networks_beyond_the_memory_budget_are_RESOURCE_EXHAUSTED_and_deleting_one_frees_its_share()
+    {
+        const long budget = 8L << 20;
+        await using var host = await ServerHost.StartAsync(
+            ["--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "", "--Snn:Limits:MaxMemoryBytes", $"{budget}"]).Within();
+        using var client = new SnnClient(host.Address);
+
+        // in (input) → n (sinabs.IAF), 131,072 neurons each: about 3 MiB of buffers, weights and scratch.
+        var created = new List<string>();
+        RpcException? refused = null;
+        string? refusedName = null;
+        for (int i = 0; i < 10 && refused is null; i++)
+        {
+            var spec = Feed($"budget-{i}", "sinabs.IAF", 1 << 17);
+            try
+            {
+                await client.CreateNetworkAsync(new CreateNetworkRequest { Spec = spec }).Within();
+                created.Add(spec.Name);
+            }
+            catch (RpcException e)
+            {
+                refused = e;
+                refusedName = spec.Name;
+            }
+        }
+
+        Assert.True(refused is not null, $"{created.Count} networks of 131,072 neurons fit an 8 MiB budget");
+        var info = await client.GetServerInfoAsync().Within();
+        Assert.Equal((ulong)budget, info.Limits.MaxMemoryBytes);
+        Assert.InRange(info.Usage.MemoryBytes, info.Usage.StateBytes + info.Usage.SynapseBytes + 1, (ulong)budget);
+        Assert.NotEmpty(created);
+        Assert.Equal(StatusCode.ResourceExhausted, refused.StatusCode);
+        foreach (var fragment in new[] { $"network '{refusedName}' needs ", " MiB; ", " of the 8.0 MiB budget (Snn:Limits:MaxMemoryBytes) is left; delete networks or raise the budget" })
+        {
+            Assert.Contains(fragment, refused.Status.Detail, StringComparison.Ordinal);
+        }
+
+        // A request for about 1 GiB of state is refused at once, not allocated.
+        await Rpc.FailsAsync(StatusCode.ResourceExhausted,
+            () => client.CreateNetworkAsync(new CreateNetworkRequest { Spec = Feed("huge", "sinabs.IAF", 1 << 24, instances: 4) }),
+            "network 'huge' needs 1.", " GiB; ", "Snn:Limits:MaxMemoryBytes");
+
+        var listed = await client.ListNetworksAsync().Within();
+        Assert.Equal(created.Order(StringComparer.Ordinal), listed.Networks.Select(n => n.Spec.Name));
+
+        await client.DeleteNetworkAsync(new DeleteNetworkRequest { Name = created[0] }).Within();
+        Assert.True((await client.GetServerInfoAsync().Within()).Usage.MemoryBytes < info.Usage.MemoryBytes);
+        await client.CreateNetworkAsync(new CreateNetworkRequest { Spec = Feed(refusedName!, "sinabs.IAF", 1 << 17) }).Within();
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, await client.HealthCheckAsync().Within());
     }
 }
