@@ -81,7 +81,7 @@ internal static partial class NetworkBuilder
 
         if (def.Instances < 1 || def.Instances > limits.MaxInstances)
         {
-            throw EngineException.Invalid($"spec.instances is {def.Instances}; it must be 1..{limits.MaxInstances}");
+            throw EngineException.Invalid($"spec.instances is {def.RequestedInstances ?? def.Instances}; it must be 1..{limits.MaxInstances}");
         }
 
         if (def.Populations.Count == 0)
