@@ -58,6 +58,7 @@ public sealed class ServerHost : IAsyncDisposable
 
         var limits = new EngineLimits();
         config.GetSection("Snn:Limits").Bind(limits);
+        limits.Validate(); // at start, before the step loop exists
         int maxMessage = config.GetValue("Snn:MaxMessageBytes", 4 << 20);
         if (maxMessage < 1024)
         {

@@ -34,6 +34,48 @@ public sealed class EngineLimits
     /// <summary>Shortest REALTIME period (dt × realtime_factor), seconds. Defaults to 0.0001 (10 kHz).</summary>
     public double MinRealtimePeriod { get; set; } = 1e-4;
 
+    /// <summary>Longest REALTIME period (dt × realtime_factor), seconds. Defaults to 3,600 (one tick an hour).</summary>
+    public double MaxTickPeriod { get; set; } = 3600;
+
+    /// <summary>Longest step, spec.dt, seconds. Defaults to 1.</summary>
+    public double MaxDt { get; set; } = 1;
+
     /// <summary>State values (instances × neurons × variables) in one network. Defaults to 536,870,912 (2 GiB).</summary>
     public long MaxStateValuesPerNetwork { get; set; } = 1L << 29;
+
+    /// <summary>
+    /// Bytes all networks together may hold (state, input and spike buffers, weights, connectivity,
+    /// delay lines). Defaults to <see cref="DefaultMemoryShare"/> of the memory the process may use
+    /// (<see cref="GC.GetGCMemoryInfo()"/>.TotalAvailableMemoryBytes: physical memory, or the container's
+    /// or GCHeapHardLimit's cap), leaving the rest to the server itself and the GC.
+    /// </summary>
+    public long MaxMemoryBytes { get; set; } = DefaultMaxMemoryBytes();
+
+    /// <summary>The default budget's share of the memory the process may use: 75 %.</summary>
+    public const double DefaultMemoryShare = 0.75;
+
+    public static long DefaultMaxMemoryBytes() => (long)(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes * DefaultMemoryShare);
+
+    /// <summary>Longest <see cref="MaxTickPeriod"/> a server may be configured with: 10^8 s (its Stopwatch ticks fit a long many times over).</summary>
+    public const double TickPeriodCeiling = 1e8;
+
+    /// <summary>Refuses settings the engine cannot honour; called at start.</summary>
+    public void Validate()
+    {
+        if (!(MaxTickPeriod >= MinRealtimePeriod && MaxTickPeriod <= TickPeriodCeiling))
+        {
+            throw new InvalidOperationException(
+                $"Snn:Limits:MaxTickPeriod is {MaxTickPeriod}; it must be {MinRealtimePeriod}..{TickPeriodCeiling} seconds");
+        }
+
+        if (!(MaxDt > 0 && double.IsFinite(MaxDt)))
+        {
+            throw new InvalidOperationException($"Snn:Limits:MaxDt is {MaxDt}; it must be a positive number of seconds");
+        }
+
+        if (MaxMemoryBytes <= 0)
+        {
+            throw new InvalidOperationException($"Snn:Limits:MaxMemoryBytes is {MaxMemoryBytes}; it must be a positive number of bytes");
+        }
+    }
 }

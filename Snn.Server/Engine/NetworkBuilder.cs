@@ -44,12 +44,22 @@ internal static partial class NetworkBuilder
         CheckFinite(bias, field);
     }
 
-    public static Network Build(NetworkDefinition def, EngineLimits limits)
+    /// <summary>
+    /// Validates <paramref name="def"/> and builds the network. <paramref name="reserve"/>, when given, is
+    /// called once the populations are validated and before any buffer is allocated, with an upper bound
+    /// of the bytes the network will hold (<see cref="EstimateBytes"/>); it may refuse by throwing.
+    /// </summary>
+    public static Network Build(NetworkDefinition def, EngineLimits limits, Action<long>? reserve = null)
     {
         CheckName(def.Name, "spec.name");
         if (!double.IsFinite(def.Dt) || def.Dt <= 0)
         {
             throw EngineException.Invalid($"spec.dt is {def.Dt}; it must be a positive number of seconds (default 0.001)");
+        }
+
+        if (def.Dt > limits.MaxDt)
+        {
+            throw EngineException.Invalid($"spec.dt is {def.Dt} s; it must be at most {limits.MaxDt} s (Snn:Limits:MaxDt)");
         }
 
         if (!double.IsFinite(def.RealtimeFactor) || def.RealtimeFactor <= 0)
@@ -63,9 +73,15 @@ internal static partial class NetworkBuilder
                 $"spec.dt × spec.realtime_factor = {def.Dt * def.RealtimeFactor} s; a REALTIME tick period must be at least {limits.MinRealtimePeriod} s");
         }
 
+        if (def.Clock == ClockMode.Realtime && def.Dt * def.RealtimeFactor > limits.MaxTickPeriod)
+        {
+            throw EngineException.Invalid(
+                $"spec.dt × spec.realtime_factor = {def.Dt * def.RealtimeFactor} s; a REALTIME tick period must be at most {limits.MaxTickPeriod} s (Snn:Limits:MaxTickPeriod); lower dt or realtime_factor");
+        }
+
         if (def.Instances < 1 || def.Instances > limits.MaxInstances)
         {
-            throw EngineException.Invalid($"spec.instances is {def.Instances}; it must be 1..{limits.MaxInstances}");
+            throw EngineException.Invalid($"spec.instances is {def.RequestedInstances ?? def.Instances}; it must be 1..{limits.MaxInstances}");
         }
 
         if (def.Populations.Count == 0)
@@ -80,6 +96,7 @@ internal static partial class NetworkBuilder
 
         var byName = new Dictionary<string, int>(StringComparer.Ordinal);
         var populations = new Population[def.Populations.Count];
+        var kernels = new (NeuronModel Model, NeuronKernel Kernel)[populations.Length];
         long neurons = 0;
         long stateValues = 0;
         for (int i = 0; i < populations.Length; i++)
@@ -130,8 +147,14 @@ internal static partial class NetworkBuilder
                     $"populations × instances need more than {limits.MaxStateValuesPerNetwork} state values (limit); use fewer instances or neurons");
             }
 
-            var kernel = Compile(model, pd.Parameters, pd.Size, def.Dt, field);
-            populations[i] = new Population(i, pd, model, kernel, def.Instances);
+            kernels[i] = (model, Compile(model, pd.Parameters, pd.Size, def.Dt, field));
+        }
+
+        // Everything the network will hold is known from here: charge it before allocating any of it.
+        reserve?.Invoke(EstimateBytes(def, kernels.Select(k => k.Model).ToArray(), byName, limits.MaxInputHorizon));
+        for (int i = 0; i < populations.Length; i++)
+        {
+            populations[i] = new Population(i, def.Populations[i], kernels[i].Model, kernels[i].Kernel, def.Instances);
         }
 
         var projections = new Projection[def.Projections.Count];
@@ -206,6 +229,64 @@ internal static partial class NetworkBuilder
 
         return new Network(def, populations, projections, order, limits.MaxInputHorizon);
     }
+
+    /// <summary>
+    /// An upper bound of the bytes a network of <paramref name="def"/> holds, computed from the definition
+    /// alone (nothing allocated): per population, its state variables, input, spikes and recurrent input
+    /// (instances × size floats each); per projection, its weights, bias and connectivity as stored, and
+    /// its delay line ((delay_steps + 1) × source size × instances); plus <see cref="OverheadBytes"/>.
+    /// Populations are those validated; a projection naming an unknown population counts nothing (it is
+    /// refused later).
+    /// </summary>
+    internal static long EstimateBytes(NetworkDefinition def, NeuronModel[] models, IReadOnlyDictionary<string, int> byName, int horizon)
+    {
+        long instances = def.Instances;
+        long bytes = 0;
+        int maxSize = 1;
+        for (int i = 0; i < models.Length; i++)
+        {
+            long size = def.Populations[i].Size;
+            maxSize = Math.Max(maxSize, def.Populations[i].Size);
+            bytes += 4 * size * instances * (models[i].StateVariables.Count + 2 + (models[i].HasRecurrentInput ? 1 : 0));
+        }
+
+        foreach (var jd in def.Projections)
+        {
+            if (!byName.TryGetValue(jd.Source, out int source) || !byName.TryGetValue(jd.Target, out int target))
+            {
+                continue;
+            }
+
+            long sourceSize = def.Populations[source].Size;
+            long targetSize = def.Populations[target].Size;
+            long bias = jd.Bias?.Length ?? 0;
+            bytes += 4 * jd.Kind switch
+            {
+                ProjectionKind.Dense => jd.Weights.Length + bias,
+                ProjectionKind.OneToOne => Math.Max(jd.Weights.Length, targetSize),
+                ProjectionKind.Sparse => sourceSize + 1 + 4L * jd.Weights.Length + bias, // row starts; post, spec index, weights (+ slack)
+                ProjectionKind.Conv2d => 2L * jd.Weights.Length + bias, // weights and their scatter layout
+                _ => 0,
+            };
+            if (jd.DelaySteps > 0)
+            {
+                bytes += 4 * (jd.DelaySteps + 1L) * sourceSize * instances;
+            }
+        }
+
+        return bytes + OverheadBytes(maxSize, def.Instances, horizon);
+    }
+
+    /// <summary>
+    /// Bytes a network holds besides its buffers and weights: the projection scratch buffer (the largest
+    /// population) and each instance's queue of future inputs (two references per step of the horizon).
+    /// </summary>
+    internal static long OverheadBytes(int maxPopulationSize, int instances, int horizon) =>
+        4L * maxPopulationSize + 16L * horizon * instances;
+
+    /// <summary>What <paramref name="network"/> is charged against the memory budget: its buffers and weights plus <see cref="OverheadBytes"/>.</summary>
+    internal static long ChargedBytes(Network network, int horizon) =>
+        network.Bytes + OverheadBytes(network.Scratch.Length, network.Instances.Length, horizon);
 
     public static NeuronKernel Compile(NeuronModel model, IReadOnlyDictionary<string, ParamValue> parameters, int size,
         double dt, string field)

@@ -20,7 +20,11 @@ public sealed record NetworkDefinition(
     double Dt,
     ClockMode Clock,
     int Instances,
-    double RealtimeFactor);
+    double RealtimeFactor)
+{
+    /// <summary>spec.instances as the client sent it when it does not fit <see cref="Instances"/> (for the refusal's message).</summary>
+    public long? RequestedInstances { get; init; }
+}
 
 /// <summary>A population: <paramref name="Size"/> neurons of one model.</summary>
 public sealed record PopulationDefinition(

@@ -23,6 +23,9 @@ internal sealed class RealtimeClock
 
     public RealtimeClock(double periodSeconds)
     {
+        // NetworkBuilder bounds the period (Snn:Limits:MaxTickPeriod); a period whose ticks overflowed a
+        // long would schedule every tick in the past and tick flat out.
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(periodSeconds, EngineLimits.TickPeriodCeiling);
         PeriodSeconds = periodSeconds;
         Period = Math.Max(1, (long)Math.Round(periodSeconds * Stopwatch.Frequency));
         Next = NextGridPoint();

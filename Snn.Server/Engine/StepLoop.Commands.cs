@@ -36,22 +36,43 @@ internal sealed partial class StepLoop
 
     public IReadOnlyList<Network> Networks => _registry.Values.OrderBy(n => n.Name, StringComparer.Ordinal).ToList();
 
-    /// <summary>Validates and builds a network off the loop, then hands it to the loop.</summary>
+    /// <summary>
+    /// Validates and builds a network off the loop, then hands it to the loop. Its bytes are charged
+    /// against the memory budget before anything is allocated (see StepLoop.Memory.cs).
+    /// </summary>
     public async Task<Network> CreateAsync(NetworkDefinition definition, CancellationToken cancellationToken = default)
     {
-        var network = NetworkBuilder.Build(definition, Limits);
-        if (_registry.Count >= Limits.MaxNetworks)
-        {
-            throw new EngineException(EngineError.ResourceExhausted, $"the server holds {Limits.MaxNetworks} networks (limit); delete one first");
-        }
-
-        if (!_registry.TryAdd(definition.Name, network))
-        {
-            throw new EngineException(EngineError.AlreadyExists, $"a network named '{definition.Name}' exists; choose another name or delete it first");
-        }
-
+        long reserved = 0;
+        Network network;
         try
         {
+            network = NetworkBuilder.Build(definition, Limits, bytes =>
+            {
+                Reserve(definition.Name, bytes);
+                reserved = bytes;
+            });
+        }
+        catch
+        {
+            Release(reserved);
+            throw;
+        }
+
+        Settle(network, reserved);
+        bool added = false;
+        try
+        {
+            if (_registry.Count >= Limits.MaxNetworks)
+            {
+                throw new EngineException(EngineError.ResourceExhausted, $"the server holds {Limits.MaxNetworks} networks (limit); delete one first");
+            }
+
+            if (!_registry.TryAdd(definition.Name, network))
+            {
+                throw new EngineException(EngineError.AlreadyExists, $"a network named '{definition.Name}' exists; choose another name or delete it first");
+            }
+
+            added = true;
             await InvokeAsync(() =>
             {
                 _networks.Add(network);
@@ -61,7 +82,12 @@ internal sealed partial class StepLoop
         }
         catch
         {
-            _registry.TryRemove(new KeyValuePair<string, Network>(definition.Name, network));
+            if (added)
+            {
+                _registry.TryRemove(new KeyValuePair<string, Network>(definition.Name, network));
+            }
+
+            Discharge(network);
             throw;
         }
 
@@ -75,14 +101,21 @@ internal sealed partial class StepLoop
             throw EngineException.NotFound($"network '{name}' does not exist");
         }
 
-        await InvokeAsync(() =>
+        try
         {
-            _networks.Remove(network);
-            network.Deleted = true;
-            _backend.Release(network);
-            EndSinks(network, new EngineException(EngineError.Aborted, $"network '{name}' was deleted"));
-            return true;
-        }, cancellationToken);
+            await InvokeAsync(() =>
+            {
+                _networks.Remove(network);
+                network.Deleted = true;
+                _backend.Release(network);
+                EndSinks(network, new EngineException(EngineError.Aborted, $"network '{name}' was deleted"));
+                return true;
+            }, cancellationToken);
+        }
+        finally
+        {
+            Discharge(network); // out of the registry: no request reaches it any more
+        }
     }
 
     /// <summary>Attaches a driver to an instance; ALREADY_EXISTS if it has one.</summary>

@@ -34,15 +34,17 @@ internal sealed partial class StepLoop
 
     /// <summary>
     /// Sleeps until new work arrives or the next REALTIME tick is due. Long waits block on the wake
-    /// event (whole milliseconds); under two milliseconds the loop sleeps in short precise slices,
-    /// checking for new work between them, and spins only the last few tens of microseconds, so a
-    /// tick starts within microseconds of its time without burning a core between ticks.
+    /// event (whole milliseconds), at most <see cref="LongestWait"/> at a time: a longer wait (a tick
+    /// period of hours) returns to the loop, which passes and waits again, so the loop still shows it
+    /// ticks (health) however long the period. Under two milliseconds the loop sleeps in short precise
+    /// slices, checking for new work between them, and spins only the last few tens of microseconds,
+    /// so a tick starts within microseconds of its time without burning a core between ticks.
     /// </summary>
     private void WaitForWork(long deadline)
     {
         if (deadline == long.MaxValue)
         {
-            _wake.Wait(TimeSpan.FromMilliseconds(250));
+            _wake.Wait(LongestWait);
             return;
         }
 
@@ -63,12 +65,26 @@ internal sealed partial class StepLoop
 
             if (remaining > 2 * Stopwatch.Frequency / 1000)
             {
-                _wake.Wait((int)((remaining - Stopwatch.Frequency / 1000) * 1000 / Stopwatch.Frequency));
+                _wake.Wait(LongWaitMilliseconds(remaining));
                 return;
             }
 
             PreciseSleep.Sleep(sliceTicks * 1_000_000_000 / Stopwatch.Frequency);
         }
+    }
+
+    /// <summary>Longest single wait of the loop: 250 ms (an idle loop passes at least this often).</summary>
+    internal static readonly TimeSpan LongestWait = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
+    /// Whole milliseconds to block on the wake event when a tick is <paramref name="remaining"/> Stopwatch
+    /// ticks away: wake one millisecond early (the rest is slept precisely), and never longer than
+    /// <see cref="LongestWait"/>. Clamped before converting, so no period can overflow the int.
+    /// </summary>
+    internal static int LongWaitMilliseconds(long remaining)
+    {
+        long ticks = Math.Clamp(remaining - Stopwatch.Frequency / 1000, 0, LongestWait.Ticks * Stopwatch.Frequency / TimeSpan.TicksPerSecond);
+        return (int)(ticks * 1000 / Stopwatch.Frequency);
     }
 
     /// <summary>The last stretch before a tick that the loop spins: 100 µs.</summary>

@@ -71,6 +71,7 @@ internal sealed partial class StepLoop : IDisposable
         Limits = limits;
         _realtime = realtime ?? new RealtimeOptions();
         _realtime.Validate();
+        limits.Validate();
         _logger = logger;
         _thread = new Thread(Run) { Name = "snn-step-loop", IsBackground = true };
         if (startThread)

@@ -36,6 +36,7 @@ internal sealed class SnnService(StepLoop loop) : Protos.V1.Snn.SnnBase
                 MaxNetworks = (uint)limits.MaxNetworks,
                 MaxInputHorizon = (uint)limits.MaxInputHorizon,
                 MaxDelaySteps = (uint)limits.MaxDelaySteps,
+                MaxMemoryBytes = (ulong)limits.MaxMemoryBytes,
             },
         };
         if (loop.Backend.DeviceInfo is { } device)
@@ -54,7 +55,7 @@ internal sealed class SnnService(StepLoop loop) : Protos.V1.Snn.SnnBase
             info.Models.Add(SpecMapping.ToProto(model));
         }
 
-        var usage = new Usage { ProcessBytes = (ulong)Environment.WorkingSet };
+        var usage = new Usage { ProcessBytes = (ulong)Environment.WorkingSet, MemoryBytes = (ulong)loop.MemoryCharged };
         foreach (var network in loop.Networks)
         {
             usage.Networks++;

@@ -55,7 +55,10 @@ internal static class SpecMapping
             spec.Dt == 0 ? DefaultDt : spec.Dt,
             clock,
             spec.Instances == 0 ? 1 : (int)Math.Min(spec.Instances, int.MaxValue),
-            spec.RealtimeFactor == 0 ? 1 : spec.RealtimeFactor);
+            spec.RealtimeFactor == 0 ? 1 : spec.RealtimeFactor)
+        {
+            RequestedInstances = spec.Instances > int.MaxValue ? spec.Instances : null,
+        };
     }
 
     private static ProjectionDefinition ToDefinition(ProjectionSpec j, string field)

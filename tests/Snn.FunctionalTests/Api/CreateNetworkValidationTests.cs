@@ -1,3 +1,4 @@
+using Google.Protobuf;
 using Grpc.Core;
 using Snn.Protos.V1;
 using static Snn.FunctionalTests.Api.Specs;
@@ -76,6 +77,8 @@ public sealed class CreateNetworkValidationTests(ApiServerFixture server) : ApiT
             "spec.dt"),
         ["too many instances"] = new(s => s.Instances = 1025, StatusCode.InvalidArgument,
             "spec.instances is 1025", "1..1024"),
+        ["instances beyond int"] = new(s => s.Instances = uint.MaxValue, StatusCode.InvalidArgument,
+            "spec.instances is 4294967295", "1..1024"),
         ["sinabs.LIF without tau_mem"] = new(s => s.Populations[1].Model = "sinabs.LIF", StatusCode.InvalidArgument,
             "spec.populations[1].params.tau_mem", "requires parameter 'tau_mem'"),
         ["sinabs tau_mem not positive"] = new(s => { s.Populations[1].Model = "sinabs.LIF"; s.Populations[1].Params["tau_mem"] = Num(0); },
@@ -130,6 +133,52 @@ public sealed class CreateNetworkValidationTests(ApiServerFixture server) : ApiT
         }
 
         Assert.NotEmpty((await Client.GetServerInfoAsync().Within()).Models);
+    }
+
+    /// <summary>
+    /// Invalid UTF-8 in a string field is refused, not decoded to U+FFFD: Google.Protobuf validates UTF-8
+    /// while parsing and the server answers INVALID_ARGUMENT naming the message (the parser does not say
+    /// which field). The HTTP/JSON API refuses it too (400: the JSON is not well formed), and leaves
+    /// percent-escapes that are not UTF-8 undecoded in route and query values (so no U+FFFD arises).
+    /// </summary>
+    [Fact]
+    public async Task Invalid_utf8_in_a_string_field_is_INVALID_ARGUMENT()
+    {
+        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress(Server.Address);
+        var invoker = channel.CreateCallInvoker();
+        static Method<byte[], TResponse> Raw<TResponse>(string method, MessageParser<TResponse> parser)
+            where TResponse : class, IMessage<TResponse> =>
+            new(MethodType.Unary, "snn.v1.Snn", method, Marshallers.Create<byte[]>(b => b, b => b),
+                Marshallers.Create<TResponse>(_ => throw new NotSupportedException(), parser.ParseFrom));
+
+        // GetNetworkRequest.name (field 1) = bytes FF FE: not UTF-8.
+        await Rpc.FailsAsync(StatusCode.InvalidArgument,
+            () => invoker.AsyncUnaryCall(Raw("GetNetwork", Network.Parser), null, default, [0x0A, 0x02, 0xFF, 0xFE]).ResponseAsync,
+            "GetNetworkRequest", "UTF-8");
+
+        // A valid spec whose model "sinabs.IAF" has its last three bytes replaced by FF FE FD.
+        var spec = ValidSpec(Names.Unique("utf8"));
+        byte[] bytes = new CreateNetworkRequest { Spec = spec }.ToByteArray();
+        byte[] model = System.Text.Encoding.UTF8.GetBytes("sinabs.IAF");
+        int at = bytes.AsSpan().IndexOf(model);
+        Assert.True(at >= 0);
+        bytes[at + 7] = 0xFF;
+        bytes[at + 8] = 0xFE;
+        bytes[at + 9] = 0xFD;
+        await Rpc.FailsAsync(StatusCode.InvalidArgument,
+            () => invoker.AsyncUnaryCall(Raw("CreateNetwork", Network.Parser), null, default, bytes).ResponseAsync,
+            "CreateNetworkRequest", "UTF-8");
+        await Rpc.FailsAsync(StatusCode.NotFound, () => Client.GetNetworkAsync(new GetNetworkRequest { Name = spec.Name }));
+
+        // The same spec as JSON with the name's bytes FF FE: HTTP 400 INVALID_ARGUMENT.
+        using var http = new HttpClient { BaseAddress = Server.HttpAddress };
+        byte[] json = [.. "{\"name\":\"a"u8, 0xFF, 0xFE, .. "\",\"populations\":[{\"name\":\"in\",\"model\":\"input\",\"size\":4}]}"u8];
+        using var body = new ByteArrayContent(json);
+        body.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        using var response = await http.PostAsync("/v1/networks", body).Within();
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("\"code\":3", await response.Content.ReadAsStringAsync().Within(), StringComparison.Ordinal);
+        Assert.DoesNotContain((await Client.ListNetworksAsync().Within()).Networks, n => n.Spec.Name.StartsWith('a'));
     }
 
     [Fact]
