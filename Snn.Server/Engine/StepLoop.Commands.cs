@@ -111,6 +111,38 @@ internal sealed partial class StepLoop
         {
             Discharge(network); // out of the registry: no request reaches it any more
         }
+
+        if (network.Bytes >= ReleaseAfterDeleteBytes)
+        {
+            ReleaseFreedMemory();
+        }
+    }
+
+    /// <summary>Networks at least this large hand their memory back to the OS when deleted (64 MiB).</summary>
+    internal const long ReleaseAfterDeleteBytes = 64L << 20;
+
+    /// <summary>Times a deletion asked the GC to hand freed memory back to the OS.</summary>
+    public long MemoryReleases => Interlocked.Read(ref _memoryReleases);
+
+    private long _memoryReleases;
+
+    private Timer? _releaseTimer;
+
+    /// <summary>
+    /// The GC keeps the segments of a deleted network's large arrays for reuse, so a server that hosted a
+    /// big network held its memory long after (30 create/delete cycles of 2 x 2^24 neurons: 995 MiB of
+    /// working set with nothing hosted, 10 s later still 998 MiB). An aggressive, compacting full
+    /// collection hands it back (99 MiB). It runs on a timer 200 ms after the last large deletion (so the
+    /// deleting call has answered and let go of the network, and a burst of deletions costs one
+    /// collection); it stops every thread for its duration (milliseconds with a small live heap), so a
+    /// REALTIME tick may be late by that much.
+    /// </summary>
+    private void ReleaseFreedMemory()
+    {
+        Interlocked.Increment(ref _memoryReleases);
+        var timer = LazyInitializer.EnsureInitialized(ref _releaseTimer,
+            () => new Timer(static _ => GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true)));
+        timer.Change(TimeSpan.FromMilliseconds(200), Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>Attaches a driver to an instance; ALREADY_EXISTS if it has one.</summary>

@@ -109,5 +109,7 @@ internal sealed partial class StepLoop : IDisposable
         {
             _thread.Join(TimeSpan.FromSeconds(5));
         }
+
+        _releaseTimer?.Dispose();
     }
 }

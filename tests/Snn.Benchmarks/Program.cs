@@ -29,7 +29,7 @@ internal static class Program
         var options = Options.Parse(args);
         if (options.Command is null)
         {
-            Console.Error.WriteLine("usage: Snn.Benchmarks (kernels|engine|memory|all) [--quick] [--models a,b] [--shapes 1x1024,...] [--out DIR] [BenchmarkDotNet options]");
+            Console.Error.WriteLine("usage: Snn.Benchmarks (kernels|engine|memory|release|all) [--quick] [--models a,b] [--shapes 1x1024,...] [--out DIR] [BenchmarkDotNet options]");
             return 2;
         }
 
@@ -55,6 +55,11 @@ internal static class Program
             }
 
             MemoryFootprint.Run(options.OutputDirectory);
+        }
+
+        if (options.Command == "release")
+        {
+            MemoryRelease.Run();
         }
 
         return 0;
@@ -128,7 +133,7 @@ internal sealed class Options
         {
             switch (args[i])
             {
-                case "kernels" or "engine" or "memory" or "all" when o.Command is null:
+                case "kernels" or "engine" or "memory" or "release" or "all" when o.Command is null:
                     o.Command = args[i];
                     break;
                 case "--quick":

@@ -30,6 +30,20 @@ public sealed class StepLoopTests : IDisposable
     }
 
     [Fact]
+    public async Task Deleting_a_large_network_hands_its_memory_back_and_a_small_one_does_not()
+    {
+        // 2 x 2^22 neurons: over 64 MiB of state and buffers, over the 64 MiB threshold.
+        await _loop.CreateAsync(Net([Pop("in", 1 << 22, "input"), Pop("lif", 1 << 22, "sinabs.IAF")], [OneToOne("ff", "in", "lif")], name: "large"));
+        await _loop.CreateAsync(Net([Pop("in", 4, "input")], [], name: "small"));
+        Assert.True(_loop.TryGet("large", out var large) && large.Bytes >= StepLoop.ReleaseAfterDeleteBytes, $"the large network holds {large?.Bytes} bytes");
+
+        await _loop.DeleteAsync("small");
+        Assert.Equal(0, _loop.MemoryReleases);
+        await _loop.DeleteAsync("large");
+        Assert.Equal(1, _loop.MemoryReleases);
+    }
+
+    [Fact]
     public async Task Input_events_reach_a_population_in_the_same_step_with_their_values()
     {
         var net = await _loop.CreateAsync(Net(
