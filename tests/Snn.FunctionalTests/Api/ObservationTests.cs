@@ -143,6 +143,15 @@ public sealed class ObservationTests(ApiServerFixture server) : ApiTest(server)
         }
     }
 
+    [Fact]
+    public void The_README_metric_table_names_exactly_the_exported_metrics()
+    {
+        var documented = System.Text.RegularExpressions.Regex.Matches(File.ReadAllText(RepositoryFiles.ReadmePath), @"^\| `(snn_[a-z_]+)[{`]", System.Text.RegularExpressions.RegexOptions.Multiline)
+            .Select(m => m.Groups[1].Value).Order(StringComparer.Ordinal);
+        var exported = Families.Select(f => f.Family).Concat(["snn_realtime_tick_lateness_seconds", "snn_realtime_step_lateness_seconds"]).Order(StringComparer.Ordinal);
+        Assert.Equal(exported, documented);
+    }
+
     /// <summary>Families every scrape has (the counters show 0 from the start; the histogram once a step ran).</summary>
     private static readonly (string Family, string Type)[] Families =
     [
