@@ -1,9 +1,4 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
-using Snn.Server.Backends;
-using Snn.Server.Models;
 
 namespace Snn.Server.Engine;
 
