@@ -5,6 +5,7 @@ using Snn.Server.Backends;
 using Snn.Server.Backends.Cpu;
 using Snn.Server.Backends.Gpu;
 using Snn.Server.Engine;
+using Snn.Server.Observability;
 using Snn.Server.Rpc;
 using Snn.Server.Services;
 
@@ -93,7 +94,9 @@ public sealed class ServerHost : IAsyncDisposable
         realtime.Validate(); // at start, before the step loop exists
 
         builder.Services.AddSingleton(realtime);
-        builder.Services.AddSingleton<StepLoop>();
+        builder.Services.AddSnnMetrics();
+        builder.Services.AddSingleton(sp => new StepLoop(sp.GetRequiredService<IComputeBackend>(), limits, realtime,
+            sp.GetRequiredService<SnnMetrics>(), sp.GetRequiredService<ILogger<StepLoop>>()));
         builder.Services.AddSingleton(sp => new SnnService(sp.GetRequiredService<StepLoop>()) { MaxMessageBytes = maxMessage });
         builder.Services.AddSingleton<RunHandler>();
         builder.Services.AddSingleton<WatchHandler>();
@@ -111,6 +114,7 @@ public sealed class ServerHost : IAsyncDisposable
             app.Services.GetRequiredService<OpenStreams>().DrainAsync(TimeSpan.FromSeconds(2)).GetAwaiter().GetResult();
         });
         app.MapSnnGrpc(config);
+        app.MapSnnObservation();
         var startup = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Snn.Server");
         app.Lifetime.ApplicationStarted.Register(() =>
         {

@@ -96,15 +96,18 @@ internal class FrameSink
         _frames.Writer.TryWrite(frame);
     }
 
-    /// <summary>Makes room in a full lossy sink by dropping its oldest queued frame. Loop thread only.</summary>
-    internal void DropOldest()
+    /// <summary>Makes room in a full lossy sink by dropping its oldest queued frame (returns whether it did). Loop thread only.</summary>
+    internal bool DropOldest()
     {
         if (_frames.Reader.TryRead(out var oldest))
         {
             Interlocked.Increment(ref _dropped);
             _droppedPending += oldest.DroppedBefore + 1; // its own loss, and the losses it was to report
             Return(oldest);
+            return true;
         }
+
+        return false;
     }
 
     /// <summary>Completes the frame stream (with an error to end the call with a status). Loop thread only.</summary>

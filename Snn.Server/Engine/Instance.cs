@@ -44,22 +44,25 @@ internal sealed class Instance(int index, int horizon)
     /// (a past step is applied at the next step and counted late; one beyond the horizon is counted
     /// and dropped).
     /// </summary>
-    public void Place(PendingInput input)
+    public Placement Place(PendingInput input)
     {
         long next = Step;
         long at = input.Step ?? next + input.Offset;
+        var placement = Placement.OnTime;
         if (at < next)
         {
             Interlocked.Increment(ref _lateInputs);
             at = next;
+            placement = Placement.Late;
         }
         else if (at - next >= _horizon)
         {
             Interlocked.Increment(ref _inputsTooEarly);
-            return;
+            return Placement.TooEarly;
         }
 
         Enqueue(input, at);
+        return placement;
     }
 
     public bool Driven => Volatile.Read(ref _driven);
@@ -111,4 +114,17 @@ internal sealed class Instance(int index, int horizon)
             Array.Clear(_tails!);
         }
     }
+}
+
+/// <summary>What <see cref="Instance.Place"/> did with an input.</summary>
+internal enum Placement
+{
+    /// <summary>Queued at the step it named.</summary>
+    OnTime,
+
+    /// <summary>Named a step already past: queued at the next step.</summary>
+    Late,
+
+    /// <summary>Named a step beyond the horizon: dropped.</summary>
+    TooEarly,
 }

@@ -58,18 +58,21 @@ internal sealed class RealtimeClock
     /// <summary>
     /// Records a tick the loop began at <paramref name="tickStarted"/>, whose step of this network
     /// ran from <paramref name="started"/> to <paramref name="ended"/>, and schedules the next.
+    /// Returns whether the tick was an overrun.
     /// </summary>
-    public void Completed(long tickStarted, long started, long ended)
+    public bool Completed(long tickStarted, long started, long ended)
     {
         TickLag.Record(tickStarted - Next);
         StepLag.Record(started - Next);
-        if (ended - started > Period)
+        bool overrun = ended - started > Period;
+        if (overrun)
         {
             Volatile.Write(ref _overruns, _overruns + 1);
         }
 
         Volatile.Write(ref _ticks, _ticks + 1);
         Next += Period;
+        return overrun;
     }
 
     /// <summary>Starts the schedule afresh at the next grid point, with fresh statistics (when the network joins the loop, and on a reset of all instances).</summary>

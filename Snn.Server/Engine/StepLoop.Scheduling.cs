@@ -145,18 +145,43 @@ internal sealed partial class StepLoop
 
                     foreach (var input in command.Inputs)
                     {
-                        inst.Place(input);
+                        Place(inst, input);
                     }
                 }
             }
         }
 
         StepInstances(network, all.AsSpan(0, network.Instances.Length));
-        network.Clock!.Completed(tickStarted, started, Stopwatch.GetTimestamp());
+        var clock = network.Clock!;
+        long due = clock.Next;
+        if (clock.Completed(tickStarted, started, Stopwatch.GetTimestamp()))
+        {
+            Metrics.Overruns.Add(1);
+        }
+
+        Metrics.TickLateness.Record(Seconds(tickStarted - due));
+        Metrics.StepLateness.Record(Seconds(started - due));
+    }
+
+    /// <summary>Stopwatch ticks as seconds (early counts as 0).</summary>
+    private static double Seconds(long ticks) => Math.Max(0, ticks) / (double)Stopwatch.Frequency;
+
+    /// <summary>Queues an input on its instance, counting late and too-early ones.</summary>
+    private void Place(Instance inst, PendingInput input)
+    {
+        switch (inst.Place(input))
+        {
+            case Placement.Late:
+                Metrics.LateInputs.Add(1);
+                break;
+            case Placement.TooEarly:
+                Metrics.TooEarlyInputs.Add(1);
+                break;
+        }
     }
 
     /// <summary>LOCKSTEP: due while the driver has steps left (taking its next request when idle) and room for the output.</summary>
-    private static bool IsDue(Instance inst)
+    private bool IsDue(Instance inst)
     {
         var driver = inst.Driver;
         if (driver is null || driver.Ended)
@@ -179,7 +204,7 @@ internal sealed partial class StepLoop
 
             foreach (var input in command.Inputs)
             {
-                inst.Place(input);
+                Place(inst, input);
             }
 
             driver.Remaining = command.Advance;

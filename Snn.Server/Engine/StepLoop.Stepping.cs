@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace Snn.Server.Engine;
 
 /// <summary>
@@ -9,9 +11,11 @@ internal sealed partial class StepLoop
     /// <summary>Adds the due instances' external inputs, steps them, and hands out their outputs.</summary>
     private void StepInstances(Network network, ReadOnlySpan<int> due)
     {
+        long started = Stopwatch.GetTimestamp();
+        long events = 0;
         foreach (int i in due)
         {
-            PrepareInputs(network, network.Instances[i]);
+            events += PrepareInputs(network, network.Instances[i]);
         }
 
         _backend.Step(network, due);
@@ -20,25 +24,43 @@ internal sealed partial class StepLoop
             _backend.RefreshHost(network);
         }
 
+        long spikes = 0;
         foreach (int i in due)
         {
             var inst = network.Instances[i];
             if (inst.Driver is { Ended: false } driver)
             {
-                Deliver(network, inst, driver);
+                spikes += Deliver(network, inst, driver);
             }
 
             var watchers = inst.Watchers;
             for (int w = watchers.Count - 1; w >= 0; w--)
             {
-                if (!Deliver(network, inst, watchers[w]))
+                long sent = Deliver(network, inst, watchers[w]);
+                if (sent < 0)
                 {
                     watchers.RemoveAt(w);
                     inst.SetWatcherCount();
                 }
+                else
+                {
+                    spikes += sent;
+                }
             }
 
             inst.Step++;
+        }
+
+        // No tags: an update allocates nothing, whether a listener collects it or not.
+        Metrics.StepDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        if (events > 0)
+        {
+            Metrics.EventsIn.Add(events);
+        }
+
+        if (spikes > 0)
+        {
+            Metrics.SpikesOut.Add(spikes);
         }
     }
 
@@ -80,9 +102,9 @@ internal sealed partial class StepLoop
 
     /// <summary>
     /// Emits this step's frame to one sink, applying its policy when it is full: lossy sinks drop
-    /// their oldest frame, others are cut off. Returns false when the sink was cut off.
+    /// their oldest frame, others are cut off. Returns the spikes sent, or -1 when the sink was cut off.
     /// </summary>
-    private static bool Deliver(Network network, Instance inst, FrameSink sink)
+    private long Deliver(Network network, Instance inst, FrameSink sink)
     {
         if (!sink.HasRoom)
         {
@@ -90,18 +112,21 @@ internal sealed partial class StepLoop
             {
                 sink.End(new EngineException(EngineError.ResourceExhausted,
                     $"this watcher fell {sink.Capacity} steps behind instance {inst.Index} of network '{network.Name}' and was cut off; read faster, or watch with lossy delivery"));
-                return false;
+                Metrics.CutOffWatchers.Add(1);
+                return -1;
             }
 
-            sink.DropOldest();
+            if (sink.DropOldest())
+            {
+                Metrics.DroppedFrames.Add(1);
+            }
         }
 
-        EmitFrame(network, inst, sink);
-        return true;
+        return EmitFrame(network, inst, sink);
     }
 
-    /// <summary>Clears the instance's input buffers and adds the external inputs queued for this step.</summary>
-    private static void PrepareInputs(Network network, Instance inst)
+    /// <summary>Clears the instance's input buffers and adds the external inputs queued for this step; returns the events added.</summary>
+    private static long PrepareInputs(Network network, Instance inst)
     {
         foreach (var p in network.Populations)
         {
@@ -115,7 +140,7 @@ internal sealed partial class StepLoop
         var head = inst.TakeCurrentInputs();
         if (head is null)
         {
-            return;
+            return 0;
         }
 
         // Dense currents first, then events, each in arrival order.
@@ -129,6 +154,7 @@ internal sealed partial class StepLoop
             }
         }
 
+        long events = 0;
         for (var input = head; input is not null; input = input.Next)
         {
             if (input.Indices is { } indices)
@@ -141,12 +167,18 @@ internal sealed partial class StepLoop
                 {
                     x[indices[k]] += values is null ? 1f : values[k];
                 }
+
+                events += indices.Length;
             }
         }
+
+        return events;
     }
 
-    private static void EmitFrame(Network network, Instance inst, FrameSink sink)
+    /// <summary>Fills and sends this step's frame to one sink; returns the spikes it carries.</summary>
+    private static long EmitFrame(Network network, Instance inst, FrameSink sink)
     {
+        long spikesSent = 0;
         var plan = sink.Plan;
         var frame = sink.Rent();
         frame.Step = inst.Step;
@@ -174,6 +206,7 @@ internal sealed partial class StepLoop
             }
 
             frame.SpikeCounts[s] = count;
+            spikesSent += count;
             frame.AllOnes[s] = allOnes;
         }
 
@@ -210,5 +243,6 @@ internal sealed partial class StepLoop
         }
 
         sink.Emit(frame);
+        return spikesSent;
     }
 }

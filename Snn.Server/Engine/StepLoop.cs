@@ -4,6 +4,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Snn.Server.Backends;
 using Snn.Server.Models;
+using Snn.Server.Observability;
 
 namespace Snn.Server.Engine;
 
@@ -64,9 +65,18 @@ internal sealed partial class StepLoop : IDisposable
     {
     }
 
-    /// <summary>With <paramref name="startThread"/> false, the caller runs the loop by calling <see cref="RunPass"/> (tests, benchmarks).</summary>
-    internal StepLoop(IComputeBackend backend, EngineLimits limits, ILogger<StepLoop> logger, bool startThread, RealtimeOptions? realtime = null)
+    /// <summary>The server's loop: its instruments come from the server's <see cref="SnnMetrics"/> (exported at /metrics).</summary>
+    internal StepLoop(IComputeBackend backend, EngineLimits limits, RealtimeOptions realtime, SnnMetrics metrics, ILogger<StepLoop> logger)
+        : this(backend, limits, logger, startThread: true, realtime, metrics)
     {
+    }
+
+    /// <summary>With <paramref name="startThread"/> false, the caller runs the loop by calling <see cref="RunPass"/> (tests, benchmarks).</summary>
+    internal StepLoop(IComputeBackend backend, EngineLimits limits, ILogger<StepLoop> logger, bool startThread, RealtimeOptions? realtime = null,
+        SnnMetrics? metrics = null)
+    {
+        _ownsMetrics = metrics is null;
+        Metrics = metrics ?? new SnnMetrics();
         _backend = backend;
         Limits = limits;
         _realtime = realtime ?? new RealtimeOptions();
@@ -81,6 +91,11 @@ internal sealed partial class StepLoop : IDisposable
     }
 
     public EngineLimits Limits { get; }
+
+    /// <summary>The instruments the loop updates (no tags: nothing allocated per step).</summary>
+    internal SnnMetrics Metrics { get; }
+
+    private readonly bool _ownsMetrics;
 
     public IComputeBackend Backend => _backend;
 
@@ -111,5 +126,10 @@ internal sealed partial class StepLoop : IDisposable
         }
 
         _releaseTimer?.Dispose();
+
+        if (_ownsMetrics)
+        {
+            Metrics.Dispose();
+        }
     }
 }

@@ -35,7 +35,7 @@ internal static class GrpcSetup
         services.AddSingleton<IServiceMethodProvider<SnnService>, SnnMethods.Provider>();
         services.AddSingleton<OpenStreams>();
         services.AddGrpcHealthChecks(o => o.Services.Map(ServiceName, _ => true))
-            .AddCheck<StepLoopHealthCheck>("step-loop");
+            .AddCheck<StepLoopHealthCheck>("step-loop", tags: [Observability.MetricsSetup.ReadyTag]);
         if (ReflectionEnabled(config))
         {
             services.AddGrpcReflection();

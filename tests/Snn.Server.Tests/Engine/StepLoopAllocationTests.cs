@@ -1,7 +1,10 @@
 using Microsoft.Extensions.Logging.Abstractions;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
 using Snn.Server.Backends.Cpu;
 using Snn.Server.Engine;
 using Snn.Server.Models;
+using Snn.Server.Observability;
 using static Snn.Server.Tests.Engine.NetworkBuilderTests;
 
 namespace Snn.Server.Tests.Engine;
@@ -10,13 +13,17 @@ namespace Snn.Server.Tests.Engine;
 /// The whole step loop — taking requests, adding inputs, stepping, filling and queueing output
 /// frames — allocates nothing per step in steady state. The loop runs on the test thread here
 /// (no loop thread), so its allocations can be counted exactly; the test also plays the stream's
-/// writer, handing frames back.
+/// writer, handing frames back. Each test runs twice: unobserved, and with the server's metrics
+/// exporter (OpenTelemetry, Prometheus) listening to the loop's instruments.
 /// </summary>
 public sealed class StepLoopAllocationTests
 {
-    [Fact]
-    public async Task A_driven_network_steps_without_allocating()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_driven_network_steps_without_allocating(bool listened)
     {
+        using var metrics = Listen(listened);
         using var backend = new CpuBackend(new CpuOptions { Threads = 1 });
         using var loop = new StepLoop(backend, new EngineLimits(), NullLogger<StepLoop>.Instance, startThread: false);
         var create = loop.CreateAsync(Net(
@@ -56,9 +63,12 @@ public sealed class StepLoopAllocationTests
         Assert.Equal(start + 2000, net.Instances[0].Step);
     }
 
-    [Fact]
-    public async Task Realtime_ticks_of_several_networks_do_not_allocate()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Realtime_ticks_of_several_networks_do_not_allocate(bool listened)
     {
+        using var metrics = Listen(listened);
         using var backend = new CpuBackend(new CpuOptions { Threads = 1 });
         using var loop = new StepLoop(backend, new EngineLimits(), NullLogger<StepLoop>.Instance, startThread: false);
         var networks = new List<Network>();
@@ -93,4 +103,8 @@ public sealed class StepLoopAllocationTests
     }
 
     private static void Pass(StepLoop loop) => loop.RunPass(out _);
+
+    /// <summary>A meter provider as the server builds one (it listens to every loop's meter of that name), or none.</summary>
+    private static MeterProvider? Listen(bool listened) =>
+        listened ? Sdk.CreateMeterProviderBuilder().AddMeter(SnnMetrics.MeterName).AddPrometheusExporter().Build() : null;
 }
