@@ -30,7 +30,7 @@ internal static class Logging
             // It logs every unhealthy result as an error, a stopping server's included; Rpc/StepLoopHealthCheck logs what matters.
             .MinimumLevel.Override("Microsoft.Extensions.Diagnostics.HealthChecks", LogEventLevel.Fatal)
             .Enrich.FromLogContext();
-        return (config.GetValue("Snn:Logging:Json", false)
+        return (SnnConfiguration.Get(config, "Snn:Logging:Json", false)
                 ? logger.WriteTo.Console(new RenderedCompactJsonFormatter())
                 : logger.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss.fff} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}"))
             .CreateLogger();

@@ -44,6 +44,10 @@ public sealed class ServerHost : IAsyncDisposable
         // --urls / ASPNETCORE_URLS become our explicit endpoints. Kept out of the host's own URL setting,
         // which the host snapshots at creation and Kestrel would then report as overridden.
         args = TakeUrls(args, out string? urls);
+
+        // appsettings.json (in the output folder, the content root) is read once: settings are taken at start,
+        // so watching the file would only cost an inotify instance per server. An argument after this one may still turn it on.
+        args = ["--hostBuilder:reloadConfigOnChange=false", .. args];
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 
         // Serilog writes the console; a provider that configure adds (tests) receives every event Serilog passes.
@@ -57,25 +61,28 @@ public sealed class ServerHost : IAsyncDisposable
         builder.Services.AddSerilog(logger, dispose: true, providers);
         builder.Services.AddSingleton(logger); // the request log writes to it (not to the static Log.Logger)
 
-        var limits = new EngineLimits();
-        config.GetSection("Snn:Limits").Bind(limits);
+        // Every setting is read and checked here, before anything runs: a bad value stops the start naming its key.
+        var limits = SnnConfiguration.Bind<EngineLimits>(config, "Snn:Limits");
         limits.Validate(); // at start, before the step loop exists
-        int maxMessage = config.GetValue("Snn:MaxMessageBytes", 4 << 20);
+        int maxMessage = SnnConfiguration.Get(config, "Snn:MaxMessageBytes", 4 << 20);
         if (maxMessage < 1024)
         {
             throw new InvalidOperationException($"Snn:MaxMessageBytes is {maxMessage}; it must be at least 1024 bytes");
         }
 
-        string dataDirectory = Path.GetFullPath(config.GetValue("Snn:DataDirectory", "data")!, Environment.CurrentDirectory);
-        var shutdownTimeout = config.GetValue("Snn:ShutdownTimeout", DefaultShutdownTimeout);
+        string dataDirectory = Path.GetFullPath(SnnConfiguration.Get(config, "Snn:DataDirectory", "data"), Environment.CurrentDirectory);
+        var shutdownTimeout = SnnConfiguration.Get(config, "Snn:ShutdownTimeout", DefaultShutdownTimeout);
+        if (shutdownTimeout < TimeSpan.Zero)
+        {
+            throw new InvalidOperationException($"Snn:ShutdownTimeout is {shutdownTimeout}; it must be 00:00:00 or longer");
+        }
+
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = shutdownTimeout);
 
         builder.ConfigureGrpcKestrel(defaultUrl: urls ?? GrpcKestrelExtensions.DefaultUrl, maxMessageBytes: maxMessage);
         builder.Services.AddSingleton(limits);
-        var cpu = new CpuOptions();
-        config.GetSection("Snn:Cpu").Bind(cpu);
-        var engine = new EngineOptions();
-        config.GetSection("Snn:Engine").Bind(engine);
+        var cpu = SnnConfiguration.Bind<CpuOptions>(config, "Snn:Cpu");
+        var engine = SnnConfiguration.Bind<EngineOptions>(config, "Snn:Engine");
         // A device backend is made now, so that one asked for and absent stops the start with its reason.
         var device = engine.Backend is null or "" || engine.Backend.Equals("cpu", StringComparison.OrdinalIgnoreCase)
             ? null
@@ -89,8 +96,7 @@ public sealed class ServerHost : IAsyncDisposable
 
             return device ?? new CpuBackend(cpu);
         });
-        var realtime = new RealtimeOptions();
-        config.GetSection("Snn:Realtime").Bind(realtime);
+        var realtime = SnnConfiguration.Bind<RealtimeOptions>(config, "Snn:Realtime");
         realtime.Validate(); // at start, before the step loop exists
 
         builder.Services.AddSingleton(realtime);
@@ -116,8 +122,14 @@ public sealed class ServerHost : IAsyncDisposable
         app.MapSnnGrpc(config);
         app.MapSnnObservation();
         var startup = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Snn.Server");
+        string effective = SnnConfiguration.Effective(config, new Dictionary<string, string>
+        {
+            ["Snn:Limits:MaxMemoryBytes"] = SnnConfiguration.Invariant(limits.MaxMemoryBytes),
+            ["Snn:Cpu:Threads"] = SnnConfiguration.Invariant(cpu.Threads),
+        });
         app.Lifetime.ApplicationStarted.Register(() =>
         {
+            startup.LogInformation("effective configuration: {Configuration:l}", effective);
             var loop = app.Services.GetRequiredService<StepLoop>();
             startup.LogInformation("SnnService listening on {Addresses}; backend {Backend} ({Device}); data directory {DataDirectory}",
                 string.Join(", ", Addresses(app)), loop.Backend.Name, loop.Backend.Device, dataDirectory);

@@ -62,6 +62,25 @@ public sealed class EngineLimits
     /// <summary>Refuses settings the engine cannot honour; called at start.</summary>
     public void Validate()
     {
+        foreach (var (name, value) in new (string, long)[]
+        {
+            (nameof(MaxNeuronsPerPopulation), MaxNeuronsPerPopulation), (nameof(MaxNeuronsPerNetwork), MaxNeuronsPerNetwork),
+            (nameof(MaxSynapsesPerNetwork), MaxSynapsesPerNetwork), (nameof(MaxInstances), MaxInstances),
+            (nameof(MaxNetworks), MaxNetworks), (nameof(MaxLayers), MaxLayers), (nameof(MaxInputHorizon), MaxInputHorizon),
+            (nameof(MaxDelaySteps), MaxDelaySteps), (nameof(MaxStateValuesPerNetwork), MaxStateValuesPerNetwork),
+        })
+        {
+            if (value < 0)
+            {
+                throw new InvalidOperationException($"Snn:Limits:{name} is {value}; it must be 0 or more");
+            }
+        }
+
+        if (!(MinRealtimePeriod > 0 && double.IsFinite(MinRealtimePeriod)))
+        {
+            throw new InvalidOperationException($"Snn:Limits:MinRealtimePeriod is {MinRealtimePeriod}; it must be a positive number of seconds");
+        }
+
         if (!(MaxTickPeriod >= MinRealtimePeriod && MaxTickPeriod <= TickPeriodCeiling))
         {
             throw new InvalidOperationException(

@@ -64,7 +64,7 @@ public static class GrpcKestrelExtensions
             addresses.Add(GrpcListenAddress.Parse(defaultUrl));
         }
 
-        var httpAddresses = Split(builder.Configuration.GetValue("Snn:HttpUrls", DefaultHttpUrl))
+        var httpAddresses = Split(SnnConfiguration.Get(builder.Configuration, "Snn:HttpUrls", DefaultHttpUrl))
             .Select(GrpcListenAddress.Parse)
             .Select(a => a with { Http1 = true })
             .ToList();
@@ -73,6 +73,12 @@ public static class GrpcKestrelExtensions
         builder.WebHost.UseSetting(WebHostDefaults.ServerUrlsKey, string.Empty);
         builder.WebHost.UseSetting(WebHostDefaults.HttpPortsKey, string.Empty);
         builder.WebHost.UseSetting(WebHostDefaults.HttpsPortsKey, string.Empty);
+
+        int maxStreams = SnnConfiguration.Get(builder.Configuration, "Snn:MaxStreamsPerConnection", DefaultMaxStreamsPerConnection);
+        if (maxStreams < 1)
+        {
+            throw new InvalidOperationException($"Snn:MaxStreamsPerConnection is {maxStreams}; it must be 1 or more");
+        }
 
         var endpoints = new ListenEndpoints();
         builder.Services.AddSingleton(endpoints);
@@ -87,8 +93,7 @@ public static class GrpcKestrelExtensions
             // before the client finished sending (e.g. a Run refused for bad input) for 5 s, and
             // answers ENHANCE_YOUR_CALM beyond that; the default of 100 made 200 such refusals in a
             // burst fatal to the connection.
-            kestrel.Limits.Http2.MaxStreamsPerConnection =
-                builder.Configuration.GetValue("Snn:MaxStreamsPerConnection", DefaultMaxStreamsPerConnection);
+            kestrel.Limits.Http2.MaxStreamsPerConnection = maxStreams;
             foreach (var address in addresses.Concat(httpAddresses))
             {
                 void Configure(ListenOptions listen)

@@ -19,13 +19,14 @@ internal static class GrpcSetup
 
     public static IServiceCollection AddSnnGrpc(this IServiceCollection services, IConfiguration config, int maxMessageBytes)
     {
+        bool detailedErrors = SnnConfiguration.Get(config, "Snn:DetailedErrors", false);
         services.AddGrpc(o =>
         {
             o.MaxReceiveMessageSize = maxMessageBytes;
             o.MaxSendMessageSize = maxMessageBytes;
 
             // Exception texts stay in the server log unless an operator asks otherwise.
-            o.EnableDetailedErrors = config.GetValue("Snn:DetailedErrors", false);
+            o.EnableDetailedErrors = detailedErrors;
             o.Interceptors.Add<ErrorInterceptor>();
         }).AddJsonTranscoding(o =>
         {
@@ -98,7 +99,7 @@ internal static class GrpcSetup
         (config["Snn:Cors:Origins"] ?? string.Empty).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     /// <summary>Server reflection (for grpcurl and other generic tools): <c>Snn:Reflection</c>, on by default.</summary>
-    private static bool ReflectionEnabled(IConfiguration config) => config.GetValue("Snn:Reflection", true);
+    private static bool ReflectionEnabled(IConfiguration config) => SnnConfiguration.Get(config, "Snn:Reflection", true);
 
     /// <summary>The call's grpc-status (trailers, or headers for a trailers-only answer); "-" for plain HTTP.</summary>
     private static string GrpcStatus(HttpContext http)
