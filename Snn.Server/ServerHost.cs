@@ -30,7 +30,7 @@ public sealed class ServerHost : IAsyncDisposable
     public Uri Address { get; }
 
     /// <summary>The first HTTP/1.1 address (JSON API, gRPC-Web), or null when <c>Snn:HttpUrls</c> is empty.</summary>
-    public Uri? HttpAddress => HttpEndpoints.Of(_app.Services).FirstOrDefault();
+    public Uri? HttpAddress => _app.Services.GetRequiredService<ListenEndpoints>().Http.FirstOrDefault();
 
     public IServiceProvider Services => _app.Services;
 
@@ -151,7 +151,7 @@ public sealed class ServerHost : IAsyncDisposable
     {
         var app = Build(args, configure);
         await app.StartAsync(cancellationToken);
-        return new ServerHost(app, HttpEndpoints.Grpc(app.Services).First());
+        return new ServerHost(app, app.Services.GetRequiredService<ListenEndpoints>().Grpc.First());
     }
 
     private static string[] TakeUrls(string[] args, out string? urls)

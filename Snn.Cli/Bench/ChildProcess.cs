@@ -135,6 +135,12 @@ internal sealed partial class ChildProcess : IAsyncDisposable
             throw new InvalidOperationException($"kill({_process.Id}, SIGTERM) failed: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
         }
 
+        return await WaitOrKillAsync(grace);
+    }
+
+    /// <summary>Waits up to <paramref name="grace"/> for the process to exit; kills it after that (then null).</summary>
+    private async Task<int?> WaitOrKillAsync(TimeSpan grace)
+    {
         using var wait = new CancellationTokenSource(grace);
         try
         {
@@ -144,6 +150,7 @@ internal sealed partial class ChildProcess : IAsyncDisposable
         catch (OperationCanceledException)
         {
             _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
             return null;
         }
     }
@@ -165,18 +172,9 @@ internal sealed partial class ChildProcess : IAsyncDisposable
             {
                 if (!OperatingSystem.IsWindows() && Posix.Kill(_process.Id, Posix.SigTerm) == 0)
                 {
-                    using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-                    try
-                    {
-                        await _process.WaitForExitAsync(grace.Token);
-                    }
-                    catch (OperationCanceledException)
-                    {
-                        // Fall through to kill.
-                    }
+                    await WaitOrKillAsync(TimeSpan.FromSeconds(10));
                 }
-
-                if (!_process.HasExited)
+                else
                 {
                     _process.Kill(entireProcessTree: true);
                     await _process.WaitForExitAsync();

@@ -34,11 +34,3 @@ internal sealed class ListenEndpoints
         return new Uri($"{scheme}://{host}:{ip.Port}");
     }
 }
-
-/// <summary>Reads the bound endpoints of a started server.</summary>
-internal static class HttpEndpoints
-{
-    public static IEnumerable<Uri> Grpc(IServiceProvider services) => services.GetRequiredService<ListenEndpoints>().Grpc;
-
-    public static IEnumerable<Uri> Of(IServiceProvider services) => services.GetRequiredService<ListenEndpoints>().Http;
-}
