@@ -77,6 +77,10 @@ def record_specs(record):
         record = [{"population": p, "variables": v} for p, v in record.items()]
     specs = []
     for r in record:
+        population = r.population if isinstance(r, pb.RecordSpec) else r["population"]
+        if any(s.population == population for s in specs):
+            raise ValueError("record: population '%s' is named twice; record it once, with all its variables"
+                             % population)
         if isinstance(r, pb.RecordSpec):
             specs.append(r)
             continue
