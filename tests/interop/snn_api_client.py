@@ -9,6 +9,7 @@ Exits 0 when the case holds, 1 with a message on stderr when it does not.
 import argparse
 import os
 import queue
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -202,10 +203,19 @@ def main():
     ap.add_argument("--protos", required=True)
     ap.add_argument("--case", required=True)
     args = ap.parse_args()
-    try:
-        import grpc
-    except ImportError:
-        fail("python3-grpcio is not installed: apt-get install python3-grpcio python3-protobuf protobuf-compiler grpc-proto")
+    lacks = []
+    for module, package in (("grpc", "python3-grpcio"), ("google.protobuf", "python3-protobuf")):
+        try:
+            __import__(module)
+        except ImportError as e:
+            lacks.append("the module %s (%s; Debian package %s)" % (module, e, package))
+    if shutil.which("protoc") is None:
+        lacks.append("protoc on PATH (Debian package protobuf-compiler)")
+    if lacks:
+        fail("%s lacks %s. Run this script with Debian's /usr/bin/python3 after "
+             "apt-get install python3-grpcio python3-protobuf protobuf-compiler grpc-proto, "
+             "or install the modules for this interpreter." % (sys.executable, "; ".join(lacks)))
+    import grpc
     generate(args.protos)
     channel = grpc.insecure_channel("127.0.0.1:%d" % args.port)
     api = Api(channel)
