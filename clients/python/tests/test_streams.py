@@ -182,6 +182,20 @@ class StreamTests(unittest.TestCase):
             self.assertEqual(run.opened.step, 0)
             self.assertEqual(run.collect(1).steps.tolist(), [0])
 
+    def test_realtime_inputs_are_sent_without_advancing(self):
+        # The clock steps the instance (5 ms a step); the input goes out with flush(), and its one
+        # spike comes back within the next 400 steps (2 s, a generous bound for a loaded machine).
+        spec = support.iaf_spec(size=2, clock="CLOCK_MODE_REALTIME")
+        spec["dt"] = 0.005
+        net = self.network(spec)
+        with self.client.run(net) as run:
+            run.send("in", [1], offset=5)
+            run.flush()
+            trace = run.read_trace(400)
+            self.assertEqual(run.dropped, 0)
+        self.assertEqual(np.argwhere(trace.spikes["iaf"])[:, 1].tolist(), [1])
+        self.assertEqual(trace.steps.tolist(), list(range(trace.steps[0], trace.steps[0] + 400)))
+
     def test_status_messages(self):
         net = self.network(support.iaf_spec(size=2))
         with self.client.run(net, status_interval_ms=1) as run:
