@@ -188,7 +188,7 @@ class Client:
         open_request = pb.RunOpen(network=name, instance=instance, spikes_from=list(spikes_from or []),
                                   record=record_specs(record), reset=reset, status_interval_ms=status_interval_ms)
         session = RunSession(self, self._stubs["Run"], open_request, sizes, timeout)
-        self._sessions.append(session)
+        self._track(session)
         return session
 
     def watch(self, network, instance=0, *, spikes_from=None, record=None, lossy=False, queue=0,
@@ -202,8 +202,11 @@ class Client:
                                   record=record_specs(record), lossy=lossy, queue=queue,
                                   status_interval_ms=status_interval_ms)
         session = WatchSession(self, self._stubs["Watch"], request, sizes, timeout)
-        self._sessions.append(session)
+        self._track(session)
         return session
+
+    def _track(self, session):
+        self._sessions = [s for s in self._sessions if not s.closed] + [session]
 
     # -- lifetime ----------------------------------------------------------------------------------
 

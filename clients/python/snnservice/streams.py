@@ -163,6 +163,11 @@ class _OutputStream:
                 return
             yield s
 
+    @property
+    def closed(self):
+        """Whether close() was called."""
+        return self._closed
+
     def __enter__(self):
         return self
 
@@ -276,8 +281,10 @@ class WatchSession(_OutputStream):
     a context manager that cancels the stream when left."""
 
     def __init__(self, client, stub, request, sizes, timeout):
+        self._closed = False
         super().__init__(stub(request, timeout=timeout, metadata=client._metadata), "Watch", sizes)
 
     def close(self):
         """Cancels the stream."""
+        self._closed = True
         self._call.cancel()
