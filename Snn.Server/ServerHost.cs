@@ -4,6 +4,7 @@ using Serilog;
 using Snn.Server.Backends;
 using Snn.Server.Backends.Cpu;
 using Snn.Server.Backends.Gpu;
+using Snn.Server.Dashboard;
 using Snn.Server.Engine;
 using Snn.Server.Observability;
 using Snn.Server.Rpc;
@@ -121,6 +122,7 @@ public sealed class ServerHost : IAsyncDisposable
         });
         app.MapSnnGrpc(config);
         app.MapSnnObservation();
+        app.MapSnnDashboard();
         var startup = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Snn.Server");
         string effective = SnnConfiguration.Effective(config, new Dictionary<string, string>
         {
