@@ -7,6 +7,7 @@ using Snn.Server.Backends.Gpu;
 using Snn.Server.Engine;
 using Snn.Server.Observability;
 using Snn.Server.Rpc;
+using Snn.Server.Security;
 using Snn.Server.Services;
 
 namespace Snn.Server;
@@ -79,7 +80,9 @@ public sealed class ServerHost : IAsyncDisposable
 
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = shutdownTimeout);
 
-        builder.ConfigureGrpcKestrel(defaultUrl: urls ?? GrpcKestrelExtensions.DefaultUrl, maxMessageBytes: maxMessage);
+        var (keys, certificate) = builder.AddSnnSecurity();
+        builder.ConfigureGrpcKestrel(certificate, urls ?? GrpcKestrelExtensions.DefaultUrl, maxMessage, tlsOnly: true,
+            checkAddresses: addresses => SecuritySetup.CheckAnonymousBind(config, keys, addresses));
         builder.Services.AddSingleton(limits);
         var cpu = SnnConfiguration.Bind<CpuOptions>(config, "Snn:Cpu");
         var engine = SnnConfiguration.Bind<EngineOptions>(config, "Snn:Engine");
@@ -103,7 +106,10 @@ public sealed class ServerHost : IAsyncDisposable
         builder.Services.AddSnnMetrics();
         builder.Services.AddSingleton(sp => new StepLoop(sp.GetRequiredService<IComputeBackend>(), limits, realtime,
             sp.GetRequiredService<SnnMetrics>(), sp.GetRequiredService<ILogger<StepLoop>>()));
-        builder.Services.AddSingleton(sp => new SnnService(sp.GetRequiredService<StepLoop>()) { MaxMessageBytes = maxMessage });
+        builder.Services.AddSingleton(sp => new SnnService(sp.GetRequiredService<StepLoop>(), sp.GetRequiredService<TenantQuotas>())
+        {
+            MaxMessageBytes = maxMessage,
+        });
         builder.Services.AddSingleton<RunHandler>();
         builder.Services.AddSingleton<WatchHandler>();
         builder.Services.AddSnnGrpc(config, maxMessage);
@@ -131,8 +137,8 @@ public sealed class ServerHost : IAsyncDisposable
         {
             startup.LogInformation("effective configuration: {Configuration:l}", effective);
             var loop = app.Services.GetRequiredService<StepLoop>();
-            startup.LogInformation("SnnService listening on {Addresses}; backend {Backend} ({Device}); data directory {DataDirectory}",
-                string.Join(", ", Addresses(app)), loop.Backend.Name, loop.Backend.Device, dataDirectory);
+            startup.LogInformation("SnnService listening on {Addresses}; backend {Backend} ({Device}); data directory {DataDirectory}; {Security:l}",
+                string.Join(", ", Addresses(app)), loop.Backend.Name, loop.Backend.Device, dataDirectory, SecuritySetup.Describe(keys, certificate));
             if (CpuBackend.NarrowVectors)
             {
                 startup.LogWarning("this CPU has AVX-512 but the kernels run on 256-bit vectors; start the server with " +
