@@ -17,6 +17,12 @@ public static class SnnCli
     /// <summary>Environment variable naming the server.</summary>
     public const string ServerVariable = "SNN_SERVER";
 
+    /// <summary>
+    /// Environment variable holding the API key sent as <c>authorization: Bearer KEY</c> (a server with keys needs one).
+    /// Not an option: a key on the command line would show in process lists and shell history.
+    /// </summary>
+    public const string KeyVariable = "SNN_API_KEY";
+
     /// <summary>Exit code of a failed gRPC call (the status is printed on stderr).</summary>
     public const int RpcFailed = 1;
 
@@ -140,5 +146,14 @@ internal sealed class CliContext(TextWriter output, TextWriter error, IReadOnlyL
     /// <summary>Whether <c>--server</c> was given on the command line (not taken from the default or the environment).</summary>
     public bool ServerGiven(ParseResult parseResult) => parseResult.GetResult(ServerOption) is { Implicit: false };
 
-    public SnnClient Connect(ParseResult parseResult) => new(ServerAddress(parseResult));
+    public SnnClient Connect(ParseResult parseResult)
+    {
+        var client = new SnnClient(ServerAddress(parseResult));
+        if (Environment.GetEnvironmentVariable(SnnCli.KeyVariable) is { Length: > 0 } key)
+        {
+            client.DefaultHeaders.Add("authorization", "Bearer " + key);
+        }
+
+        return client;
+    }
 }

@@ -8,6 +8,7 @@ using Snn.Server.Dashboard;
 using Snn.Server.Engine;
 using Snn.Server.Observability;
 using Snn.Server.Rpc;
+using Snn.Server.Security;
 using Snn.Server.Services;
 
 namespace Snn.Server;
@@ -80,7 +81,9 @@ public sealed class ServerHost : IAsyncDisposable
 
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = shutdownTimeout);
 
-        builder.ConfigureGrpcKestrel(defaultUrl: urls ?? GrpcKestrelExtensions.DefaultUrl, maxMessageBytes: maxMessage);
+        var (keys, certificate) = builder.AddSnnSecurity();
+        builder.ConfigureGrpcKestrel(certificate, urls ?? GrpcKestrelExtensions.DefaultUrl, maxMessage, tlsOnly: true,
+            checkAddresses: addresses => SecuritySetup.CheckAnonymousBind(config, keys, addresses));
         builder.Services.AddSingleton(limits);
         var cpu = SnnConfiguration.Bind<CpuOptions>(config, "Snn:Cpu");
         var engine = SnnConfiguration.Bind<EngineOptions>(config, "Snn:Engine");
@@ -104,7 +107,10 @@ public sealed class ServerHost : IAsyncDisposable
         builder.Services.AddSnnMetrics();
         builder.Services.AddSingleton(sp => new StepLoop(sp.GetRequiredService<IComputeBackend>(), limits, realtime,
             sp.GetRequiredService<SnnMetrics>(), sp.GetRequiredService<ILogger<StepLoop>>()));
-        builder.Services.AddSingleton(sp => new SnnService(sp.GetRequiredService<StepLoop>()) { MaxMessageBytes = maxMessage });
+        builder.Services.AddSingleton(sp => new SnnService(sp.GetRequiredService<StepLoop>(), sp.GetRequiredService<TenantQuotas>())
+        {
+            MaxMessageBytes = maxMessage,
+        });
         builder.Services.AddSingleton<RunHandler>();
         builder.Services.AddSingleton<WatchHandler>();
         builder.Services.AddSnnGrpc(config, maxMessage);
@@ -133,8 +139,8 @@ public sealed class ServerHost : IAsyncDisposable
         {
             startup.LogInformation("effective configuration: {Configuration:l}", effective);
             var loop = app.Services.GetRequiredService<StepLoop>();
-            startup.LogInformation("SnnService listening on {Addresses}; backend {Backend} ({Device}); data directory {DataDirectory}",
-                string.Join(", ", Addresses(app)), loop.Backend.Name, loop.Backend.Device, dataDirectory);
+            startup.LogInformation("SnnService listening on {Addresses}; backend {Backend} ({Device}); data directory {DataDirectory}; {Security:l}",
+                string.Join(", ", Addresses(app)), loop.Backend.Name, loop.Backend.Device, dataDirectory, SecuritySetup.Describe(keys, certificate));
             if (CpuBackend.NarrowVectors)
             {
                 startup.LogWarning("this CPU has AVX-512 but the kernels run on 256-bit vectors; start the server with " +

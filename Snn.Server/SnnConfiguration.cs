@@ -67,8 +67,8 @@ internal static class SnnConfiguration
         s_secretWords.Any(word => key.Contains(word, StringComparison.OrdinalIgnoreCase));
 
     /// <summary>
-    /// Every <c>Snn:*</c> key with its value, sorted, secrets as <c>***</c>; <paramref name="computed"/>
-    /// adds the values of settings whose default is computed (when they are not set).
+    /// Every <c>Snn:*</c> key with its value, sorted, secrets that are set as <c>***</c>; <paramref name="computed"/>
+    /// adds the values of settings whose default is computed (when they are not set), as they are.
     /// </summary>
     public static string Effective(IConfiguration config, IReadOnlyDictionary<string, string> computed)
     {
@@ -78,15 +78,16 @@ internal static class SnnConfiguration
             values[key] = value;
         }
 
+        // A secret is masked when set; an empty one shows that none is set.
         foreach (var (key, value) in config.GetSection("Snn").AsEnumerable())
         {
             if (value is not null)
             {
-                values[key] = value;
+                values[key] = IsSecret(key) && value.Length > 0 ? "***" : value;
             }
         }
 
-        return string.Join(", ", values.Select(kv => $"{kv.Key}={(IsSecret(kv.Key) ? "***" : kv.Value)}"));
+        return string.Join(", ", values.Select(kv => $"{kv.Key}={kv.Value}"));
     }
 
     public static string Invariant(IFormattable value) => value.ToString(null, CultureInfo.InvariantCulture);

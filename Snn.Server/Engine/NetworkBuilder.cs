@@ -51,7 +51,8 @@ internal static partial class NetworkBuilder
     /// </summary>
     public static Network Build(NetworkDefinition def, EngineLimits limits, Action<long>? reserve = null)
     {
-        CheckName(def.Name, "spec.name");
+        // A tenant's network is named tenant:name (Security/TenantScope, which checked both parts); the engine checks the name.
+        CheckName(def.Name[(def.Name.IndexOf(':', StringComparison.Ordinal) + 1)..], "spec.name");
         if (!double.IsFinite(def.Dt) || def.Dt <= 0)
         {
             throw EngineException.Invalid($"spec.dt is {def.Dt}; it must be a positive number of seconds (default 0.001)");

@@ -33,9 +33,11 @@ internal sealed partial class StepLoop
 
     /// <summary>
     /// Validates and builds a network off the loop, then hands it to the loop. Its bytes are charged
-    /// against the memory budget before anything is allocated (see StepLoop.Memory.cs).
+    /// against the memory budget before anything is allocated (see StepLoop.Memory.cs). <paramref name="admit"/>,
+    /// when given, sees the built network before it joins and may refuse it by throwing (a caller's quota).
     /// </summary>
-    public async Task<Network> CreateAsync(NetworkDefinition definition, CancellationToken cancellationToken = default)
+    public async Task<Network> CreateAsync(NetworkDefinition definition, CancellationToken cancellationToken = default,
+        Action<Network>? admit = null)
     {
         long reserved = 0;
         Network network;
@@ -57,6 +59,7 @@ internal sealed partial class StepLoop
         bool added = false;
         try
         {
+            admit?.Invoke(network);
             if (_registry.Count >= Limits.MaxNetworks)
             {
                 throw new EngineException(EngineError.ResourceExhausted, $"the server holds {Limits.MaxNetworks} networks (limit); delete one first");

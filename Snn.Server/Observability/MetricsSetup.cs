@@ -43,7 +43,13 @@ internal static class MetricsSetup
         // The provider listens from now on; counters then show 0 from the first scrape rather than from their first event.
         app.Services.GetRequiredService<MeterProvider>();
         metrics.ShowCounters();
-        app.MapPrometheusScrapingEndpoint("/metrics");
+        // With API keys configured, metrics need one (any tenant's); health stays open for probes.
+        var scrape = app.MapPrometheusScrapingEndpoint("/metrics");
+        if (app.Services.GetRequiredService<Security.ApiKeys>().Enabled)
+        {
+            scrape.RequireAuthorization(Security.SecuritySetup.KeyPolicy);
+        }
+
 
         // Live: the process answers HTTP (no check runs). Ready: the checks gRPC health runs, i.e. the step loop ticks.
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });

@@ -105,7 +105,8 @@ internal sealed partial class ErrorInterceptor(IHostApplicationLifetime lifetime
             case RpcException:
                 return null;
             case EngineException engine:
-                return new RpcException(new Status(ToStatusCode(engine.Error), engine.Message));
+                // The engine quotes its own (tenant-qualified) names; the caller reads its own.
+                return new RpcException(new Status(ToStatusCode(engine.Error), Security.TenantScope.UnqualifyMessage(context, engine.Message)));
             case OperationCanceledException or IOException when context.CancellationToken.IsCancellationRequested
                 && !lifetime.ApplicationStopping.IsCancellationRequested:
                 return null;

@@ -37,7 +37,16 @@ public static class GrpcKestrelExtensions
     /// (a body limit would trip first, mid-read, as UNKNOWN).
     /// </summary>
     public static WebApplicationBuilder ConfigureGrpcKestrel(this WebApplicationBuilder builder, X509Certificate2? certificate = null,
-        string defaultUrl = DefaultUrl, long maxMessageBytes = 4 << 20)
+        string defaultUrl = DefaultUrl, long maxMessageBytes = 4 << 20) =>
+        builder.ConfigureGrpcKestrel(certificate, defaultUrl, maxMessageBytes, tlsOnly: false, checkAddresses: null);
+
+    /// <summary>
+    /// As the public overload; <paramref name="tlsOnly"/> (with a <paramref name="certificate"/>, from <c>Snn:Tls</c>)
+    /// serves every endpoint, <c>http://</c> ones too, over TLS, and <paramref name="checkAddresses"/> sees every
+    /// address before anything is bound.
+    /// </summary>
+    internal static WebApplicationBuilder ConfigureGrpcKestrel(this WebApplicationBuilder builder, X509Certificate2? certificate,
+        string defaultUrl, long maxMessageBytes, bool tlsOnly, Action<IReadOnlyList<GrpcListenAddress>>? checkAddresses)
     {
         ArgumentNullException.ThrowIfNull(builder);
         var addresses = new List<GrpcListenAddress>();
@@ -68,6 +77,14 @@ public static class GrpcKestrelExtensions
             .Select(GrpcListenAddress.Parse)
             .Select(a => a with { Http1 = true })
             .ToList();
+
+        if (tlsOnly && certificate is not null)
+        {
+            addresses = [.. addresses.Select(a => a with { Https = true })];
+            httpAddresses = [.. httpAddresses.Select(a => a with { Https = true })];
+        }
+
+        checkAddresses?.Invoke([.. addresses, .. httpAddresses]);
 
         // The endpoints below replace the URL settings; clearing them avoids Kestrel's "overriding address" warning.
         builder.WebHost.UseSetting(WebHostDefaults.ServerUrlsKey, string.Empty);

@@ -28,6 +28,9 @@ internal static class GrpcSetup
             // Exception texts stay in the server log unless an operator asks otherwise.
             o.EnableDetailedErrors = detailedErrors;
             o.Interceptors.Add<ErrorInterceptor>();
+
+            // Inside the error mapping: keys, the caller's tenant and its quotas (Security/).
+            o.Interceptors.Add<Security.TenantInterceptor>();
         }).AddJsonTranscoding(o =>
         {
             // proto3's JSON mapping: 64-bit integers are strings (a JavaScript number loses precision past 2^53).
@@ -75,6 +78,8 @@ internal static class GrpcSetup
             app.UseCors();
         }
 
+        app.UseAuthentication();
+        app.UseAuthorization();
         app.UseGrpcWeb(new GrpcWebOptions { DefaultEnabled = true });
         var api = app.MapGrpcService<SnnService>();
         api.Add(SnnMethods.PreferOverGenerated);

@@ -32,7 +32,7 @@ internal sealed class RunHandler(StepLoop loop, SnnService service)
             throw EngineException.Invalid("the first RunRequest must carry open (network and instance to drive)");
         }
 
-        var network = service.Find(first.Open.Network, "open.network");
+        var network = service.Find(context, first.Open.Network, "open.network");
         int instance = SnnService.CheckInstance(network, first.Open.Instance, "open.instance");
         var plan = BuildPlan(network, first.Open);
         long recordBytes = StepFrame.RecordBytes(plan);
@@ -50,7 +50,7 @@ internal sealed class RunHandler(StepLoop loop, SnnService service)
         {
             var opened = new RunOpened
             {
-                Network = network.Name,
+                Network = Security.TenantScope.Unqualify(context, network.Name),
                 Instance = (uint)stream.Instance.Index,
                 Step = (ulong)stream.Instance.Step,
             };

@@ -3,6 +3,7 @@ using Grpc.Core;
 using Snn.Protos.V1;
 using Snn.Server.Engine;
 using Snn.Server.Models;
+using Snn.Server.Security;
 
 namespace Snn.Server.Services;
 
@@ -11,8 +12,9 @@ namespace Snn.Server.Services;
 /// to engine types, hand it to the step loop, map the answer back. Refusals are thrown as
 /// <see cref="EngineException"/>; Rpc/ErrorInterceptor turns them into statuses. Run and Watch are in
 /// <see cref="RunHandler"/> and <see cref="WatchHandler"/> (Rpc/StreamingMethods binds them).
+/// Every network name in or out passes <see cref="TenantScope"/>: a caller sees only its tenant's networks.
 /// </summary>
-internal sealed class SnnService(StepLoop loop) : Protos.V1.Snn.SnnBase
+internal sealed class SnnService(StepLoop loop, TenantQuotas quotas) : Protos.V1.Snn.SnnBase
 {
     private static readonly string s_version =
         typeof(SnnService).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
@@ -58,6 +60,11 @@ internal sealed class SnnService(StepLoop loop) : Protos.V1.Snn.SnnBase
         var usage = new Usage { ProcessBytes = (ulong)Environment.WorkingSet, MemoryBytes = (ulong)loop.MemoryCharged };
         foreach (var network in loop.Networks)
         {
+            if (!TenantScope.Owns(context, network.Name))
+            {
+                continue;
+            }
+
             usage.Networks++;
             usage.Neurons += (ulong)(network.Neurons * network.Instances.Length);
             usage.Synapses += (ulong)network.Synapses;
@@ -77,19 +84,25 @@ internal sealed class SnnService(StepLoop loop) : Protos.V1.Snn.SnnBase
     public override async Task<Protos.V1.Network> CreateNetwork(CreateNetworkRequest request, ServerCallContext context)
     {
         var definition = SpecMapping.ToDefinition(request.Spec);
-        var network = await loop.CreateAsync(definition, context.CancellationToken);
-        return SpecMapping.ToProto(network, includeWeights: false);
+        NetworkBuilder.CheckName(definition.Name, "spec.name");
+        string tenant = TenantScope.Tenant(context);
+        var network = await quotas.CreateAsync(tenant, definition with { Name = TenantScope.Qualify(tenant, definition.Name) },
+            context.CancellationToken);
+        return ToProto(network, includeWeights: false, context);
     }
 
     public override Task<Protos.V1.Network> GetNetwork(GetNetworkRequest request, ServerCallContext context) =>
-        Task.FromResult(SpecMapping.ToProto(Find(request.Name, "name"), request.IncludeWeights));
+        Task.FromResult(ToProto(Find(context, request.Name, "name"), request.IncludeWeights, context));
 
     public override Task<ListNetworksResponse> ListNetworks(ListNetworksRequest request, ServerCallContext context)
     {
         var response = new ListNetworksResponse();
         foreach (var network in loop.Networks)
         {
-            response.Networks.Add(SpecMapping.ToProto(network, includeWeights: false));
+            if (TenantScope.Owns(context, network.Name))
+            {
+                response.Networks.Add(ToProto(network, includeWeights: false, context));
+            }
         }
 
         return Task.FromResult(response);
@@ -97,13 +110,13 @@ internal sealed class SnnService(StepLoop loop) : Protos.V1.Snn.SnnBase
 
     public override async Task<DeleteNetworkResponse> DeleteNetwork(DeleteNetworkRequest request, ServerCallContext context)
     {
-        await loop.DeleteAsync(request.Name, context.CancellationToken);
+        await loop.DeleteAsync(TenantScope.Qualify(context, request.Name), context.CancellationToken);
         return new DeleteNetworkResponse();
     }
 
     public override async Task<SetParametersResponse> SetParameters(SetParametersRequest request, ServerCallContext context)
     {
-        var network = Find(request.Network, "network");
+        var network = Find(context, request.Network, "network");
         var populations = request.Populations
             .Select((p, i) => (p.Population,
                 (IReadOnlyDictionary<string, ParamValue>)SpecMapping.ToParameters(p.Params, $"populations[{i}].params")))
@@ -117,7 +130,7 @@ internal sealed class SnnService(StepLoop loop) : Protos.V1.Snn.SnnBase
 
     public override async Task<ResetStateResponse> ResetState(ResetStateRequest request, ServerCallContext context)
     {
-        var network = Find(request.Network, "network");
+        var network = Find(context, request.Network, "network");
         int? instance = null;
         if (request.HasInstance)
         {
@@ -130,7 +143,7 @@ internal sealed class SnnService(StepLoop loop) : Protos.V1.Snn.SnnBase
 
     public override async Task<GetStateResponse> GetState(GetStateRequest request, ServerCallContext context)
     {
-        var network = Find(request.Network, "network");
+        var network = Find(context, request.Network, "network");
         int instance = CheckInstance(network, request.Instance, "instance");
         var pop = network.FindPopulation(request.Population)
             ?? throw EngineException.NotFound($"population '{request.Population}' is not a population of network '{network.Name}'");
@@ -174,14 +187,25 @@ internal sealed class SnnService(StepLoop loop) : Protos.V1.Snn.SnnBase
         return response;
     }
 
-    internal Engine.Network Find(string name, string field)
+    /// <summary>The caller's network <paramref name="name"/>; another tenant's is not found, exactly like a name nobody uses.</summary>
+    internal Engine.Network Find(ServerCallContext context, string name, string field)
     {
         if (string.IsNullOrEmpty(name))
         {
             throw EngineException.Invalid($"{field} is empty; give a network name");
         }
 
-        return loop.TryGet(name, out var network) ? network : throw EngineException.NotFound($"network '{name}' does not exist");
+        return loop.TryGet(TenantScope.Qualify(context, name), out var network)
+            ? network
+            : throw EngineException.NotFound($"network '{name}' does not exist");
+    }
+
+    /// <summary>A network as the caller knows it: under its own name.</summary>
+    private static Protos.V1.Network ToProto(Engine.Network network, bool includeWeights, ServerCallContext context)
+    {
+        var proto = SpecMapping.ToProto(network, includeWeights);
+        proto.Spec.Name = TenantScope.Unqualify(context, proto.Spec.Name);
+        return proto;
     }
 
     internal static int CheckInstance(Engine.Network network, uint instance, string field)

@@ -13,14 +13,14 @@ internal sealed class WatchHandler(StepLoop loop, SnnService service)
 {
     public async Task Watch(WatchRequest request, IServerStreamWriter<FrameBatch> responses, ServerCallContext context)
     {
-        var network = service.Find(request.Network, "network");
+        var network = service.Find(context, request.Network, "network");
         int instance = SnnService.CheckInstance(network, request.Instance, "instance");
         var plan = RunHandler.BuildPlan(network, request.SpikesFrom, request.Record, "watch");
         int queue = request.Queue == 0 ? FrameSink.MaxFrames : (int)Math.Min(request.Queue, FrameSink.MaxFrames);
         var sink = await loop.WatchAsync(network, instance, plan, request.Lossy, queue, context.CancellationToken);
         try
         {
-            var opened = new RunOpened { Network = network.Name, Instance = request.Instance, Step = (ulong)sink.Instance.Step };
+            var opened = new RunOpened { Network = Security.TenantScope.Unqualify(context, network.Name), Instance = request.Instance, Step = (ulong)sink.Instance.Step };
             opened.SpikePopulations.Add(sink.Plan.SpikePopulations.Select(i => network.Populations[i].Name));
             opened.Records.Add(request.Record);
             var batch = new FrameBatch(sink.Plan);

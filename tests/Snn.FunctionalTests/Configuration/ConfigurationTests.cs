@@ -10,6 +10,7 @@ using Snn.Server.Backends.Cpu;
 using Snn.Server.Backends.Gpu;
 using Snn.Server.Engine;
 using Snn.Server.Rpc;
+using Snn.Server.Security;
 
 namespace Snn.FunctionalTests.Configuration;
 
@@ -55,6 +56,10 @@ public sealed class ConfigurationTests
                     Walk(p.Value, prefix.Length == 0 ? p.Name : $"{prefix}:{p.Name}");
                 }
             }
+            else if (e.ValueKind == JsonValueKind.Array && e.GetArrayLength() == 0)
+            {
+                settings[prefix] = ""; // configuration reads an empty list ("Keys": []) as an empty value
+            }
             else
             {
                 settings[prefix] = e.ValueKind == JsonValueKind.String ? e.GetString()! : e.GetRawText();
@@ -80,6 +85,12 @@ public sealed class ConfigurationTests
             ["Snn:DetailedErrors"] = "false",
             ["Snn:DataDirectory"] = "data",
             ["Snn:Logging:Json"] = "false",
+            ["Snn:AllowAnonymous"] = "false",
+            ["Snn:Auth:Keys"] = "",
+            ["Snn:Auth:KeysFile"] = "",
+            ["Snn:Tls:Certificate"] = "",
+            ["Snn:Tls:Key"] = "",
+            ["Snn:Tls:Password"] = "",
         };
         void Add(string section, object options)
         {
@@ -94,6 +105,7 @@ public sealed class ConfigurationTests
         Add("Snn:Cpu", new CpuOptions());
         Add("Snn:Engine", new EngineOptions());
         Add("Snn:Realtime", new RealtimeOptions());
+        Add("Snn:Quotas", new QuotaOptions());
         foreach (var computed in SnnConfiguration.ComputedDefaults)
         {
             defaults.Remove(computed);
@@ -255,6 +267,11 @@ public sealed class ConfigurationTests
     [InlineData("Snn:ShutdownTimeout", "soon", "'soon'; it must be a time span")]
     [InlineData("Snn:MaxStreamsPerConnection", "0", "it must be 1 or more")]
     [InlineData("Snn:Realtime:Priority", "120", "1..99")]
+    [InlineData("Snn:Quotas:MaxNetworks", "0", "it must be 1 or more")]
+    [InlineData("Snn:Quotas:MaxMessageBytes", "10", "it must be at least 1024 bytes")]
+    [InlineData("Snn:Quotas:MaxInputsPerSecond", "fast", "'fast'; it must be a whole number")]
+    [InlineData("Snn:Auth:KeysFile", "/no/such/keys", "no such file")]
+    [InlineData("Snn:Tls:Certificate", "/no/such/cert.pfx", "no such file")]
     public void An_invalid_value_stops_the_start_naming_the_key_and_what_is_allowed(string key, string value, string allowed)
     {
         var e = Assert.Throws<InvalidOperationException>(() => ServerHost.Build([.. s_ports, $"--{key}", value]));
