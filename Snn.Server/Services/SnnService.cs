@@ -3,6 +3,7 @@ using Grpc.Core;
 using Snn.Protos.V1;
 using Snn.Server.Engine;
 using Snn.Server.Models;
+using Snn.Server.Storage;
 
 namespace Snn.Server.Services;
 
@@ -10,9 +11,10 @@ namespace Snn.Server.Services;
 /// The unary handlers of <c>snn.v1.Snn</c> (overrides of the generated base): validate, map the request
 /// to engine types, hand it to the step loop, map the answer back. Refusals are thrown as
 /// <see cref="EngineException"/>; Rpc/ErrorInterceptor turns them into statuses. Run and Watch are in
-/// <see cref="RunHandler"/> and <see cref="WatchHandler"/> (Rpc/StreamingMethods binds them).
+/// <see cref="RunHandler"/> and <see cref="WatchHandler"/> (Rpc/StreamingMethods binds them); snapshots in
+/// SnnService.Snapshots.cs. Changes to networks are made durable (<see cref="Durability"/>) before they are answered.
 /// </summary>
-internal sealed class SnnService(StepLoop loop) : Protos.V1.Snn.SnnBase
+internal sealed partial class SnnService(StepLoop loop, Durability durability, Recovery recovery) : Protos.V1.Snn.SnnBase
 {
     private static readonly string s_version =
         typeof(SnnService).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
@@ -68,6 +70,7 @@ internal sealed class SnnService(StepLoop loop) : Protos.V1.Snn.SnnBase
         usage.BytesPerNeuron = usage.Neurons == 0 ? 0 : (double)usage.StateBytes / usage.Neurons;
         usage.BytesPerSynapse = usage.Synapses == 0 ? 0 : (double)usage.SynapseBytes / usage.Synapses;
         info.Usage = usage;
+        info.Recovery = recovery.Report;
         return Task.FromResult(info);
     }
 
@@ -77,7 +80,7 @@ internal sealed class SnnService(StepLoop loop) : Protos.V1.Snn.SnnBase
     public override async Task<Protos.V1.Network> CreateNetwork(CreateNetworkRequest request, ServerCallContext context)
     {
         var definition = SpecMapping.ToDefinition(request.Spec);
-        var network = await loop.CreateAsync(definition, context.CancellationToken);
+        var network = await durability.CreateAsync(definition, context.CancellationToken);
         return SpecMapping.ToProto(network, includeWeights: false);
     }
 
@@ -97,7 +100,7 @@ internal sealed class SnnService(StepLoop loop) : Protos.V1.Snn.SnnBase
 
     public override async Task<DeleteNetworkResponse> DeleteNetwork(DeleteNetworkRequest request, ServerCallContext context)
     {
-        await loop.DeleteAsync(request.Name, context.CancellationToken);
+        await durability.DeleteAsync(request.Name, context.CancellationToken);
         return new DeleteNetworkResponse();
     }
 
@@ -112,6 +115,7 @@ internal sealed class SnnService(StepLoop loop) : Protos.V1.Snn.SnnBase
             .Select(j => (j.Projection, j.Weights.Count > 0 ? j.Weights.ToArray() : null, j.Bias.Count > 0 ? j.Bias.ToArray() : null))
             .ToList();
         long step = await loop.SetParametersAsync(network, populations, projections, context.CancellationToken);
+        await durability.StoreDefinitionAsync(network, CancellationToken.None);
         return new SetParametersResponse { EffectiveStep = (ulong)step };
     }
 

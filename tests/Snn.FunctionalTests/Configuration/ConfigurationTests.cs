@@ -6,10 +6,12 @@ using Microsoft.Extensions.Logging;
 using Snn.Client;
 using Snn.FunctionalTests.Transport;
 using Snn.Server;
+using Snn.Server.Storage;
 using Snn.Server.Backends.Cpu;
 using Snn.Server.Backends.Gpu;
 using Snn.Server.Engine;
 using Snn.Server.Rpc;
+using Snn.FunctionalTests.Infrastructure;
 
 namespace Snn.FunctionalTests.Configuration;
 
@@ -94,6 +96,7 @@ public sealed class ConfigurationTests
         Add("Snn:Cpu", new CpuOptions());
         Add("Snn:Engine", new EngineOptions());
         Add("Snn:Realtime", new RealtimeOptions());
+        Add("Snn:Snapshots", new SnapshotOptions());
         foreach (var computed in SnnConfiguration.ComputedDefaults)
         {
             defaults.Remove(computed);
@@ -232,7 +235,7 @@ public sealed class ConfigurationTests
         Environment.SetEnvironmentVariable("Snn__Limits__MaxNetworks", "66");
         try
         {
-            await using var host = await ServerHost.StartAsync([.. s_ports, "--Snn:Limits:MaxNetworks", "55"],
+            await using var host = await ServerHost.StartAsync([.. TestData.Args(), .. s_ports, "--Snn:Limits:MaxNetworks", "55"],
                 new CancellationTokenSource(TestTimeouts.Default).Token);
             using var client = new SnnClient(host.Address);
             var limits = (await client.GetServerInfoAsync().WithTimeout()).Limits;
@@ -267,7 +270,7 @@ public sealed class ConfigurationTests
     {
         var logs = new CapturedLogs();
         await using var host = await ServerHost.StartAsync(
-            [.. s_ports, "--Snn:Tenants:ApiKey", "hunter2", "--Snn:Tls:CertificatePassword", "s3cret", "--Snn:Limits:MaxInstances", "33"],
+            [.. TestData.Args(), .. s_ports, "--Snn:Tenants:ApiKey", "hunter2", "--Snn:Tls:CertificatePassword", "s3cret", "--Snn:Limits:MaxInstances", "33"],
             new CancellationTokenSource(TestTimeouts.Default).Token, b => b.Logging.AddProvider(logs));
         var effective = await EffectiveConfigurationAsync(logs);
         Assert.Equal("***", effective["Snn:Tenants:ApiKey"]);
