@@ -9,6 +9,12 @@ namespace Snn.Server.Storage;
 /// larger than SQLite handles well and a payload of any size can be stored. Reading checks the length,
 /// the chunk count and the checksum; any mismatch is a <see cref="StoreCorruptException"/>.
 /// </summary>
+/// <remarks>
+/// <c>blob_chunks</c> is a rowid table on purpose: its b-tree is keyed by an integer, and (blob, seq) is
+/// a separate small index, so finding one payload's chunks never reads another payload's bytes. (In a
+/// WITHOUT ROWID table the whole row is the key, and a search reads the overflow pages of the rows it
+/// passes: one damaged page of one network's data then made every network's data unreadable.)
+/// </remarks>
 internal static class SqliteBlobs
 {
     /// <summary>Largest chunk: 1 MiB.</summary>
@@ -21,10 +27,11 @@ internal static class SqliteBlobs
             chunks INTEGER NOT NULL,
             checksum INTEGER NOT NULL);
         CREATE TABLE IF NOT EXISTS blob_chunks(
+            id INTEGER PRIMARY KEY,
             blob INTEGER NOT NULL REFERENCES blobs(id) ON DELETE CASCADE,
             seq INTEGER NOT NULL,
             data BLOB NOT NULL,
-            PRIMARY KEY(blob, seq)) WITHOUT ROWID;
+            UNIQUE(blob, seq));
         """;
 
     /// <summary>Writes a payload inside <paramref name="transaction"/>; returns its id.</summary>
