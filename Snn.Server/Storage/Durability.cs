@@ -11,7 +11,7 @@ namespace Snn.Server.Storage;
 /// <c>snn.v1.NetworkSpec</c> as it is now (parameters and weights as last set), so the one spec mapping
 /// serves the API and the store; a snapshot as <see cref="SnapshotFormat"/> bytes.
 /// </summary>
-internal sealed class Durability(StepLoop loop, INetworkStore store)
+internal sealed class Durability(StepLoop loop, INetworkStore store, SnapshotOptions options)
 {
     /// <summary>Orders definition writes, so the last one stored is of the latest change.</summary>
     private readonly SemaphoreSlim _definitions = new(1, 1);
@@ -74,9 +74,9 @@ internal sealed class Durability(StepLoop loop, INetworkStore store)
         CancellationToken cancellationToken)
     {
         var state = await loop.CaptureAsync(network, instance, cancellationToken);
-        var payload = SnapshotFormat.Write(state);
+        var payload = SnapshotCodec.Encode(SnapshotFormat.Write(state), options.Compression);
         long step = state.Instances.Count > 0 ? state.Instances[0].Step : 0;
-        var record = new SnapshotRecord(0, network.Name, instance, step, DateTimeOffset.UtcNow, payload.Length, origin, "none");
+        var record = new SnapshotRecord(0, network.Name, instance, step, DateTimeOffset.UtcNow, payload.Length, origin, options.Compression);
         return await store.PutSnapshotAsync(record, payload, replaceAutomatic: origin != SnapshotOrigin.Manual, cancellationToken)
             ?? throw EngineException.NotFound($"network '{network.Name}' does not exist");
     }
@@ -88,7 +88,7 @@ internal sealed class Durability(StepLoop loop, INetworkStore store)
 
     /// <summary>Reads a stored snapshot back into its state.</summary>
     public async Task<NetworkState> ReadSnapshotAsync(SnapshotRecord snapshot, CancellationToken cancellationToken) =>
-        SnapshotFormat.Read(await store.ReadSnapshotAsync(snapshot.Id, cancellationToken));
+        SnapshotFormat.Read(SnapshotCodec.Decode(await store.ReadSnapshotAsync(snapshot.Id, cancellationToken), snapshot.Compression));
 
     /// <summary>
     /// Creates network <paramref name="name"/> as a copy of <paramref name="source"/>'s definition, gives it
@@ -98,7 +98,7 @@ internal sealed class Durability(StepLoop loop, INetworkStore store)
     public async Task<Engine.Network> ForkAsync(Engine.Network source, SnapshotRecord snapshot, string name, CancellationToken cancellationToken)
     {
         var payload = await store.ReadSnapshotAsync(snapshot.Id, cancellationToken);
-        var state = SnapshotFormat.Read(payload);
+        var state = SnapshotFormat.Read(SnapshotCodec.Decode(payload, snapshot.Compression));
         var spec = Definition(source);
         spec.Name = name;
         var fork = await CreateAsync(SpecMapping.ToDefinition(spec), cancellationToken);
