@@ -115,7 +115,7 @@ internal sealed partial class SnnService(StepLoop loop, Durability durability, R
             .Select(j => (j.Projection, j.Weights.Count > 0 ? j.Weights.ToArray() : null, j.Bias.Count > 0 ? j.Bias.ToArray() : null))
             .ToList();
         long step = await loop.SetParametersAsync(network, populations, projections, context.CancellationToken);
-        await durability.StoreDefinitionAsync(network, CancellationToken.None);
+        await durability.StoreDefinitionAsync(network, created: false, CancellationToken.None);
         return new SetParametersResponse { EffectiveStep = (ulong)step };
     }
 

@@ -24,7 +24,7 @@ internal sealed class Durability(StepLoop loop, INetworkStore store, SnapshotOpt
         var network = await loop.CreateAsync(definition, cancellationToken);
         try
         {
-            await StoreDefinitionAsync(network, CancellationToken.None);
+            await StoreDefinitionAsync(network, created: true, CancellationToken.None);
         }
         catch
         {
@@ -35,15 +35,15 @@ internal sealed class Durability(StepLoop loop, INetworkStore store, SnapshotOpt
         return network;
     }
 
-    /// <summary>Stores a network's definition as it is now (after SetParameters).</summary>
-    public async Task StoreDefinitionAsync(Engine.Network network, CancellationToken cancellationToken)
+    /// <summary>Stores a network's definition as it is now (after SetParameters; <paramref name="created"/>: a new network).</summary>
+    public async Task StoreDefinitionAsync(Engine.Network network, bool created, CancellationToken cancellationToken)
     {
         await _definitions.WaitAsync(cancellationToken);
         try
         {
             if (!network.Deleted)
             {
-                await store.PutNetworkAsync(network.Name, Definition(network).ToByteArray(), cancellationToken);
+                await store.PutNetworkAsync(network.Name, Definition(network).ToByteArray(), created, cancellationToken);
             }
         }
         finally

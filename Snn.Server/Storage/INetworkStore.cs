@@ -13,8 +13,12 @@ internal interface INetworkStore : IDisposable
     /// <summary>Where the data lives, for the log (a file path, a connection target).</summary>
     string Location { get; }
 
-    /// <summary>Inserts or replaces a network's definition (a serialized <c>snn.v1.NetworkSpec</c>, weights and parameters as last set).</summary>
-    Task PutNetworkAsync(string name, ReadOnlyMemory<byte> spec, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Inserts or replaces a network's definition (a serialized <c>snn.v1.NetworkSpec</c>, weights and
+    /// parameters as last set). <paramref name="created"/>: the network is new, so snapshots stored under
+    /// its name (of an earlier network left out at start) are deleted with the old definition.
+    /// </summary>
+    Task PutNetworkAsync(string name, ReadOnlyMemory<byte> spec, bool created, CancellationToken cancellationToken = default);
 
     /// <summary>Deletes a network's definition and all its snapshots; false when it was not stored.</summary>
     Task<bool> DeleteNetworkAsync(string name, CancellationToken cancellationToken = default);

@@ -64,17 +64,13 @@ internal sealed partial class Recovery(StepLoop loop, Durability durability, ILo
             throw new StoreCorruptException($"the definition stored as '{name}' names network '{spec.Name}'");
         }
 
-        // Read and check everything before the network is built, so damaged data allocates nothing.
-        var states = new List<NetworkState>();
-        foreach (var snapshot in Latest(await store.ListSnapshotsAsync(name, cancellationToken)))
-        {
-            states.Add(await durability.ReadSnapshotAsync(snapshot, cancellationToken));
-        }
-
+        // The network is charged against the memory budget before anything is allocated (as CreateNetwork
+        // is); a snapshot that then fails its checksum or does not fit removes it again (the caller).
         var network = await loop.CreateAsync(SpecMapping.ToDefinition(spec), cancellationToken);
         var restored = new HashSet<int>();
-        foreach (var state in states)
+        foreach (var snapshot in Latest(await store.ListSnapshotsAsync(name, cancellationToken)))
         {
+            var state = await durability.ReadSnapshotAsync(snapshot, cancellationToken);
             await loop.RestoreAsync(network, state, cancellationToken);
             restored.UnionWith(state.Instances.Select(i => i.Index));
         }

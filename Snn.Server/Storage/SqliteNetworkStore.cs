@@ -78,9 +78,16 @@ internal sealed class SqliteNetworkStore : INetworkStore
 
     public string Location { get; }
 
-    public Task PutNetworkAsync(string name, ReadOnlyMemory<byte> spec, CancellationToken cancellationToken = default) =>
+    public Task PutNetworkAsync(string name, ReadOnlyMemory<byte> spec, bool created, CancellationToken cancellationToken = default) =>
         InTransactionAsync(tx =>
         {
+            if (created)
+            {
+                var stale = Column(tx, "SELECT payload FROM snapshots WHERE network = $name", ("$name", name));
+                Run(tx, "DELETE FROM snapshots WHERE network = $name", ("$name", name));
+                SqliteBlobs.Delete(_connection, tx, stale);
+            }
+
             var old = Scalar(tx, "SELECT spec FROM networks WHERE name = $name", ("$name", name));
             long blob = SqliteBlobs.Write(_connection, tx, spec.Span);
             Run(tx, "INSERT INTO networks(name, spec, updated) VALUES ($name, $spec, $updated) " +

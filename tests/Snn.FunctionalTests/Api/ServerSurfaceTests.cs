@@ -30,7 +30,8 @@ public sealed class ServerSurfaceTests(ApiServerFixture server) : ApiTest(server
         var file = Google.Protobuf.Reflection.FileDescriptorProto.Parser.ParseFrom(
             call.ResponseStream.Current.FileDescriptorResponse.FileDescriptorProto[0]);
         Assert.Equal("snn/v1/snn.proto", file.Name);
-        Assert.Equal(["GetServerInfo", "CreateNetwork", "GetNetwork", "ListNetworks", "DeleteNetwork", "Run", "Watch", "SetParameters", "ResetState", "GetState"],
+        Assert.Equal(["GetServerInfo", "CreateNetwork", "GetNetwork", "ListNetworks", "DeleteNetwork", "Run", "Watch", "SetParameters", "ResetState", "GetState",
+            "SaveSnapshot", "ListSnapshots", "RestoreSnapshot", "DeleteSnapshot", "ForkNetwork"],
             file.Service.Single().Method.Select(m => m.Name));
         await call.RequestStream.CompleteAsync().Within();
         Assert.False(await call.ResponseStream.MoveNext(CancellationToken.None).Within());

@@ -63,6 +63,10 @@ public sealed class CorruptionTests
         var step = await run.StepAsync(Specs.Events("in", [0, 1]));
         Assert.Equal(0ul, step.Step); // the shutdown snapshot of c was at step 0
         Assert.Contains("not restored", server.Tail(), StringComparison.Ordinal);
+
+        // A network created under a left-out name replaces the stored one, old snapshots and all.
+        await server.Client.CreateNetworkAsync(new CreateNetworkRequest { Spec = Dense("a", Enumerable.Repeat(0.1f, Side * Side).ToArray()) }).Within();
+        Assert.Empty((await server.Client.ListSnapshotsAsync(new ListSnapshotsRequest { Network = "a" }).Within()).Snapshots);
     }
 
     private static NetworkSpec Dense(string name, float[] weights) => new()
