@@ -10,11 +10,6 @@ namespace Snn.Server.Storage;
 internal sealed partial class SnapshotScheduler(StepLoop loop, Durability durability, SnapshotOptions options,
     ILogger<SnapshotScheduler> logger) : BackgroundService
 {
-    /// <summary>Periodic snapshots taken since start.</summary>
-    public long Taken => Interlocked.Read(ref _taken);
-
-    private long _taken;
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (options.Period <= TimeSpan.Zero)
@@ -52,7 +47,6 @@ internal sealed partial class SnapshotScheduler(StepLoop loop, Durability durabi
             try
             {
                 await durability.SaveSnapshotAsync(network, null, origin, cancellationToken);
-                Interlocked.Increment(ref _taken);
             }
             catch (EngineException e) when (e.Error == EngineError.NotFound)
             {
