@@ -105,6 +105,26 @@ public sealed class SnnClient : IDisposable
     public Task<GetStateResponse> GetStateAsync(GetStateRequest request, CallOptions options = default) =>
         Api.GetStateAsync(request, options).ResponseAsync;
 
+    /// <summary>Snapshots the live state of one instance or all, stored durably before the answer.</summary>
+    public Task<Snapshot> SaveSnapshotAsync(SaveSnapshotRequest request, CallOptions options = default) =>
+        Api.SaveSnapshotAsync(request, options).ResponseAsync;
+
+    /// <summary>Lists a network's snapshots, oldest first.</summary>
+    public Task<ListSnapshotsResponse> ListSnapshotsAsync(ListSnapshotsRequest request, CallOptions options = default) =>
+        Api.ListSnapshotsAsync(request, options).ResponseAsync;
+
+    /// <summary>Puts a snapshot's state back into its network.</summary>
+    public Task<RestoreSnapshotResponse> RestoreSnapshotAsync(RestoreSnapshotRequest request, CallOptions options = default) =>
+        Api.RestoreSnapshotAsync(request, options).ResponseAsync;
+
+    /// <summary>Deletes a stored snapshot.</summary>
+    public Task<DeleteSnapshotResponse> DeleteSnapshotAsync(DeleteSnapshotRequest request, CallOptions options = default) =>
+        Api.DeleteSnapshotAsync(request, options).ResponseAsync;
+
+    /// <summary>Creates a new network from a network's definition and one of its snapshots.</summary>
+    public Task<Network> ForkNetworkAsync(ForkNetworkRequest request, CallOptions options = default) =>
+        Api.ForkNetworkAsync(request, options).ResponseAsync;
+
     /// <summary>
     /// Starts a <c>Run</c> stream. Call <see cref="RunSession.OpenAsync"/> first; dispose the
     /// session to cancel the stream. <paramref name="options"/>' deadline and token cover the whole stream.

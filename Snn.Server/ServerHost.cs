@@ -10,6 +10,7 @@ using Snn.Server.Observability;
 using Snn.Server.Rpc;
 using Snn.Server.Security;
 using Snn.Server.Services;
+using Snn.Server.Storage;
 
 namespace Snn.Server;
 
@@ -107,22 +108,31 @@ public sealed class ServerHost : IAsyncDisposable
         builder.Services.AddSnnMetrics();
         builder.Services.AddSingleton(sp => new StepLoop(sp.GetRequiredService<IComputeBackend>(), limits, realtime,
             sp.GetRequiredService<SnnMetrics>(), sp.GetRequiredService<ILogger<StepLoop>>()));
-        builder.Services.AddSingleton(sp => new SnnService(sp.GetRequiredService<StepLoop>(), sp.GetRequiredService<TenantQuotas>())
-        {
-            MaxMessageBytes = maxMessage,
-        });
+        var snapshots = SnnConfiguration.Bind<SnapshotOptions>(config, "Snn:Snapshots");
+        snapshots.Validate();
+        builder.Services.AddSingleton(snapshots);
+        builder.Services.AddSingleton<INetworkStore>(_ => new SqliteNetworkStore(dataDirectory));
+        builder.Services.AddSingleton<Durability>();
+        // Recovery starts before the snapshot scheduler and before Kestrel listens (hosted services start in order, the server last).
+        builder.Services.AddSingleton<Recovery>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<Recovery>());
+        builder.Services.AddSingleton<SnapshotScheduler>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<SnapshotScheduler>());
+        builder.Services.AddSingleton(sp => new SnnService(sp.GetRequiredService<StepLoop>(), sp.GetRequiredService<TenantQuotas>(),
+            sp.GetRequiredService<Durability>(), sp.GetRequiredService<Recovery>()) { MaxMessageBytes = maxMessage });
         builder.Services.AddSingleton<RunHandler>();
         builder.Services.AddSingleton<WatchHandler>();
         builder.Services.AddSnnGrpc(config, maxMessage);
 
         var app = builder.Build();
-        Directory.CreateDirectory(dataDirectory);
 
         // Graceful stop: the loop finishes the step in progress and ends every Run and Watch stream with
         // UNAVAILABLE; calls that arrive from now on are refused the same way (ErrorInterceptor). Kestrel
         // closes the connections after this returns, so the ended streams get to send their status first.
+        // The shutdown snapshot is taken first, between two steps, while the loop still runs.
         app.Lifetime.ApplicationStopping.Register(() =>
         {
+            app.Services.GetRequiredService<SnapshotScheduler>().OnStopping();
             app.Services.GetRequiredService<StepLoop>().Dispose();
             app.Services.GetRequiredService<OpenStreams>().DrainAsync(TimeSpan.FromSeconds(2)).GetAwaiter().GetResult();
         });

@@ -105,6 +105,47 @@ internal sealed class Instance(int index, int horizon)
         return head;
     }
 
+    /// <summary>The queued inputs with their absolute steps, in step then arrival order (for a snapshot; allocates).</summary>
+    public List<(long Step, PendingInput Input)> QueuedInputs()
+    {
+        var queued = new List<(long, PendingInput)>();
+        if (_heads is null)
+        {
+            return queued;
+        }
+
+        long next = Step;
+        for (long at = next; at < next + _horizon; at++)
+        {
+            for (var input = _heads[(int)(at % _horizon)]; input is not null; input = input.Next)
+            {
+                queued.Add((at, input));
+            }
+        }
+
+        return queued;
+    }
+
+    /// <summary>
+    /// Puts the instance at <paramref name="step"/> with exactly <paramref name="queued"/> as its queued
+    /// inputs (absolute steps; any beyond this server's horizon are dropped and counted). Loop thread only.
+    /// </summary>
+    public void Restore(long step, IEnumerable<(long Step, PendingInput Input)> queued)
+    {
+        ClearInputs();
+        Step = step;
+        foreach (var (at, input) in queued)
+        {
+            if (at < step || at - step >= _horizon)
+            {
+                Interlocked.Increment(ref _inputsTooEarly);
+                continue;
+            }
+
+            Enqueue(input, at);
+        }
+    }
+
     /// <summary>Drops every queued input.</summary>
     public void ClearInputs()
     {

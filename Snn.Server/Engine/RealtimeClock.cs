@@ -75,6 +75,17 @@ internal sealed class RealtimeClock
         return overrun;
     }
 
+    /// <summary>
+    /// Continues from a snapshot's position: its tick and overrun counts, the next tick at the next grid
+    /// point (the wall-clock time in between is not made up).
+    /// </summary>
+    public void Restore(long ticks, long overruns)
+    {
+        Restart();
+        Volatile.Write(ref _ticks, ticks);
+        Volatile.Write(ref _overruns, overruns);
+    }
+
     /// <summary>Starts the schedule afresh at the next grid point, with fresh statistics (when the network joins the loop, and on a reset of all instances).</summary>
     public void Restart()
     {

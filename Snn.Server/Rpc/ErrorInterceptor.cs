@@ -3,6 +3,7 @@ using Grpc.AspNetCore.Server;
 using Grpc.Core.Interceptors;
 using Microsoft.Extensions.Options;
 using Snn.Server.Engine;
+using Snn.Server.Storage;
 
 namespace Snn.Server.Rpc;
 
@@ -107,6 +108,9 @@ internal sealed partial class ErrorInterceptor(IHostApplicationLifetime lifetime
             case EngineException engine:
                 // The engine quotes its own (tenant-qualified) names; the caller reads its own.
                 return new RpcException(new Status(ToStatusCode(engine.Error), Security.TenantScope.UnqualifyMessage(context, engine.Message)));
+            case StoreCorruptException corrupt:
+                LogFault(corrupt, context.Method);
+                return new RpcException(new Status(StatusCode.DataLoss, corrupt.Message));
             case OperationCanceledException or IOException when context.CancellationToken.IsCancellationRequested
                 && !lifetime.ApplicationStopping.IsCancellationRequested:
                 return null;

@@ -26,7 +26,7 @@ internal static class SecuritySetup
 
         builder.Services.AddSingleton(keys);
         builder.Services.AddSingleton(quotas);
-        builder.Services.AddSingleton(sp => new TenantQuotas(quotas, sp.GetRequiredService<StepLoop>()));
+        builder.Services.AddSingleton(sp => new TenantQuotas(quotas, sp.GetRequiredService<StepLoop>(), sp.GetRequiredService<Storage.Durability>()));
         builder.Services.AddAuthentication(ApiKeyAuthentication.SchemeName)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthentication>(ApiKeyAuthentication.SchemeName, null);
         builder.Services.AddAuthorizationBuilder()

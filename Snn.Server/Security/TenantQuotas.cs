@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Snn.Server.Engine;
+using Snn.Server.Storage;
 
 namespace Snn.Server.Security;
 
@@ -8,7 +9,7 @@ namespace Snn.Server.Security;
 /// open streams when a Run or Watch opens. Every count is the tenant's own (its own lock, its own counter):
 /// one tenant at its quota never waits on, or slows, another.
 /// </summary>
-internal sealed class TenantQuotas(QuotaOptions options, StepLoop loop)
+internal sealed class TenantQuotas(QuotaOptions options, StepLoop loop, Durability durability)
 {
     private readonly ConcurrentDictionary<string, TenantState> _tenants = new(StringComparer.Ordinal);
 
@@ -43,7 +44,7 @@ internal sealed class TenantQuotas(QuotaOptions options, StepLoop loop)
                 throw Exhausted("MaxNetworks", $"{Who(tenant)} holds {networks} networks and may hold {options.MaxNetworks}; delete one first");
             }
 
-            return await loop.CreateAsync(definition, cancellationToken, admit: network =>
+            return await durability.CreateAsync(definition, cancellationToken, admit: network =>
             {
                 long asked = network.Neurons * network.Instances.Length;
                 if (neurons + asked > options.MaxNeurons)

@@ -4,6 +4,7 @@ using Snn.Protos.V1;
 using Snn.Server.Engine;
 using Snn.Server.Models;
 using Snn.Server.Security;
+using Snn.Server.Storage;
 
 namespace Snn.Server.Services;
 
@@ -11,10 +12,12 @@ namespace Snn.Server.Services;
 /// The unary handlers of <c>snn.v1.Snn</c> (overrides of the generated base): validate, map the request
 /// to engine types, hand it to the step loop, map the answer back. Refusals are thrown as
 /// <see cref="EngineException"/>; Rpc/ErrorInterceptor turns them into statuses. Run and Watch are in
-/// <see cref="RunHandler"/> and <see cref="WatchHandler"/> (Rpc/StreamingMethods binds them).
+/// <see cref="RunHandler"/> and <see cref="WatchHandler"/> (Rpc/StreamingMethods binds them); snapshots in
+/// SnnService.Snapshots.cs. Changes to networks are made durable (<see cref="Durability"/>) before they are answered.
 /// Every network name in or out passes <see cref="TenantScope"/>: a caller sees only its tenant's networks.
 /// </summary>
-internal sealed class SnnService(StepLoop loop, TenantQuotas quotas) : Protos.V1.Snn.SnnBase
+internal sealed partial class SnnService(StepLoop loop, TenantQuotas quotas, Durability durability, Recovery recovery)
+    : Protos.V1.Snn.SnnBase
 {
     private static readonly string s_version =
         typeof(SnnService).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
@@ -75,7 +78,24 @@ internal sealed class SnnService(StepLoop loop, TenantQuotas quotas) : Protos.V1
         usage.BytesPerNeuron = usage.Neurons == 0 ? 0 : (double)usage.StateBytes / usage.Neurons;
         usage.BytesPerSynapse = usage.Synapses == 0 ? 0 : (double)usage.SynapseBytes / usage.Synapses;
         info.Usage = usage;
+        info.Recovery = RecoveryFor(context);
         return Task.FromResult(info);
+    }
+
+    /// <summary>The start's recovery report as the caller may see it: the counts, and failures of its own networks only.</summary>
+    private RecoveryInfo RecoveryFor(ServerCallContext context)
+    {
+        var report = recovery.Report.Clone();
+        report.Failures.Clear();
+        foreach (var failure in recovery.Report.Failures)
+        {
+            if (TenantScope.Owns(context, failure.Network))
+            {
+                report.Failures.Add(new RecoveryFailure { Network = TenantScope.Unqualify(context, failure.Network), Reason = failure.Reason });
+            }
+        }
+
+        return report;
     }
 
     /// <summary>Largest message, as configured on the transport (reported by GetServerInfo).</summary>
@@ -110,7 +130,7 @@ internal sealed class SnnService(StepLoop loop, TenantQuotas quotas) : Protos.V1
 
     public override async Task<DeleteNetworkResponse> DeleteNetwork(DeleteNetworkRequest request, ServerCallContext context)
     {
-        await loop.DeleteAsync(TenantScope.Qualify(context, request.Name), context.CancellationToken);
+        await durability.DeleteAsync(TenantScope.Qualify(context, request.Name), context.CancellationToken);
         return new DeleteNetworkResponse();
     }
 
@@ -125,6 +145,7 @@ internal sealed class SnnService(StepLoop loop, TenantQuotas quotas) : Protos.V1
             .Select(j => (j.Projection, j.Weights.Count > 0 ? j.Weights.ToArray() : null, j.Bias.Count > 0 ? j.Bias.ToArray() : null))
             .ToList();
         long step = await loop.SetParametersAsync(network, populations, projections, context.CancellationToken);
+        await durability.StoreDefinitionAsync(network, created: false, CancellationToken.None);
         return new SetParametersResponse { EffectiveStep = (ulong)step };
     }
 

@@ -23,7 +23,11 @@ public static class ConformanceProgram
     public static async Task<(int Passed, int Failed, int BitExact)> RunCasesAsync(string casesDir, string outDir, Uri? server, double tolerance,
         TextWriter log, string[] serverArgs, CancellationToken cancellationToken = default)
     {
-        await using var host = server is null ? await ServerHost.StartAsync(["--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "", .. serverArgs], cancellationToken) : null;
+        // An in-process server gets its own empty data directory: it must not restore, or lock, anyone else's.
+        var data = server is null ? Directory.CreateTempSubdirectory("snn-conformance-") : null;
+        await using var host = server is null
+            ? await ServerHost.StartAsync(["--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "", "--Snn:DataDirectory", data!.FullName, .. serverArgs], cancellationToken)
+            : null;
         var address = server ?? host!.Address;
         log.WriteLine($"server {address}");
         using var client = new SnnClient(address);

@@ -34,7 +34,9 @@ public static class GpuCheck
         log.WriteLine($"gpu-check on backend {backend}, {DateTime.UtcNow:u}, {Environment.ProcessorCount} cores");
 
         // 1. Reference cases and networks through the real server on the device backend.
-        await using (var host = await ServerHost.StartAsync(["--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "", $"--Snn:Engine:Backend={backend}"]))
+        var data = Directory.CreateTempSubdirectory("snn-gpucheck-");
+        await using (var host = await ServerHost.StartAsync(["--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "", $"--Snn:Engine:Backend={backend}",
+            "--Snn:DataDirectory", data.FullName]))
         {
             var device = host.Services.GetRequiredService<IComputeBackend>();
             log.WriteLine($"device: {device.Device}");

@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Snn.Client;
 using Snn.Server;
+using Snn.FunctionalTests.Infrastructure;
 
 namespace Snn.FunctionalTests.Api;
 
@@ -27,7 +28,7 @@ public sealed class ApiServerFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _host = await ServerHost.StartAsync(["--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "http://127.0.0.1:0"]).Within();
+        _host = await ServerHost.StartAsync([.. TestData.Args(), "--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "http://127.0.0.1:0"]).Within();
         _host.Services.GetRequiredService<ILoggerFactory>().AddProvider(_errors);
     }
 

@@ -236,7 +236,7 @@ public sealed class ReadinessTests
     [Fact]
     public async Task Readyz_turns_503_Unhealthy_with_gRPC_health_when_the_step_loop_stops_while_healthz_stays_200()
     {
-        await using var host = await ServerHost.StartAsync(["--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "http://127.0.0.1:0"]).Within();
+        await using var host = await ServerHost.StartAsync([.. TestData.Args(), "--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "http://127.0.0.1:0"]).Within();
         using var client = new SnnClient(host.Address);
         using var http = ObservationTests.Http11(host.HttpAddress!);
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri("/readyz", UriKind.Relative)).Within()).StatusCode);

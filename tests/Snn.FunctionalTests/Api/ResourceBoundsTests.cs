@@ -4,6 +4,7 @@ using Snn.Client;
 using Snn.Protos.V1;
 using Snn.Server;
 using static Snn.FunctionalTests.Api.Specs;
+using Snn.FunctionalTests.Infrastructure;
 
 namespace Snn.FunctionalTests.Api;
 
@@ -79,7 +80,7 @@ public sealed class ResourceBoundsTests(ApiServerFixture server) : ApiTest(serve
     {
         const long budget = 8L << 20;
         await using var host = await ServerHost.StartAsync(
-            ["--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "", "--Snn:Limits:MaxMemoryBytes", $"{budget}"]).Within();
+            [.. TestData.Args(), "--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "", "--Snn:Limits:MaxMemoryBytes", $"{budget}"]).Within();
         using var client = new SnnClient(host.Address);
 
         // in (input) → n (sinabs.IAF), 131,072 neurons each: about 3 MiB of buffers, weights and scratch.

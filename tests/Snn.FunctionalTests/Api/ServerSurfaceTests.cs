@@ -30,7 +30,8 @@ public sealed class ServerSurfaceTests(ApiServerFixture server) : ApiTest(server
         var file = Google.Protobuf.Reflection.FileDescriptorProto.Parser.ParseFrom(
             call.ResponseStream.Current.FileDescriptorResponse.FileDescriptorProto[0]);
         Assert.Equal("snn/v1/snn.proto", file.Name);
-        Assert.Equal(["GetServerInfo", "CreateNetwork", "GetNetwork", "ListNetworks", "DeleteNetwork", "Run", "Watch", "SetParameters", "ResetState", "GetState"],
+        Assert.Equal(["GetServerInfo", "CreateNetwork", "GetNetwork", "ListNetworks", "DeleteNetwork", "Run", "Watch", "SetParameters", "ResetState", "GetState",
+            "SaveSnapshot", "ListSnapshots", "RestoreSnapshot", "DeleteSnapshot", "ForkNetwork"],
             file.Service.Single().Method.Select(m => m.Name));
         await call.RequestStream.CompleteAsync().Within();
         Assert.False(await call.ResponseStream.MoveNext(CancellationToken.None).Within());
@@ -62,7 +63,7 @@ public sealed class ServerSettingsTests
     [Fact]
     public async Task Reflection_can_be_turned_off()
     {
-        await using var host = await ServerHost.StartAsync(["--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "", "--Snn:Reflection", "false"]).Within();
+        await using var host = await ServerHost.StartAsync([.. TestData.Args(), "--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "", "--Snn:Reflection", "false"]).Within();
         using var channel = GrpcChannel.ForAddress(host.Address);
         using var call = new ServerReflection.ServerReflectionClient(channel).ServerReflectionInfo();
         // The server may answer UNIMPLEMENTED before the request is written (a loaded machine): then the write throws it.
@@ -78,7 +79,7 @@ public sealed class ServerSettingsTests
     [Fact]
     public async Task A_browser_origin_listed_in_Snn_Cors_Origins_may_call_gRPC_Web_and_the_JSON_API_and_others_may_not()
     {
-        await using var host = await ServerHost.StartAsync(["--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "http://127.0.0.1:0",
+        await using var host = await ServerHost.StartAsync([.. TestData.Args(), "--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "http://127.0.0.1:0",
             "--Snn:Cors:Origins", "http://dashboard.test"]).Within();
         using var http = new HttpClient { BaseAddress = host.HttpAddress };
 
@@ -102,7 +103,7 @@ public sealed class ServerSettingsTests
     [Fact]
     public async Task Health_turns_NOT_SERVING_when_the_step_loop_stops_ticking()
     {
-        await using var host = await ServerHost.StartAsync(["--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", ""]).Within();
+        await using var host = await ServerHost.StartAsync([.. TestData.Args(), "--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", ""]).Within();
         using var client = new SnnClient(host.Address);
         Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, await client.HealthCheckAsync("snn.v1.Snn").Within());
 
@@ -126,7 +127,7 @@ public sealed class ServerSettingsTests
         Assert.True(request.CalculateSize() > 30_000_000);
         var sender = new GrpcChannelOptions { MaxSendMessageSize = 64 << 20 };
 
-        await using (var roomy = await ServerHost.StartAsync(["--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "", "--Snn:MaxMessageBytes", $"{64 << 20}"]).Within())
+        await using (var roomy = await ServerHost.StartAsync([.. TestData.Args(), "--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "", "--Snn:MaxMessageBytes", $"{64 << 20}"]).Within())
         {
             using var client = new SnnClient(roomy.Address, sender);
             var created = await client.CreateNetworkAsync(request).Within();
@@ -134,7 +135,7 @@ public sealed class ServerSettingsTests
             Assert.Equal((ulong)(64 << 20), (await client.GetServerInfoAsync().Within()).Limits.MaxMessageBytes);
         }
 
-        await using var strict = await ServerHost.StartAsync(["--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "", "--Snn:MaxMessageBytes", $"{32 << 20}"]).Within();
+        await using var strict = await ServerHost.StartAsync([.. TestData.Args(), "--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "", "--Snn:MaxMessageBytes", $"{32 << 20}"]).Within();
         using var refused = new SnnClient(strict.Address, new GrpcChannelOptions { MaxSendMessageSize = 64 << 20 });
         await Rpc.FailsAsync(StatusCode.ResourceExhausted, () => refused.CreateNetworkAsync(request));
         Assert.Empty((await refused.ListNetworksAsync().Within()).Networks);

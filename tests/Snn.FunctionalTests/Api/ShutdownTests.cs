@@ -3,6 +3,7 @@ using Snn.Cli.Bench;
 using Snn.Client;
 using Snn.Protos.V1;
 using Snn.Server;
+using Snn.FunctionalTests.Infrastructure;
 
 namespace Snn.FunctionalTests.Api;
 
@@ -46,7 +47,7 @@ public sealed class ShutdownTests
     [Fact]
     public async Task Stopping_the_host_in_process_ends_streams_with_UNAVAILABLE_and_refuses_new_calls()
     {
-        var host = await ServerHost.StartAsync(["--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", ""]).Within();
+        var host = await ServerHost.StartAsync([.. TestData.Args(), "--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", ""]).Within();
         using var client = new SnnClient(host.Address);
         var (run, watch) = await OpenStreamsAsync(client);
 

@@ -6,11 +6,13 @@ using Microsoft.Extensions.Logging;
 using Snn.Client;
 using Snn.FunctionalTests.Transport;
 using Snn.Server;
+using Snn.Server.Storage;
 using Snn.Server.Backends.Cpu;
 using Snn.Server.Backends.Gpu;
 using Snn.Server.Engine;
 using Snn.Server.Rpc;
 using Snn.Server.Security;
+using Snn.FunctionalTests.Infrastructure;
 
 namespace Snn.FunctionalTests.Configuration;
 
@@ -106,6 +108,7 @@ public sealed class ConfigurationTests
         Add("Snn:Engine", new EngineOptions());
         Add("Snn:Realtime", new RealtimeOptions());
         Add("Snn:Quotas", new QuotaOptions());
+        Add("Snn:Snapshots", new SnapshotOptions());
         foreach (var computed in SnnConfiguration.ComputedDefaults)
         {
             defaults.Remove(computed);
@@ -244,7 +247,7 @@ public sealed class ConfigurationTests
         Environment.SetEnvironmentVariable("Snn__Limits__MaxNetworks", "66");
         try
         {
-            await using var host = await ServerHost.StartAsync([.. s_ports, "--Snn:Limits:MaxNetworks", "55"],
+            await using var host = await ServerHost.StartAsync([.. TestData.Args(), .. s_ports, "--Snn:Limits:MaxNetworks", "55"],
                 new CancellationTokenSource(TestTimeouts.Default).Token);
             using var client = new SnnClient(host.Address);
             var limits = (await client.GetServerInfoAsync().WithTimeout()).Limits;
@@ -284,7 +287,7 @@ public sealed class ConfigurationTests
     {
         var logs = new CapturedLogs();
         await using var host = await ServerHost.StartAsync(
-            [.. s_ports, "--Snn:Tenants:ApiKey", "hunter2", "--Snn:Tls:CertificatePassword", "s3cret", "--Snn:Limits:MaxInstances", "33"],
+            [.. TestData.Args(), .. s_ports, "--Snn:Tenants:ApiKey", "hunter2", "--Snn:Tls:CertificatePassword", "s3cret", "--Snn:Limits:MaxInstances", "33"],
             new CancellationTokenSource(TestTimeouts.Default).Token, b => b.Logging.AddProvider(logs));
         var effective = await EffectiveConfigurationAsync(logs);
         Assert.Equal("***", effective["Snn:Tenants:ApiKey"]);

@@ -2,6 +2,7 @@ using Grpc.Core;
 using Snn.Client;
 using Snn.Conformance;
 using Snn.Server;
+using Snn.FunctionalTests.Infrastructure;
 
 namespace Snn.FunctionalTests.Conformance;
 
@@ -20,7 +21,7 @@ public sealed class GpuReferenceCaseTests(GpuReferenceCaseTests.IlgpuCpuServer s
         public SnnClient CreateClient() => new(_host?.Address ?? throw new InvalidOperationException("server not started"));
 
         public async Task InitializeAsync() =>
-            _host = await ServerHost.StartAsync(["--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "", "--Snn:Engine:Backend=ilgpu-cpu"],
+            _host = await ServerHost.StartAsync([.. TestData.Args(), "--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "", "--Snn:Engine:Backend=ilgpu-cpu"],
                 new CancellationTokenSource(TimeSpan.FromSeconds(120)).Token);
 
         public async Task DisposeAsync()

@@ -13,7 +13,7 @@ public sealed class ServerFixture : IAsyncLifetime
     public SnnClient CreateClient() => new(Address);
 
     public async Task InitializeAsync() =>
-        _host = await ServerHost.StartAsync(["--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "http://127.0.0.1:0"], new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token);
+        _host = await ServerHost.StartAsync([.. TestData.Args(), "--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "http://127.0.0.1:0"], new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token);
 
     public async Task DisposeAsync()
     {

@@ -207,6 +207,11 @@ public sealed class TenantTests(SecuredServerFixture fixture) : IClassFixture<Se
             {
             }
         },
+        ["SaveSnapshot"] = (c, n) => c.SaveSnapshotAsync(new SaveSnapshotRequest { Network = n }),
+        ["ListSnapshots"] = (c, n) => c.ListSnapshotsAsync(new ListSnapshotsRequest { Network = n }),
+        ["RestoreSnapshot"] = (c, n) => c.RestoreSnapshotAsync(new RestoreSnapshotRequest { Network = n, Snapshot = 1 }),
+        ["DeleteSnapshot"] = (c, n) => c.DeleteSnapshotAsync(new DeleteSnapshotRequest { Network = n, Snapshot = 1 }),
+        ["ForkNetwork"] = (c, n) => c.ForkNetworkAsync(new ForkNetworkRequest { Network = n, Snapshot = 1, Name = "fork" }),
     };
 
     [Fact]
@@ -257,5 +262,37 @@ public sealed class TenantTests(SecuredServerFixture fixture) : IClassFixture<Se
         await Rpc.FailsAsync(StatusCode.InvalidArgument,
             () => alice.CreateNetworkAsync(new CreateNetworkRequest { Spec = Specs.Relay("bob:" + name) }), "is not a valid name");
         await alice.DeleteNetworkAsync(new DeleteNetworkRequest { Name = name }).Within();
+    }
+
+    [Fact]
+    public async Task Snapshots_and_forks_are_the_tenants_own_under_its_own_names()
+    {
+        using var alice = Server.Client(SecuredServer.AliceKey);
+        using var bob = Server.Client(SecuredServer.BobKey);
+        string name = Names.Unique("snap");
+        await alice.CreateNetworkAsync(new CreateNetworkRequest { Spec = Specs.Relay(name) }).Within();
+        await bob.CreateNetworkAsync(new CreateNetworkRequest { Spec = Specs.Relay(name) }).Within();
+
+        var saved = await alice.SaveSnapshotAsync(new SaveSnapshotRequest { Network = name }).Within();
+        Assert.Equal(name, saved.Network);
+        Assert.Equal(name, Assert.Single((await alice.ListSnapshotsAsync(new ListSnapshotsRequest { Network = name }).Within()).Snapshots).Network);
+        Assert.Empty((await bob.ListSnapshotsAsync(new ListSnapshotsRequest { Network = name }).Within()).Snapshots);
+
+        // Bob cannot restore or fork alice's snapshot through his network of the same name.
+        await Rpc.FailsAsync(StatusCode.NotFound, () => bob.RestoreSnapshotAsync(new RestoreSnapshotRequest { Network = name, Snapshot = saved.Id }), "has no snapshot");
+        await Rpc.FailsAsync(StatusCode.NotFound,
+            () => bob.ForkNetworkAsync(new ForkNetworkRequest { Network = name, Snapshot = saved.Id, Name = name + "-f" }), "has no snapshot");
+
+        var fork = await alice.ForkNetworkAsync(new ForkNetworkRequest { Network = name, Snapshot = saved.Id, Name = name + "-f" }).Within();
+        Assert.Equal(name + "-f", fork.Spec.Name);
+        Assert.Contains((await alice.ListNetworksAsync().Within()).Networks, n => n.Spec.Name == name + "-f");
+        Assert.DoesNotContain((await bob.ListNetworksAsync().Within()).Networks, n => n.Spec.Name == name + "-f");
+
+        foreach (var n in new[] { name, name + "-f" })
+        {
+            await alice.DeleteNetworkAsync(new DeleteNetworkRequest { Name = n }).Within();
+        }
+
+        await bob.DeleteNetworkAsync(new DeleteNetworkRequest { Name = name }).Within();
     }
 }

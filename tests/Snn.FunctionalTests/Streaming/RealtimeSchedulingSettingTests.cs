@@ -3,6 +3,7 @@ using Snn.Protos.V1;
 using Snn.Server;
 using StepLoop = Snn.Server.Engine.StepLoop;
 using static Snn.FunctionalTests.Streaming.StreamingTestNetworks;
+using Snn.FunctionalTests.Infrastructure;
 
 namespace Snn.FunctionalTests.Streaming;
 
@@ -16,7 +17,7 @@ public sealed class RealtimeSchedulingSettingTests
     public void A_priority_outside_0_to_99_stops_the_server_at_start_naming_the_setting(string priority)
     {
         var e = Assert.Throws<InvalidOperationException>(() =>
-            ServerHost.Build(["--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "http://127.0.0.1:0", "--Snn:Realtime:Priority", priority]));
+            ServerHost.Build([.. TestData.Args(), "--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "http://127.0.0.1:0", "--Snn:Realtime:Priority", priority]));
         Assert.Contains("Snn:Realtime:Priority", e.Message, StringComparison.Ordinal);
         Assert.Contains("1..99", e.Message, StringComparison.Ordinal);
     }
@@ -38,7 +39,7 @@ public sealed class RealtimeSchedulingSettingTests
             return; // not permitted here: the loop keeps ordinary threads and logs a warning
         }
 
-        await using var host = await ServerHost.StartAsync(["--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "http://127.0.0.1:0", "--Snn:Realtime:Priority", setting]);
+        await using var host = await ServerHost.StartAsync([.. TestData.Args(), "--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "http://127.0.0.1:0", "--Snn:Realtime:Priority", setting]);
         using var client = new Snn.Client.SnnClient(host.Address);
         string name = await CreateAsync(client, 2, ClockMode.Realtime);
         var loop = host.Services.GetRequiredService<StepLoop>();

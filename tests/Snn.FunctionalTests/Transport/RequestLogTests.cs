@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Snn.Client;
 using Snn.Protos.V1;
 using Snn.Server;
+using Snn.FunctionalTests.Infrastructure;
 
 namespace Snn.FunctionalTests.Transport;
 
@@ -19,7 +20,7 @@ public sealed class RequestLogTests
     public async Task EveryCall_LogsOneLine_WithItsPathAndGrpcStatus()
     {
         var logs = new CapturedLogs();
-        await using var host = await ServerHost.StartAsync(["--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "http://127.0.0.1:0"],
+        await using var host = await ServerHost.StartAsync([.. TestData.Args(), "--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "http://127.0.0.1:0"],
             new CancellationTokenSource(TestTimeouts.Default).Token, b => b.Logging.AddProvider(logs));
         using var client = new SnnClient(host.Address);
 
