@@ -21,23 +21,22 @@ internal sealed class MethodFuzzer(GrpcWire wire, IReadOnlyList<string> vocabula
         [StatusCode.InvalidArgument, StatusCode.NotFound, StatusCode.AlreadyExists, StatusCode.FailedPrecondition, StatusCode.ResourceExhausted];
 
     /// <summary>
-    /// Per method, what else it may answer: UNIMPLEMENTED for a unary call with zero or two messages (gRPC's
-    /// "request cardinality violation"); ABORTED for a stream whose network another case deleted.
-    /// A method added later gets the refusals and UNIMPLEMENTED until someone writes its line here.
+    /// Per method, what else it may answer: ABORTED for a stream whose network another case deleted. A
+    /// method added later gets OK and the refusals until someone writes its line here.
     /// </summary>
     private static readonly Dictionary<string, StatusCode[]> Extra = new()
     {
         ["Run"] = [StatusCode.Aborted],
-        ["Watch"] = [StatusCode.Aborted, StatusCode.Unimplemented],
+        ["Watch"] = [StatusCode.Aborted],
     };
 
     public static IEnumerable<MethodDescriptor> Methods => Protos.V1.Snn.Descriptor.Methods;
 
     public static string PathOf(MethodDescriptor method) => $"/{method.Service.FullName}/{method.Name}";
 
-    /// <summary>Statuses allowed for <paramref name="method"/>: OK, the refusals, and its extras.</summary>
+    /// <summary>Statuses allowed for <paramref name="method"/>: OK, the refusals, and its extras; never UNKNOWN or INTERNAL.</summary>
     public static IReadOnlySet<StatusCode> Allowed(MethodDescriptor method) =>
-        new HashSet<StatusCode>([StatusCode.OK, .. Refusals, StatusCode.Unimplemented, .. Extra.GetValueOrDefault(method.Name, [])]);
+        new HashSet<StatusCode>([StatusCode.OK, .. Refusals, .. Extra.GetValueOrDefault(method.Name, [])]);
 
     /// <summary>Runs <paramref name="count"/> cases against <paramref name="method"/>; returns what came back, by outcome.</summary>
     public async Task<FuzzReport> FuzzAsync(MethodDescriptor method, int methodIndex, ulong seed, int count, int concurrency, CancellationToken cancellationToken)

@@ -58,7 +58,8 @@ internal sealed partial class ProtocolAbuse(Uri address, SnnClient client, ITest
             ("the compressed flag on a Run stream with no grpc-encoding", Run, GrpcWire.Frame(open, compressed: true), null, [StatusCode.InvalidArgument]),
             ("gzip declared, bytes not gzip", GetNetwork, GrpcWire.Frame(name, compressed: true), ["grpc-encoding", "gzip"], [StatusCode.InvalidArgument]),
             ("an encoding the server does not know", GetNetwork, GrpcWire.Frame(name, compressed: true), ["grpc-encoding", "zstd-9"], [StatusCode.Unimplemented]),
-            ("an empty body to a unary method", GetNetwork, [], null, [StatusCode.Unimplemented, StatusCode.InvalidArgument]),
+            ("an empty body to a unary method", GetNetwork, [], null, [StatusCode.InvalidArgument]),
+            ("two messages to a unary method", GetNetwork, GrpcWire.Frames([name, name]), null, [StatusCode.InvalidArgument]),
             ("an unknown method", "/snn.v1.Snn/Nope", GrpcWire.Frame(name), null, [StatusCode.Unimplemented]),
             ("an unknown service", "/snn.v9.Other/GetNetwork", GrpcWire.Frame(name), null, [StatusCode.Unimplemented]),
         };
