@@ -18,6 +18,8 @@ internal sealed partial class ChildProcess : IAsyncDisposable
     private const int TailLines = 40;
     private readonly Process _process;
     private readonly Queue<string> _tail = new();
+    private readonly List<string> _errors = [];
+    private bool _inError;
     private readonly Lock _lock = new();
 
     private ChildProcess(Process process, string name, Uri address)
@@ -155,6 +157,19 @@ internal sealed partial class ChildProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Every line the process printed at error or fatal level, or that names an unhandled exception, with
+    /// the exception lines that follow it (the first 100 lines), however long ago: the tail alone forgets
+    /// them in a long run.
+    /// </summary>
+    public IReadOnlyList<string> ErrorLines()
+    {
+        lock (_lock)
+        {
+            return [.. _errors];
+        }
+    }
+
     /// <summary>The last lines the process printed.</summary>
     public string Tail()
     {
@@ -201,12 +216,23 @@ internal sealed partial class ChildProcess : IAsyncDisposable
         lock (_lock)
         {
             _tail.Enqueue(line);
+            // An error line and the lines after it up to the next event (its exception and stack).
+            _inError = IsError(line) || (_inError && !line.StartsWith('['));
+            if (_inError && _errors.Count < 100)
+            {
+                _errors.Add(line);
+            }
+
             while (_tail.Count > TailLines)
             {
                 _tail.Dequeue();
             }
         }
     }
+
+    private static bool IsError(string line) =>
+        line.Contains(" ERR]", StringComparison.Ordinal) || line.Contains(" FTL]", StringComparison.Ordinal)
+        || line.Contains("Unhandled", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The dotnet host running snn itself when there is one, else <c>dotnet</c> on the PATH.</summary>
     private static string DotnetHost()

@@ -117,9 +117,16 @@ internal static partial class NetworkBuilder
 
             if (pd.Shape.Count > 0)
             {
+                // Stops once past the size: each factor is below 2^31, so the product never overflows (it
+                // did before, and a shape of 10^20 neurons whose product wrapped to its size was accepted).
                 long product = 1;
                 foreach (int d in pd.Shape)
                 {
+                    if (product > pd.Size)
+                    {
+                        break;
+                    }
+
                     product *= d;
                 }
 
@@ -139,13 +146,13 @@ internal static partial class NetworkBuilder
             stateValues += (long)pd.Size * def.Instances * (model.StateVariables.Count + 3);
             if (neurons > limits.MaxNeuronsPerNetwork)
             {
-                throw EngineException.Invalid($"the network has more than {limits.MaxNeuronsPerNetwork} neurons (limit)");
+                throw EngineException.Invalid($"the network has more than {limits.MaxNeuronsPerNetwork} neurons (Snn:Limits:MaxNeuronsPerNetwork)");
             }
 
             if (stateValues > limits.MaxStateValuesPerNetwork)
             {
                 throw EngineException.Invalid(
-                    $"populations × instances need more than {limits.MaxStateValuesPerNetwork} state values (limit); use fewer instances or neurons");
+                    $"populations × instances need more than {limits.MaxStateValuesPerNetwork} state values (Snn:Limits:MaxStateValuesPerNetwork); use fewer instances or neurons");
             }
 
             kernels[i] = (model, Compile(model, pd.Parameters, pd.Size, def.Dt, field));
@@ -176,7 +183,7 @@ internal static partial class NetworkBuilder
             if (jd.DelaySteps < 0 || jd.DelaySteps > limits.MaxDelaySteps)
             {
                 throw EngineException.Invalid(
-                    $"{field}.delay_steps is {jd.DelaySteps}; it must be 0..{limits.MaxDelaySteps} (limit)");
+                    $"{field}.delay_steps is {jd.DelaySteps}; it must be 0..{limits.MaxDelaySteps} (Snn:Limits:MaxDelaySteps)");
             }
 
             Projection projection = jd.Kind switch
@@ -191,7 +198,7 @@ internal static partial class NetworkBuilder
             synapses += projection.Synapses;
             if (synapses > limits.MaxSynapsesPerNetwork)
             {
-                throw EngineException.Invalid($"the network has more than {limits.MaxSynapsesPerNetwork} synapses (limit)");
+                throw EngineException.Invalid($"the network has more than {limits.MaxSynapsesPerNetwork} synapses (Snn:Limits:MaxSynapsesPerNetwork)");
             }
 
             projection.IntoRecurrentInput = source == target && target.Model.HasRecurrentInput;
@@ -208,7 +215,7 @@ internal static partial class NetworkBuilder
             if (stateValues > limits.MaxStateValuesPerNetwork)
             {
                 throw EngineException.Invalid(
-                    $"spec.projections[{j.Index}].delay_steps {j.DelaySteps}: the delay lines need more than {limits.MaxStateValuesPerNetwork} state values together with the populations (limit); use shorter delays or fewer instances");
+                    $"spec.projections[{j.Index}].delay_steps {j.DelaySteps}: the delay lines need more than {limits.MaxStateValuesPerNetwork} state values together with the populations (Snn:Limits:MaxStateValuesPerNetwork); use shorter delays or fewer instances");
             }
         }
 

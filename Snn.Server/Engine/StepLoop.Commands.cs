@@ -62,7 +62,7 @@ internal sealed partial class StepLoop
             admit?.Invoke(network);
             if (_registry.Count >= Limits.MaxNetworks)
             {
-                throw new EngineException(EngineError.ResourceExhausted, $"the server holds {Limits.MaxNetworks} networks (limit); delete one first");
+                throw new EngineException(EngineError.ResourceExhausted, $"the server holds {Limits.MaxNetworks} networks (Snn:Limits:MaxNetworks); delete one first");
             }
 
             if (!_registry.TryAdd(definition.Name, network))

@@ -15,7 +15,8 @@ namespace Snn.Server.Rpc;
 /// <item>anything after the server began to stop becomes UNAVAILABLE "server is shutting down";</item>
 /// <item>cancellation by the client (or its deadline) is left to grpc-dotnet, which logs it at information level;
 /// an <see cref="IOException"/> (the client reset the stream or dropped the connection, which Kestrel may
-/// report before it cancels the call) becomes CANCELLED, not a fault;</item>
+/// report before it cancels the call), or the stream writer's <see cref="InvalidOperationException"/> for a
+/// write after the client went away, becomes CANCELLED, not a fault;</item>
 /// <item>any other exception is logged here with its stack and becomes INTERNAL with a message that
 /// reveals nothing of the server (no exception text reaches a client), unless the operator turned on
 /// <c>Snn:DetailedErrors</c> (grpc-dotnet's EnableDetailedErrors): then the exception's type and
@@ -26,6 +27,8 @@ internal sealed partial class ErrorInterceptor(IHostApplicationLifetime lifetime
     IOptions<GrpcServiceOptions> options, OpenStreams? streams = null) : Interceptor
 {
     public const string InternalMessage = "internal server error; the server log has the details";
+
+    private const string ClientGoneMessage = "the client reset the call or closed its connection";
 
     public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context,
         UnaryServerMethod<TRequest, TResponse> continuation) =>
@@ -114,10 +117,15 @@ internal sealed partial class ErrorInterceptor(IHostApplicationLifetime lifetime
             case OperationCanceledException or IOException when context.CancellationToken.IsCancellationRequested
                 && !lifetime.ApplicationStopping.IsCancellationRequested:
                 return null;
+            case InvalidOperationException when context.CancellationToken.IsCancellationRequested
+                && !lifetime.ApplicationStopping.IsCancellationRequested:
+                // grpc-dotnet's stream writer refuses a write after the client went away with this
+                // ("Can't write the message because the request is complete."): the client's doing, not a fault.
+                return new RpcException(new Status(StatusCode.Cancelled, ClientGoneMessage));
             case not null when lifetime.ApplicationStopping.IsCancellationRequested:
                 return new RpcException(new Status(StatusCode.Unavailable, EngineException.ShuttingDownMessage));
             case IOException:
-                return new RpcException(new Status(StatusCode.Cancelled, "the client reset the call or closed its connection"));
+                return new RpcException(new Status(StatusCode.Cancelled, ClientGoneMessage));
             default:
                 LogFault(e, context.Method);
                 return new RpcException(new Status(StatusCode.Internal, options.Value.EnableDetailedErrors == true

@@ -9,8 +9,8 @@ namespace Snn.Server.Rpc;
 
 /// <summary>
 /// The Grpc.AspNetCore composition of the server: <c>snn.v1.Snn</c> (generated base, hand-declared
-/// Run and Watch), the error interceptor, message limits, health, reflection, JSON transcoding and
-/// gRPC-Web, and one log line per HTTP request.
+/// Run and Watch), the error interceptor, the request framing check, message limits, health,
+/// reflection, JSON transcoding and gRPC-Web, and one log line per HTTP request.
 /// </summary>
 internal static class GrpcSetup
 {
@@ -24,6 +24,7 @@ internal static class GrpcSetup
         {
             o.MaxReceiveMessageSize = maxMessageBytes;
             o.MaxSendMessageSize = maxMessageBytes;
+            o.CompressionProviders = CheckedCompression.Providers();
 
             // Exception texts stay in the server log unless an operator asks otherwise.
             o.EnableDetailedErrors = detailedErrors;
@@ -81,6 +82,9 @@ internal static class GrpcSetup
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseGrpcWeb(new GrpcWebOptions { DefaultEnabled = true });
+
+        // After gRPC-Web, which decodes grpc-web-text bodies into the same framing.
+        app.UseGrpcRequestFraming();
         var api = app.MapGrpcService<SnnService>();
         api.Add(SnnMethods.PreferOverGenerated);
         if (cors)

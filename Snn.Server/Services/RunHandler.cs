@@ -42,6 +42,7 @@ internal sealed class RunHandler(StepLoop loop, SnnService service)
                 $"open.record asks for {recordBytes} bytes per step, more than the message limit of {service.MaxMessageBytes}; record fewer neurons or variables");
         }
 
+        var statusInterval = StatusInterval(network, first.Open.StatusIntervalMs, "open.status_interval_ms");
         var stream = await loop.OpenAsync(network, instance, plan, first.Open.Reset, callToken);
 
         using var readCancel = CancellationTokenSource.CreateLinkedTokenSource(callToken);
@@ -60,7 +61,7 @@ internal sealed class RunHandler(StepLoop loop, SnnService service)
             await responses.WriteAsync(batch.Control(new RunResponse { Opened = opened }), callToken);
             batch.Clear();
 
-            writer = WriteFramesAsync(stream, batch, responses, StatusInterval(network, first.Open.StatusIntervalMs), callToken, readCancel);
+            writer = WriteFramesAsync(stream, batch, responses, statusInterval, callToken, readCancel);
             await SendAsync(stream, first, readCancel.Token);
             while (await requests.MoveNext(readCancel.Token))
             {
@@ -192,8 +193,12 @@ internal sealed class RunHandler(StepLoop loop, SnnService service)
         return status;
     }
 
-    internal static TimeSpan StatusInterval(Engine.Network network, uint requestedMs) =>
-        requestedMs > 0 ? TimeSpan.FromMilliseconds(requestedMs)
+    /// <summary>The longest status interval a stream may ask for: one day (a timer's period has a bound; 2^32-1 ms broke it).</summary>
+    internal const uint MaxStatusIntervalMs = 86_400_000;
+
+    internal static TimeSpan StatusInterval(Engine.Network network, uint requestedMs, string field) =>
+        requestedMs > MaxStatusIntervalMs ? throw EngineException.Invalid($"{field} is {requestedMs}; it must be at most {MaxStatusIntervalMs} (one day), or 0 for the default")
+        : requestedMs > 0 ? TimeSpan.FromMilliseconds(requestedMs)
         : network.Clock is not null ? TimeSpan.FromSeconds(1)
         : TimeSpan.Zero;
 

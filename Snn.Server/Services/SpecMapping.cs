@@ -25,7 +25,7 @@ internal static class SpecMapping
             var p = spec.Populations[i];
             if (p.Size > int.MaxValue)
             {
-                throw EngineException.Invalid($"spec.populations[{i}].size is too large");
+                throw EngineException.Invalid($"spec.populations[{i}].size is {p.Size}; it must be at most ServerInfo.limits.max_neurons_per_population (Snn:Limits:MaxNeuronsPerPopulation)");
             }
 
             populations.Add(new PopulationDefinition(
@@ -97,7 +97,7 @@ internal static class SpecMapping
         if (j.DelaySteps > int.MaxValue)
         {
             throw EngineException.Invalid(
-                $"{field}.delay_steps is {j.DelaySteps}; it must not exceed ServerInfo.limits.max_delay_steps");
+                $"{field}.delay_steps is {j.DelaySteps}; it must not exceed ServerInfo.limits.max_delay_steps (Snn:Limits:MaxDelaySteps)");
         }
 
         return definition with

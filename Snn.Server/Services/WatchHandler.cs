@@ -17,6 +17,7 @@ internal sealed class WatchHandler(StepLoop loop, SnnService service)
         int instance = SnnService.CheckInstance(network, request.Instance, "instance");
         var plan = RunHandler.BuildPlan(network, request.SpikesFrom, request.Record, "watch");
         int queue = request.Queue == 0 ? FrameSink.MaxFrames : (int)Math.Min(request.Queue, FrameSink.MaxFrames);
+        var statusInterval = RunHandler.StatusInterval(network, request.StatusIntervalMs, "status_interval_ms");
         var sink = await loop.WatchAsync(network, instance, plan, request.Lossy, queue, context.CancellationToken);
         try
         {
@@ -26,7 +27,7 @@ internal sealed class WatchHandler(StepLoop loop, SnnService service)
             var batch = new FrameBatch(sink.Plan);
             await responses.WriteAsync(batch.Control(new RunResponse { Opened = opened }), context.CancellationToken);
             batch.Clear();
-            await RunHandler.WriteFramesAsync(sink, batch, responses, RunHandler.StatusInterval(network, request.StatusIntervalMs),
+            await RunHandler.WriteFramesAsync(sink, batch, responses, statusInterval,
                 context.CancellationToken, onFailure: null);
         }
         finally

@@ -119,6 +119,6 @@ public sealed class ProjectionSpecMappingTests
 
         spec.Projections[1].DelaySteps = 5000;
         e = Assert.Throws<EngineException>(() => NetworkBuilder.Build(SpecMapping.ToDefinition(spec), new EngineLimits()));
-        Assert.Contains("spec.projections[1].delay_steps is 5000; it must be 0..4096 (limit)", e.Message, StringComparison.Ordinal);
+        Assert.Contains("spec.projections[1].delay_steps is 5000; it must be 0..4096 (Snn:Limits:MaxDelaySteps)", e.Message, StringComparison.Ordinal);
     }
 }

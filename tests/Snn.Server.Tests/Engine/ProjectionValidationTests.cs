@@ -35,8 +35,8 @@ public sealed class ProjectionValidationTests
     [InlineData("sparse-post", "spec.projections[0].sparse.post[2] is -1; target 'out' has 576 neurons (0..575)")]
     [InlineData("sparse-bias", "spec.projections[0].sparse.bias has 2 values; it needs one per target neuron (576)")]
     [InlineData("sparse-inf", "spec.projections[0].sparse.weights[0] is ")]
-    [InlineData("delay-large", "spec.projections[0].delay_steps is 4097; it must be 0..4096 (limit)")]
-    [InlineData("delay-negative", "spec.projections[0].delay_steps is -1; it must be 0..4096 (limit)")]
+    [InlineData("delay-large", "spec.projections[0].delay_steps is 4097; it must be 0..4096 (Snn:Limits:MaxDelaySteps)")]
+    [InlineData("delay-negative", "spec.projections[0].delay_steps is -1; it must be 0..4096 (Snn:Limits:MaxDelaySteps)")]
     [InlineData("onetoone-bias", "spec.projections[0]: a one-to-one projection has no bias")]
     public void Malformed_projections_are_refused_naming_the_field(string what, string expected)
     {

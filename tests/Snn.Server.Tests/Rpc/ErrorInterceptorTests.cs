@@ -70,6 +70,32 @@ public sealed class ErrorInterceptorTests
         Assert.Empty(_log.Errors);
     }
 
+    /// <summary>
+    /// grpc-dotnet's stream writer refuses a write after the client went away with this exception; the
+    /// hostile-input suite saw it logged as a fault when a Run that never read dropped its connection.
+    /// </summary>
+    [Fact]
+    public async Task A_write_refused_after_the_client_went_away_is_CANCELLED_and_no_fault()
+    {
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+        foreach (var call in Calls(() => throw new InvalidOperationException("Can't write the message because the request is complete."), cancelled.Token))
+        {
+            var e = await Assert.ThrowsAsync<RpcException>(call);
+            Assert.Equal(StatusCode.Cancelled, e.StatusCode);
+        }
+
+        Assert.Empty(_log.Errors);
+
+        // The same exception while the client is still there is a fault.
+        foreach (var call in Calls(() => throw new InvalidOperationException("Can't write the message because the request is complete.")))
+        {
+            Assert.Equal(StatusCode.Internal, (await Assert.ThrowsAsync<RpcException>(call)).StatusCode);
+        }
+
+        Assert.Equal(4, _log.Errors.Count);
+    }
+
     [Fact]
     public async Task With_detailed_errors_a_fault_names_its_exception()
     {
