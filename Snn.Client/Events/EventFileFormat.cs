@@ -21,3 +21,18 @@ public enum EventFileFormat
     /// <summary>AEDAT 3.1 (cAER/DV): <c>#</c> header lines up to <c>#!END-HEADER</c>, then 28-byte packet headers and events; polarity packets (type 1) are decoded.</summary>
     Aedat3,
 }
+
+/// <summary>Names of the formats for messages.</summary>
+public static class EventFileFormats
+{
+    /// <summary>"EVT 2.0", "EVT 3.0", "N-MNIST", "AEDAT 2.0", "AEDAT 3.1"; "event file" for <see cref="EventFileFormat.Auto"/>.</summary>
+    public static string DisplayName(EventFileFormat format) => format switch
+    {
+        EventFileFormat.Evt2 => "EVT 2.0",
+        EventFileFormat.Evt3 => "EVT 3.0",
+        EventFileFormat.NMnist => "N-MNIST",
+        EventFileFormat.Aedat2 => "AEDAT 2.0",
+        EventFileFormat.Aedat3 => "AEDAT 3.1",
+        _ => "event file",
+    };
+}

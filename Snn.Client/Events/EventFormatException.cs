@@ -22,7 +22,7 @@ public sealed class EventFormatException : Exception
     }
 
     public EventFormatException(EventFileFormat format, long offset, string what)
-        : base($"{Name(format)} at byte offset {offset}: {what}")
+        : base($"{EventFileFormats.DisplayName(format)} at byte offset {offset}: {what}")
     {
         Format = format;
         Offset = offset;
@@ -33,14 +33,4 @@ public sealed class EventFormatException : Exception
 
     /// <summary>Byte offset from the start of the stream.</summary>
     public long Offset { get; }
-
-    internal static string Name(EventFileFormat format) => format switch
-    {
-        EventFileFormat.Evt2 => "EVT 2.0",
-        EventFileFormat.Evt3 => "EVT 3.0",
-        EventFileFormat.NMnist => "N-MNIST",
-        EventFileFormat.Aedat2 => "AEDAT 2.0",
-        EventFileFormat.Aedat3 => "AEDAT 3.1",
-        _ => "event file",
-    };
 }

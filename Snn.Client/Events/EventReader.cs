@@ -50,7 +50,7 @@ public abstract class EventReader
             }
             else if (header.Format is { } declared && declared != format)
             {
-                throw new EventFormatException(format, 0, $"the header declares {EventFormatException.Name(declared)}; expected {EventFormatException.Name(format)}");
+                throw new EventFormatException(format, 0, $"the header declares {EventFileFormats.DisplayName(declared)}; expected {EventFileFormats.DisplayName(format)}");
             }
         }
 

@@ -26,6 +26,7 @@ public sealed class CliBenchTests(ServerFixture server) : IClassFixture<ServerFi
             "step lateness max (max over networks)", "overruns (sum)", "ticks (sum)", "ticks per network per s",
         ],
         ["fanout"] = ["driver steps/s", "steps driven", "steps per watcher (min)", "steps per watcher (max)", "complete watchers", "delivered steps/s (all watchers)"],
+        ["replay"] = ["events/s", "seconds", "steps", "requests"],
     };
 
     private readonly string _directory = Directory.CreateTempSubdirectory("snn-bench-tests-").FullName;
