@@ -91,7 +91,7 @@ internal static class ReplayCommand
             var o = context.Output;
             var inv = CultureInfo.InvariantCulture;
             await o.WriteLineAsync(string.Create(inv,
-                $"replayed {(path == "-" ? "stdin" : path)} ({EventFileFormats.DisplayName(reader.Format)}) into {networkName}/{populationName} [{map.Geometry}], instance {open.Instance}, {pacing.ToString().ToUpperInvariant()}"));
+                $"replayed {(path == "-" ? "stdin" : path)} ({EventFileFormats.DisplayName(reader.Format)}) into {networkName}/{populationName} [{map.Geometry}], instance {open.Instance}, {Describe(pacing)}"));
             await o.WriteLineAsync(string.Create(inv,
                 $"events read {summary.EventsRead:N0}, sent {summary.EventsSent:N0}, skipped {summary.Skipped:N0} (outside the population after crop/downsample), reordered {summary.Reordered:N0}"));
             await o.WriteLineAsync(string.Create(inv,
@@ -102,6 +102,13 @@ internal static class ReplayCommand
         }, cancellationToken));
         return command;
     }
+
+    private static string Describe(ReplayPacing pacing) => pacing switch
+    {
+        ReplayPacing.Lockstep => "LOCKSTEP",
+        ReplayPacing.PacedLockstep => "LOCKSTEP paced at one step per dt",
+        _ => "REALTIME",
+    };
 
     private static EventFileFormat ParseFormat(string name, string path) => name switch
     {

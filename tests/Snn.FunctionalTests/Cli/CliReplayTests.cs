@@ -113,6 +113,51 @@ public sealed class CliReplayTests(ServerFixture server) : IClassFixture<ServerF
         var cropped = await RunSnnAsync(null, "replay", file, "--network", name, "--population", "in", "--crop", "2,0,12,8", "--downsample", "2", "--server", server.Address.ToString());
         Assert.True(cropped.ExitCode == 0, cropped.ToString());
         Assert.Contains("events read 8, sent 6, skipped 2", cropped.Output);
+
+        // --realtime on a LOCKSTEP network paces the steps at dt; --lockstep is the default and excludes it.
+        var paced = await RunSnnAsync(null, "replay", file, "--network", name, "--population", "in", "--realtime", "--server", server.Address.ToString());
+        Assert.True(paced.ExitCode == 0, paced.ToString());
+        Assert.Contains("LOCKSTEP paced at one step per dt", paced.Output);
+        Assert.Contains("events read 8, sent 7, skipped 1", paced.Output);
+        var both = await RunSnnAsync(null, "replay", file, "--network", name, "--population", "in", "--realtime", "--lockstep", "--server", server.Address.ToString());
+        Assert.Equal(2, both.ExitCode);
+        Assert.Contains("exclude each other", both.Error);
+    }
+
+    [Fact]
+    public async Task Replay_into_a_realtime_network_sends_every_event_ahead_of_its_tick()
+    {
+        const string name = "cli-replay-realtime";
+        await CreateNetworkAsync(name, ClockMode.Realtime, dt: 0.01);
+        var file = Path.Combine(_directory, "realtime.raw");
+        await File.WriteAllBytesAsync(file, Evt2(Recording));
+
+        using var client = server.CreateClient();
+        using var cts = new CancellationTokenSource(Timeout);
+        var watch = new WatchRequest { Network = name };
+        watch.SpikesFrom.Add("in");
+        await using var responses = client.WatchAsync(watch, new CallOptions(cancellationToken: cts.Token)).GetAsyncEnumerator(cts.Token);
+        Assert.True(await responses.MoveNextAsync());
+
+        // --dt 0.001 bins the recording into 1 ms steps; the network's clock runs them at 10 ms each.
+        var lockstep = await RunSnnAsync(null, "replay", file, "--network", name, "--population", "in", "--lockstep", "--server", server.Address.ToString());
+        Assert.Equal(2, lockstep.ExitCode);
+        Assert.Contains("is REALTIME", lockstep.Error);
+        var result = await RunSnnAsync(null, "replay", file, "--network", name, "--population", "in", "--dt", "0.001", "--server", server.Address.ToString());
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("REALTIME", result.Output);
+        Assert.Contains("events read 8, sent 7, skipped 1", result.Output);
+
+        var arrived = new List<(ulong Step, uint Index)>();
+        while (arrived.Count < 7 && await responses.MoveNextAsync())
+        {
+            arrived.AddRange(responses.Current.Steps.SelectMany(s => s.Spikes.SelectMany(p => p.Indices.Select(i => (s.Step, i)))));
+        }
+
+        var expected = Recording.Where(e => e.X < W).Select(e => Index(e.X, e.Y, e.P)).Order();
+        Assert.Equal(expected, arrived.Select(a => a.Index).Order());
+        // In recording order: the events of a later bin never arrive at an earlier step.
+        Assert.True(arrived.First(a => a.Index == Index(1, 3, 1)).Step > arrived.First(a => a.Index == Index(0, 0, 1)).Step, string.Join(", ", arrived));
     }
 
     [Fact]
@@ -135,10 +180,10 @@ public sealed class CliReplayTests(ServerFixture server) : IClassFixture<ServerF
         Assert.Contains("cannot read", missing.Error);
     }
 
-    private async Task CreateNetworkAsync(string name)
+    private async Task CreateNetworkAsync(string name, ClockMode clock = ClockMode.Lockstep, double dt = 0.001)
     {
         using var client = server.CreateClient();
-        var spec = new NetworkSpec { Name = name, Clock = ClockMode.Lockstep, Dt = 0.001, Instances = 1 };
+        var spec = new NetworkSpec { Name = name, Clock = clock, Dt = dt, Instances = 1 };
         spec.Populations.Add(new PopulationSpec { Name = "in", Model = "input", Size = 2 * H * W, Shape = { 2, H, W } });
         spec.Populations.Add(new PopulationSpec { Name = "out", Model = "snntorch.Leaky", Size = 2 * H * W, Shape = { 2, H, W }, Params = { ["beta"] = new ParameterValue { Scalar = 0.5 } } });
         spec.Projections.Add(new ProjectionSpec { Name = "ff", Source = "in", Target = "out", OneToOne = new OneToOneProjection() });
