@@ -6,8 +6,9 @@ namespace Snn.Client.Events;
 /// jAER AEDAT 2.0: header lines starting with '#', the first <c>#!AER-DAT2.0</c>, then 8-byte events,
 /// a big-endian 32-bit address and a big-endian 32-bit timestamp in µs. The address layout depends on
 /// the camera (<see cref="Aedat2Layout"/>); addresses that are not polarity events (external events,
-/// APS/IMU samples) are skipped. The 32-bit timestamp wraps after 2^32 µs; a timestamp below the
-/// previous one counts one wrap so that the time keeps increasing.
+/// APS/IMU samples) are skipped. The 32-bit timestamp wraps after 2^32 µs; a timestamp more than 2^31
+/// below the previous one counts one wrap so that the time keeps increasing (a smaller step back, as
+/// a timestamp reset gives, is kept as it is).
 /// </summary>
 internal sealed class Aedat2Reader : EventReader
 {
@@ -49,7 +50,7 @@ internal sealed class Aedat2Reader : EventReader
                 uint address = BinaryPrimitives.ReadUInt32BigEndian(bytes[used..]);
                 long time = BinaryPrimitives.ReadUInt32BigEndian(bytes[(used + 4)..]);
                 used += RecordBytes;
-                if (time < _previous)
+                if (_previous - time > (1L << 31))
                 {
                     _wraps++;
                 }

@@ -9,8 +9,8 @@ namespace Snn.Client.Events;
 /// VECT_BASE_X (0x3) sets the base x and polarity of the vectors that follow; VECT_12 (0x4) and VECT_8
 /// (0x5) are events at base + i for each set bit i of their 12- or 8-bit mask, and advance the base by
 /// 12 or 8; EVT_TIME_LOW (0x6) and EVT_TIME_HIGH (0x8) set the low and high 12 bits of a 24-bit µs time.
-/// That time wraps every 2^24 µs (16.8 s): a time-high below the previous one counts one wrap, so
-/// timestamps keep increasing. CONTINUED_4 (0x7), EXT_TRIGGER (0xA), OTHERS (0xE) and CONTINUED_12
+/// That time wraps every 2^24 µs (16.8 s): a time-high more than half its range (2048) below the
+/// previous one counts one wrap, so timestamps keep increasing; a smaller step back is kept as it is. CONTINUED_4 (0x7), EXT_TRIGGER (0xA), OTHERS (0xE) and CONTINUED_12
 /// (0xF) are skipped; the other types are reserved and reported as corrupt.
 /// </summary>
 internal sealed class Evt3Reader(ByteWindow window) : EventReader(window, EventFileFormat.Evt3)
@@ -65,7 +65,7 @@ internal sealed class Evt3Reader(ByteWindow window) : EventReader(window, EventF
                         break;
                     case 0x8:
                         long high = word & 0xFFF;
-                        if (high < _timeHigh)
+                        if (_timeHigh - high > 2048)
                         {
                             _wraps++;
                         }

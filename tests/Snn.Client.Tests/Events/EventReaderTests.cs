@@ -118,6 +118,26 @@ public sealed class EventReaderTests
     }
 
     [Fact]
+    public void Evt3_time_high_a_little_below_the_previous_is_not_a_wrap()
+    {
+        var bytes = new RecordingBuilder()
+            .Line("% evt 3.0\n% end\n")
+            .U16(Evt3(0x8, 5)).U16(Evt3(0x6, 0)).U16(Evt3(0x0, 1)).U16(Evt3(0x2, 1))
+            .U16(Evt3(0x8, 4)).U16(Evt3(0x2, 2))            // 1 back: kept, no wrap
+            .U16(Evt3(0x8, 2100)).U16(Evt3(0x2, 3))
+            .U16(Evt3(0x8, 2)).U16(Evt3(0x2, 4))            // 2098 back: a wrap
+            .ToArray();
+        Assert.Equal(
+            [
+                new PolarityEvent(1, 1, 0, 5 << 12),
+                new PolarityEvent(2, 1, 0, 4 << 12),
+                new PolarityEvent(3, 1, 0, 2100 << 12),
+                new PolarityEvent(4, 1, 0, (1 << 24) + (2 << 12)),
+            ],
+            ReadAll(EventReader.Open(new MemoryStream(bytes))));
+    }
+
+    [Fact]
     public void Evt3_reserved_type_and_odd_trailing_byte_name_the_offset()
     {
         const string header = "% evt 3.0\n";
