@@ -77,7 +77,10 @@ internal static class ReplayCommand
             var open = new RunOpen { Network = networkName, Instance = parseResult.GetValue(instance), Reset = parseResult.GetValue(reset) };
             open.SpikesFrom.Add(parseResult.GetValue(spikesFrom) ?? []);
             await using var run = await client.OpenRunAsync(open, options);
-            var plan = new ReplayPlan(populationName, map, stepSeconds, pacing, parseResult.GetValue(strict), info.Limits.MaxInputHorizon);
+            var plan = new ReplayPlan(populationName, map, stepSeconds, pacing, parseResult.GetValue(strict), info.Limits.MaxInputHorizon)
+            {
+                WallStepSeconds = networkRealtime ? description.Spec.Dt : stepSeconds,
+            };
             ReplaySummary summary;
             try
             {

@@ -28,8 +28,16 @@ internal sealed record ReplaySummary(
 }
 
 /// <summary>The settings of one replay (see <c>snn replay</c>).</summary>
+/// <param name="DtSeconds">Recording time per step (the bin width).</param>
 internal sealed record ReplayPlan(string Population, PixelMap Map, double DtSeconds, ReplayPacing Pacing, bool Strict, uint InputHorizon)
 {
+    /// <summary>
+    /// Wall-clock seconds per step when paced: a REALTIME network's tick period (its dt), which differs
+    /// from <see cref="DtSeconds"/> when the bins are chosen with --dt. Defaults to <see cref="DtSeconds"/>.
+    /// </summary>
+    public double? WallStepSeconds { get; init; }
+
+
     /// <summary>Most events in one RunRequest (≈ 150 KB encoded, well under the 4 MiB message limit).</summary>
     public int MaxEventsPerRequest { get; init; } = 50_000;
 
@@ -54,7 +62,9 @@ internal sealed class EventReplayer
     private readonly double _stepsPerMicrosecond;
     private readonly long _chunkSteps;
     private readonly long _lead;
-    private readonly ulong _base;
+    private readonly double _wallStep;
+    private readonly Stopwatch _sinceOpen = Stopwatch.StartNew();
+    private ulong _base;
     private readonly SemaphoreSlim _window;
     private readonly ConcurrentQueue<long> _awaitedSteps = new();
     private readonly Stopwatch _clock = new();
@@ -85,9 +95,9 @@ internal sealed class EventReplayer
         else
         {
             // Paced: requests of about 10 ms of steps; REALTIME inputs are sent `lead` steps before their tick.
-            _chunkSteps = Math.Clamp((long)Math.Round(0.01 / plan.DtSeconds), 1, horizon / 2);
-            _lead = plan.Pacing == ReplayPacing.Realtime ? Math.Clamp((long)Math.Round(0.02 / plan.DtSeconds), 2, horizon / 4) : 0;
-            _base = run.Opened!.Step + (ulong)_lead;
+            _wallStep = plan.WallStepSeconds ?? plan.DtSeconds;
+            _chunkSteps = Math.Clamp((long)Math.Round(0.01 / _wallStep), 1, horizon / 2);
+            _lead = plan.Pacing == ReplayPacing.Realtime ? Math.Clamp((long)Math.Round(0.02 / _wallStep), 2, horizon / 4) : 0;
         }
     }
 
@@ -126,7 +136,14 @@ internal sealed class EventReplayer
 
                     if (origin < 0)
                     {
+                        // Step 0 starts now: a live pipe's first event may come long after the stream opened.
                         origin = e.TimestampUs;
+                        if (_plan.Pacing == ReplayPacing.Realtime)
+                        {
+                            _base = _run.Opened!.Step + (ulong)(_sinceOpen.Elapsed.TotalSeconds / _wallStep) + (ulong)_lead;
+                        }
+
+                        _clock.Restart();
                     }
 
                     long step = (long)((e.TimestampUs - origin) * _stepsPerMicrosecond);
@@ -199,7 +216,7 @@ internal sealed class EventReplayer
         {
             if (_plan.Pacing != ReplayPacing.Lockstep)
             {
-                var due = TimeSpan.FromSeconds(_requestFirst * _plan.DtSeconds);
+                var due = TimeSpan.FromSeconds(_requestFirst * _wallStep);
                 var wait = due - _clock.Elapsed;
                 if (wait > TimeSpan.FromMilliseconds(1))
                 {
@@ -241,7 +258,7 @@ internal sealed class EventReplayer
 
         // REALTIME: wait until the tick of the last replayed step has been executed, then end the stream.
         long last = (long)_base + steps - 1;
-        var deadline = _clock.Elapsed + TimeSpan.FromSeconds(10 + (steps + _lead) * _plan.DtSeconds);
+        var deadline = _clock.Elapsed + TimeSpan.FromSeconds(10 + (steps + _lead) * _wallStep);
         while (Interlocked.Read(ref _lastStepNumber) < last && !readerTask.IsCompleted)
         {
             if (_clock.Elapsed > deadline)
@@ -249,7 +266,7 @@ internal sealed class EventReplayer
                 throw new TimeoutException($"the REALTIME network did not reach step {last} (at {Interlocked.Read(ref _lastStepNumber)})");
             }
 
-            await Task.Delay(TimeSpan.FromMilliseconds(Math.Max(1, _plan.DtSeconds * 1000)), cancellationToken);
+            await Task.Delay(TimeSpan.FromMilliseconds(Math.Max(1, _wallStep * 1000)), cancellationToken);
         }
 
         if (readerTask.IsCompleted)
