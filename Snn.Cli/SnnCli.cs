@@ -56,6 +56,7 @@ public static class SnnCli
         root.Subcommands.Add(NetworkCommands.Delete(context));
         root.Subcommands.Add(RunCommand.Create(context));
         root.Subcommands.Add(WatchCommand.Create(context));
+        root.Subcommands.Add(ReplayCommand.Create(context));
         root.Subcommands.Add(BenchCommand.Create(context));
         return root;
     }

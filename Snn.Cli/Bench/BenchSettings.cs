@@ -38,4 +38,7 @@ internal sealed class BenchSettings
 
     /// <summary>Seconds the fanout driver runs per repetition.</summary>
     public double FanoutSeconds => Quick ? 1 : 5;
+
+    /// <summary>Events in the replay suite's EVT 2.0 recording. 10,000,000 (quick: 1,000,000).</summary>
+    public long ReplayEvents => Quick ? 1_000_000 : 10_000_000;
 }

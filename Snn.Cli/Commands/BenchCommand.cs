@@ -13,7 +13,7 @@ namespace Snn.Cli.Commands;
 /// </summary>
 internal static class BenchCommand
 {
-    public static readonly string[] SuiteNames = ["lockstep-rtt", "lockstep-batch", "ingest", "realtime", "fanout"];
+    public static readonly string[] SuiteNames = ["lockstep-rtt", "lockstep-batch", "ingest", "realtime", "fanout", "replay"];
 
     public static Command Create(CliContext context)
     {
@@ -192,6 +192,7 @@ internal static class BenchCommand
         "ingest" => new IngestSuite(),
         "realtime" => new RealtimeSuite(),
         "fanout" => new FanoutSuite(),
+        "replay" => new ReplaySuite(),
         _ => throw new CliException($"unknown suite '{name}'"),
     };
 

@@ -26,6 +26,11 @@ public sealed class CliBenchTests(ServerFixture server) : IClassFixture<ServerFi
             "step lateness max (max over networks)", "overruns (sum)", "ticks (sum)", "ticks per network per s",
         ],
         ["fanout"] = ["driver steps/s", "steps driven", "steps per watcher (min)", "steps per watcher (max)", "complete watchers", "delivered steps/s (all watchers)"],
+        ["replay"] =
+        [
+            "events/s (1 event(s)/µs)", "events/s (10 event(s)/µs)", "seconds (1 event(s)/µs)", "steps (1 event(s)/µs)",
+            "requests (1 event(s)/µs)", "seconds (10 event(s)/µs)", "steps (10 event(s)/µs)", "requests (10 event(s)/µs)",
+        ],
     };
 
     private readonly string _directory = Directory.CreateTempSubdirectory("snn-bench-tests-").FullName;
