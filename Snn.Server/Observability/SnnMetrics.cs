@@ -42,7 +42,18 @@ internal sealed class SnnMetrics : IDisposable
         TooEarlyInputs = Meter.CreateCounter<long>("snn.inputs.too_early", "{input}", "Inputs that named a step beyond the input horizon (dropped)");
         DroppedFrames = Meter.CreateCounter<long>("snn.watch.dropped", "{frame}", "Frames a lossy Watch stream lost because its reader fell behind");
         CutOffWatchers = Meter.CreateCounter<long>("snn.watch.cut_off", "{stream}", "Watch streams ended RESOURCE_EXHAUSTED because their reader fell behind");
+        Snapshots = Meter.CreateCounter<long>("snn.snapshots", "{snapshot}",
+            "Snapshots stored, by origin (manual: SaveSnapshot; periodic; shutdown)");
+        SnapshotDuration = Meter.CreateHistogram<double>("snn.snapshot.duration", "s",
+            "Duration of one snapshot: the state copied between two steps, encoded and committed to the store",
+            tags: null, new InstrumentAdvice<double> { HistogramBucketBoundaries = SnapshotBuckets });
+        SnapshotBytes = Meter.CreateCounter<long>("snn.snapshot.bytes", "By", "Bytes of snapshot payload stored (after compression)");
+        Restores = Meter.CreateCounter<long>("snn.snapshot.restores", "{snapshot}",
+            "Snapshots put back into live state (RestoreSnapshot, ForkNetwork, recovery at start)");
     }
+
+    /// <summary>Snapshot durations: 1 ms to 1 min.</summary>
+    private static readonly double[] SnapshotBuckets = [1e-3, 5e-3, 1e-2, 5e-2, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
     public Meter Meter { get; }
 
@@ -66,6 +77,14 @@ internal sealed class SnnMetrics : IDisposable
 
     public Counter<long> CutOffWatchers { get; }
 
+    public Counter<long> Snapshots { get; }
+
+    public Histogram<double> SnapshotDuration { get; }
+
+    public Counter<long> SnapshotBytes { get; }
+
+    public Counter<long> Restores { get; }
+
     /// <summary>The observable instruments: what the loop and the handlers count, read at each collection.</summary>
     public void Observe(StepLoop loop, OpenStreams streams)
     {
@@ -87,7 +106,7 @@ internal sealed class SnnMetrics : IDisposable
     /// <summary>Adds 0 to every counter, so that a listener shows them at 0 before their first event.</summary>
     public void ShowCounters()
     {
-        foreach (var counter in new[] { Overruns, EventsIn, SpikesOut, LateInputs, TooEarlyInputs, DroppedFrames, CutOffWatchers })
+        foreach (var counter in new[] { Overruns, EventsIn, SpikesOut, LateInputs, TooEarlyInputs, DroppedFrames, CutOffWatchers, SnapshotBytes, Restores })
         {
             counter.Add(0);
         }

@@ -32,7 +32,7 @@ internal sealed partial class SnnService
         var network = Find(context, request.Network, "network");
         var snapshot = await durability.FindSnapshotAsync(network.Name, (long)request.Snapshot, context.CancellationToken);
         var state = await durability.ReadSnapshotAsync(snapshot, context.CancellationToken);
-        await loop.RestoreAsync(network, state, context.CancellationToken);
+        await durability.RestoreAsync(network, state, context.CancellationToken);
         return new RestoreSnapshotResponse { Snapshot = ToProto(snapshot, context) };
     }
 

@@ -11,7 +11,7 @@ namespace Snn.Server.Storage;
 /// <c>snn.v1.NetworkSpec</c> as it is now (parameters and weights as last set), so the one spec mapping
 /// serves the API and the store; a snapshot as <see cref="SnapshotFormat"/> bytes.
 /// </summary>
-internal sealed class Durability(StepLoop loop, INetworkStore store, SnapshotOptions options)
+internal sealed class Durability(StepLoop loop, INetworkStore store, SnapshotOptions options, Observability.SnnMetrics metrics)
 {
     /// <summary>Orders definition writes, so the last one stored is of the latest change.</summary>
     private readonly SemaphoreSlim _definitions = new(1, 1);
@@ -77,12 +77,24 @@ internal sealed class Durability(StepLoop loop, INetworkStore store, SnapshotOpt
     public async Task<SnapshotRecord> SaveSnapshotAsync(Engine.Network network, int? instance, SnapshotOrigin origin,
         CancellationToken cancellationToken)
     {
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
         var state = await loop.CaptureAsync(network, instance, cancellationToken);
         var payload = SnapshotCodec.Encode(SnapshotFormat.Write(state), options.Compression);
         long step = state.Instances.Count > 0 ? state.Instances[0].Step : 0;
         var record = new SnapshotRecord(0, network.Name, instance, step, DateTimeOffset.UtcNow, payload.Length, origin, options.Compression);
-        return await store.PutSnapshotAsync(record, payload, replaceAutomatic: origin != SnapshotOrigin.Manual, cancellationToken)
+        var stored = await store.PutSnapshotAsync(record, payload, replaceAutomatic: origin != SnapshotOrigin.Manual, cancellationToken)
             ?? throw EngineException.NotFound($"network '{network.Name}' does not exist");
+        metrics.SnapshotDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
+        metrics.Snapshots.Add(1, new KeyValuePair<string, object?>("origin", origin.ToString().ToLowerInvariant()));
+        metrics.SnapshotBytes.Add(payload.Length);
+        return stored;
+    }
+
+    /// <summary>Puts a snapshot's state back into a live network, between two steps (every restore goes through here).</summary>
+    public async Task RestoreAsync(Engine.Network network, NetworkState state, CancellationToken cancellationToken)
+    {
+        await loop.RestoreAsync(network, state, cancellationToken);
+        metrics.Restores.Add(1);
     }
 
     /// <summary>A network's snapshot, or NOT_FOUND.</summary>
@@ -110,7 +122,7 @@ internal sealed class Durability(StepLoop loop, INetworkStore store, SnapshotOpt
         var fork = await create(SpecMapping.ToDefinition(spec), cancellationToken);
         try
         {
-            await loop.RestoreAsync(fork, state, cancellationToken);
+            await RestoreAsync(fork, state, cancellationToken);
             await store.PutSnapshotAsync(snapshot with { Network = name, Created = DateTimeOffset.UtcNow, Origin = SnapshotOrigin.Manual },
                 payload, replaceAutomatic: false, CancellationToken.None);
         }

@@ -71,7 +71,7 @@ internal sealed partial class Recovery(StepLoop loop, Durability durability, ILo
         foreach (var snapshot in Latest(await store.ListSnapshotsAsync(name, cancellationToken)))
         {
             var state = await durability.ReadSnapshotAsync(snapshot, cancellationToken);
-            await loop.RestoreAsync(network, state, cancellationToken);
+            await durability.RestoreAsync(network, state, cancellationToken);
             restored.UnionWith(state.Instances.Select(i => i.Index));
         }
 

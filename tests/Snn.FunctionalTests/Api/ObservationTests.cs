@@ -131,6 +131,28 @@ public sealed class ObservationTests(ApiServerFixture server) : ApiTest(server)
     }
 
     [Fact]
+    public async Task Metrics_count_snapshots_their_bytes_and_duration_and_restores()
+    {
+        string name = Names.Unique("snapmetrics");
+        await Client.CreateNetworkAsync(new CreateNetworkRequest { Spec = Specs.Relay(name, instances: 2) }).Within();
+        var before = await ScrapeAsync(Server.HttpAddress);
+        var first = await Client.SaveSnapshotAsync(new SaveSnapshotRequest { Network = name }).Within();
+        var second = await Client.SaveSnapshotAsync(new SaveSnapshotRequest { Network = name, Instance = 1 }).Within();
+        await Client.RestoreSnapshotAsync(new RestoreSnapshotRequest { Network = name, Snapshot = first.Id }).Within();
+        var after = await ScrapeAsync(Server.HttpAddress);
+
+        var saved = after.Single("snn_snapshots_total");
+        Assert.Equal("manual", saved.Label("origin"));
+        Assert.Equal(2, saved.Value - before.ValueOrZero("snn_snapshots_total"));
+        Assert.Equal("counter", after.Families["snn_snapshots_total"].Type);
+        Assert.Equal((double)(first.Bytes + second.Bytes), after.Value("snn_snapshot_bytes_total") - before.Value("snn_snapshot_bytes_total"));
+        Assert.Equal(1, after.Value("snn_snapshot_restores_total") - before.Value("snn_snapshot_restores_total"));
+        Assert.Equal("histogram", after.Families["snn_snapshot_duration_seconds"].Type);
+        Assert.Equal(2, after.Value("snn_snapshot_duration_seconds_count") - before.ValueOrZero("snn_snapshot_duration_seconds_count"));
+        await Client.DeleteNetworkAsync(new DeleteNetworkRequest { Name = name }).Within();
+    }
+
+    [Fact]
     public async Task Healthz_and_readyz_answer_200_Healthy_over_HTTP_1_1_while_the_loop_ticks()
     {
         using var http = Http11(Server.HttpAddress);
@@ -148,7 +170,8 @@ public sealed class ObservationTests(ApiServerFixture server) : ApiTest(server)
     {
         var documented = System.Text.RegularExpressions.Regex.Matches(File.ReadAllText(RepositoryFiles.ReadmePath), @"^\| `(snn_[a-z_]+)[{`]", System.Text.RegularExpressions.RegexOptions.Multiline)
             .Select(m => m.Groups[1].Value).Order(StringComparer.Ordinal);
-        var exported = Families.Select(f => f.Family).Concat(["snn_realtime_tick_lateness_seconds", "snn_realtime_step_lateness_seconds"]).Order(StringComparer.Ordinal);
+        var exported = Families.Select(f => f.Family).Concat(["snn_realtime_tick_lateness_seconds", "snn_realtime_step_lateness_seconds",
+            "snn_snapshots_total", "snn_snapshot_duration_seconds"]).Order(StringComparer.Ordinal);
         Assert.Equal(exported, documented);
     }
 
@@ -168,6 +191,8 @@ public sealed class ObservationTests(ApiServerFixture server) : ApiTest(server)
         ("snn_networks", "gauge"),
         ("snn_neurons", "gauge"),
         ("snn_synapses", "gauge"),
+        ("snn_snapshot_bytes_total", "counter"),
+        ("snn_snapshot_restores_total", "counter"),
     ];
 
     internal static HttpClient Http11(Uri address) => new()
