@@ -1,9 +1,15 @@
 """The snn.v1 message classes and enums in one namespace (as C#'s Snn.Protos.V1), generated from
 Snn.Protos/snn/v1/*.proto when the package was built: ``pb.NetworkSpec``, ``pb.RunRequest``, ...
+Every generated module is taken, so a .proto file added to the contract needs no change here.
 """
-from snnservice._proto.snn.v1 import control_pb2, info_pb2, network_pb2, run_pb2, snn_pb2
+import importlib
+import pkgutil
 
-_MODULES = (network_pb2, run_pb2, info_pb2, control_pb2)
+import snnservice._proto.snn.v1 as _v1
+
+_MODULES = tuple(importlib.import_module(_v1.__name__ + "." + _info.name)
+                 for _info in sorted(pkgutil.iter_modules(_v1.__path__), key=lambda m: m.name)
+                 if _info.name.endswith("_pb2"))
 
 for _module in _MODULES:
     for _name in _module.DESCRIPTOR.message_types_by_name:
@@ -14,6 +20,6 @@ for _module in _MODULES:
             globals()[_value.name] = _value.number
 
 #: The service's descriptor: its methods with their request and response types.
-SERVICE = snn_pb2.DESCRIPTOR.services_by_name["Snn"]
+SERVICE = importlib.import_module(_v1.__name__ + ".snn_pb2").DESCRIPTOR.services_by_name["Snn"]
 
 del _module, _name
