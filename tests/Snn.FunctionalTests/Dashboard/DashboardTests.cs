@@ -1,3 +1,4 @@
+using Snn.FunctionalTests.Infrastructure;
 using System.Net;
 using System.Text.Json;
 using Snn.Client;
@@ -114,10 +115,16 @@ public sealed class DashboardTests(ITestOutputHelper output)
         await run.CompleteAsync();
         await drain.WaitAsync(ApiTimeouts.Default);
 
+        // The screenshot goes next to the test assembly; SNN_UPDATE_DOCS=1 also refreshes the README's copy in
+        // docs/ (a plain test run leaves the working tree as it was).
         var png = await page.ScreenshotAsync();
-        string path = RepositoryFiles.Resolve("docs", "dashboard.png");
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        string path = Path.Combine(AppContext.BaseDirectory, "dashboard.png");
         await File.WriteAllBytesAsync(path, png);
+        if (Environment.GetEnvironmentVariable("SNN_UPDATE_DOCS") == "1")
+        {
+            await File.WriteAllBytesAsync(RepositoryFiles.Resolve("docs", "dashboard.png"), png);
+        }
+
         output.WriteLine($"screenshot: {path} ({png.Length} bytes)");
     }
 
@@ -146,5 +153,5 @@ public sealed class DashboardTests(ITestOutputHelper output)
         """;
 
     private static Task<ServerHost> StartServerAsync() =>
-        ServerHost.StartAsync(["--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "http://127.0.0.1:0"]).Within();
+        ServerHost.StartAsync([.. TestData.Args(), "--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "http://127.0.0.1:0"]).Within();
 }

@@ -1,3 +1,4 @@
+using Snn.FunctionalTests.Infrastructure;
 using System.Net;
 using System.Net.Sockets;
 using Snn.FunctionalTests.Api;
@@ -13,7 +14,7 @@ public sealed class HealthProbeTests
     [Fact]
     public async Task Probe_of_a_running_server_exits_0()
     {
-        await using var server = await ServerHost.StartAsync(["--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "http://127.0.0.1:0"]).Within();
+        await using var server = await ServerHost.StartAsync([.. TestData.Args(), "--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "http://127.0.0.1:0"]).Within();
         var output = new StringWriter();
 
         int code = await HealthProbe.RunAsync([HealthProbe.Switch, "--Snn:HttpUrls", server.HttpAddress!.ToString()], output).Within();

@@ -18,7 +18,10 @@ namespace Snn.FunctionalTests.Security;
 /// Idle and flooded blocks of 100 round trips alternate, so a change in the machine's load falls on both alike.
 /// The server logs at warning here: an information line per request into the test runner's console pipe
 /// would put the pipe, not the server, in the measurement (it took the idle p99 from about 1 ms to 4 ms).</para>
+/// <para>It runs alone, after the parallel tests (the wall-clock collection), so that other tests' load falls on
+/// neither block.</para>
 /// </summary>
+[Collection(Streaming.RealtimeCollection.Name)]
 public sealed class QuotaIsolationTests(ITestOutputHelper output)
 {
     private const int Samples = 4000;

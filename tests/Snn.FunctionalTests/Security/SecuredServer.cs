@@ -1,3 +1,4 @@
+using Snn.FunctionalTests.Infrastructure;
 using System.Net;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
@@ -41,7 +42,7 @@ internal sealed class SecuredServer : IAsyncDisposable
         await File.WriteAllTextAsync(keysFile, $"# tenant sha256(key)\n\nbob {ApiKeys.Hash(BobKey)}\n");
         string[] args =
         [
-            "--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "http://127.0.0.1:0",
+            .. TestData.Args(), "--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "http://127.0.0.1:0",
             "--Snn:Auth:Keys:0:Tenant", "alice", "--Snn:Auth:Keys:0:Key", AliceKey,
             "--Snn:Auth:KeysFile", keysFile,
             .. settings.SelectMany(s => new[] { "--" + s.Key, s.Value }),

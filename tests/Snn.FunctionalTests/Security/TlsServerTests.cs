@@ -1,3 +1,4 @@
+using Snn.FunctionalTests.Infrastructure;
 using System.Net;
 using System.Net.Security;
 using System.Security.Cryptography;
@@ -43,7 +44,7 @@ public sealed class TlsServerTests : IDisposable
     private static async Task ServesOverTlsAsync(string[] tls, string thumbprint)
     {
         await using var host = await ServerHost.StartAsync(
-            ["--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "http://127.0.0.1:0", .. tls], new CancellationTokenSource(ApiTimeouts.Default).Token);
+            [.. TestData.Args(), "--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "http://127.0.0.1:0", .. tls], new CancellationTokenSource(ApiTimeouts.Default).Token);
         Assert.Equal("https", host.Address.Scheme);   // with a certificate every endpoint is TLS, http:// URLs too
         Assert.Equal("https", host.HttpAddress!.Scheme);
 

@@ -110,7 +110,7 @@ public sealed class RealtimeTests(ServerFixture server) : IClassFixture<ServerFi
     }
 }
 
-/// <summary>Wall-clock tests run alone, after the parallel ones, so other tests do not starve the clock.</summary>
+/// <summary>Wall-clock tests (the REALTIME clock, latency bounds) run alone, after the parallel ones, so other tests do not starve the clock.</summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class RealtimeCollection
 {
