@@ -9,11 +9,23 @@ namespace Snn.Server.Engine;
 internal sealed partial class StepLoop
 {
     /// <summary>Runs <paramref name="work"/> on the loop thread between two steps and returns its result.</summary>
-    public async Task<T> InvokeAsync<T>(Func<T> work, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Runs <paramref name="work"/> on the loop thread between two steps. A caller cancelled before the loop takes
+    /// the command gets cancellation and the work never runs. A caller cancelled after that still gets
+    /// cancellation, but the work has run: <paramref name="abandon"/> then gives back what it took (a driver's
+    /// instance, a watcher's subscription), so a client that hangs up mid-call leaves nothing held.
+    /// </summary>
+    public async Task<T> InvokeAsync<T>(Func<T> work, CancellationToken cancellationToken = default, Action<T>? abandon = null)
     {
         var tcs = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
         await _commands.Writer.WriteAsync(() =>
         {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                tcs.TrySetCanceled(cancellationToken);
+                return;
+            }
+
             try
             {
                 tcs.TrySetResult(work());
@@ -24,7 +36,16 @@ internal sealed partial class StepLoop
             }
         }, cancellationToken);
         _wake.Set();
-        return await tcs.Task.WaitAsync(cancellationToken);
+        try
+        {
+            return await tcs.Task.WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException) when (abandon is not null && cancellationToken.IsCancellationRequested)
+        {
+            _ = tcs.Task.ContinueWith(t => abandon(t.Result), CancellationToken.None,
+                TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+            throw;
+        }
     }
 
     public bool TryGet(string name, out Network network) => _registry.TryGetValue(name, out network!);
@@ -76,7 +97,7 @@ internal sealed partial class StepLoop
                 _networks.Add(network);
                 network.Clock?.Restart(); // the first tick is one period after the network joins the loop
                 return true;
-            }, cancellationToken);
+            }, cancellationToken, abandon: joined => { _ = InvokeAsync(() => _networks.Remove(network)); });
         }
         catch
         {
@@ -174,7 +195,7 @@ internal sealed partial class StepLoop
             inst.Driver = stream;
             inst.SetDriven(true);
             return stream;
-        }, cancellationToken);
+        }, cancellationToken, abandon: stream => _ = CloseAsync(stream));
     }
 
     /// <summary>Detaches a driver (its unexecuted requests are dropped). Safe to call more than once.</summary>
@@ -209,7 +230,7 @@ internal sealed partial class StepLoop
             inst.Watchers.Add(sink);
             inst.SetWatcherCount();
             return sink;
-        }, cancellationToken);
+        }, cancellationToken, abandon: sink => _ = UnwatchAsync(sink));
     }
 
     /// <summary>Ends a watcher's subscription. Safe to call more than once.</summary>

@@ -44,6 +44,48 @@ public sealed class StepLoopTests : IDisposable
     }
 
     [Fact]
+    public async Task A_command_whose_caller_left_before_the_loop_took_it_never_runs()
+    {
+        using var gate = new ManualResetEventSlim();
+        var blocked = _loop.InvokeAsync(() => gate.Wait(Timeout)); // holds the loop thread
+        using var cts = new CancellationTokenSource();
+        bool ran = false;
+        var call = _loop.InvokeAsync(() => ran = true, cts.Token);
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
+        gate.Set();
+        await blocked.WaitAsync(Timeout);
+        await _loop.InvokeAsync(() => true).WaitAsync(Timeout); // every command queued before this one has been taken
+        Assert.False(ran);
+    }
+
+    [Fact]
+    public async Task A_driver_whose_caller_left_while_it_was_attached_is_detached_again()
+    {
+        var net = await _loop.CreateAsync(Net([Pop("in", 2, "input")], []));
+        using var cts = new CancellationTokenSource();
+        // The caller hangs up after the loop attached the driver but before the answer reached it (the work
+        // itself cancels, the latest possible moment): the instance must not stay driven.
+        var opening = _loop.InvokeAsync(() =>
+        {
+            var stream = new RunStream(_loop, net, net.Instances[0], SpikesOf(net, "in"));
+            net.Instances[0].Driver = stream;
+            cts.Cancel();
+            return stream;
+        }, cts.Token, abandon: stream => _ = _loop.CloseAsync(stream));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => opening);
+
+        var deadline = DateTime.UtcNow + Timeout;
+        while (await _loop.InvokeAsync(() => net.Instances[0].Driver is not null) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10);
+        }
+
+        var next = await _loop.OpenAsync(net, 0, SpikesOf(net, "in"), reset: false, CancellationToken.None);
+        await _loop.CloseAsync(next);
+    }
+
+    [Fact]
     public async Task Input_events_reach_a_population_in_the_same_step_with_their_values()
     {
         var net = await _loop.CreateAsync(Net(
