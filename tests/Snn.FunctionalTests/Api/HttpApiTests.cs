@@ -78,6 +78,42 @@ public sealed class HttpApiTests(ApiServerFixture server) : ApiTest(server)
     }
 
     [Fact]
+    public async Task The_JSON_API_saves_lists_restores_forks_and_deletes_snapshots()
+    {
+        using var http = Http();
+        string name = Names.Unique("jsonsnap");
+        await Client.CreateNetworkAsync(new CreateNetworkRequest { Spec = Specs.Relay(name) }).Within();
+        static StringContent Body(string json) => new(json, Encoding.UTF8, "application/json");
+
+        using var saved = await http.PostAsync($"/v1/networks/{name}/snapshots", Body("{}")).Within();
+        Assert.Equal(HttpStatusCode.OK, saved.StatusCode);
+        var snapshot = await Json(saved);
+        string id = snapshot.GetProperty("id").GetString()!; // uint64: a JSON string
+        Assert.Equal(name, snapshot.GetProperty("network").GetString());
+
+        var listed = await Json(await http.GetAsync($"/v1/networks/{name}/snapshots").Within());
+        Assert.Equal(id, Assert.Single(listed.GetProperty("snapshots").EnumerateArray()).GetProperty("id").GetString());
+
+        using var restored = await http.PostAsync($"/v1/networks/{name}/snapshots/{id}:restore", Body("{}")).Within();
+        Assert.Equal(HttpStatusCode.OK, restored.StatusCode);
+        Assert.Equal(id, (await Json(restored)).GetProperty("snapshot").GetProperty("id").GetString());
+
+        using var forked = await http.PostAsync($"/v1/networks/{name}/snapshots/{id}:fork", Body("{\"name\": \"" + name + "-fork\"}")).Within();
+        Assert.Equal(HttpStatusCode.OK, forked.StatusCode);
+        Assert.Equal(name + "-fork", (await Json(forked)).GetProperty("spec").GetProperty("name").GetString());
+
+        using var deleted = await http.DeleteAsync($"/v1/networks/{name}/snapshots/{id}").Within();
+        Assert.Equal(HttpStatusCode.OK, deleted.StatusCode);
+        using var gone = await http.DeleteAsync($"/v1/networks/{name}/snapshots/{id}").Within();
+        Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
+
+        foreach (string n in new[] { name, name + "-fork" })
+        {
+            await Client.DeleteNetworkAsync(new DeleteNetworkRequest { Name = n }).Within();
+        }
+    }
+
+    [Fact]
     public async Task JSON_errors_carry_the_gRPC_status_as_an_HTTP_status_and_the_message_that_says_what_to_fix()
     {
         using var http = Http();
