@@ -6,18 +6,27 @@ using Snn.Protos.V1;
 
 namespace Snn.Cli.Commands;
 
-/// <summary><c>snn watch NAME</c>: prints an instance's steps as its driver (or clock) executes them, until Ctrl+C.</summary>
+/// <summary>
+/// <c>snn watch NAME</c>: prints an instance's steps as its driver (or clock) executes them, until Ctrl+C.
+/// Lossless by default with the server's largest queue (<see cref="DefaultQueue"/> steps), so a burst of
+/// a fast run does not cut it off while the printing keeps up on average; lines are written to a buffer
+/// and flushed once per response.
+/// </summary>
 internal static class WatchCommand
 {
+    /// <summary>Steps the server may hold for this watcher (WatchRequest.queue): the largest it grants.</summary>
+    public const uint DefaultQueue = 4096;
+
     public static Command Create(CliContext context)
     {
         var name = new Argument<string>("name") { Description = "Network name." };
         var instance = new Option<uint>("--instance", "-n") { Description = "Instance index. Defaults to 0." };
-        var lossy = new Option<bool>("--lossy") { Description = "Drop the oldest steps when this watcher falls behind (default: the server cuts it off with RESOURCE_EXHAUSTED)." };
+        var lossy = new Option<bool>("--lossy") { Description = "Drop the oldest steps when this watcher falls behind (default: the server cuts it off with RESOURCE_EXHAUSTED once --queue steps wait)." };
+        var queue = new Option<uint>("--queue") { Description = $"Steps the server may hold for this watcher before it is cut off (or, --lossy, loses the oldest). Defaults to {DefaultQueue}, the most the server grants.", DefaultValueFactory = _ => DefaultQueue };
         var spikesFrom = new Option<string[]>("--spikes-from") { Description = "Populations whose spikes are printed. Defaults to every non-input population.", AllowMultipleArgumentsPerToken = true };
         var statusMs = new Option<uint>("--status-ms") { Description = "Milliseconds between status lines; 0 = the server's default (1000 for REALTIME, none for LOCKSTEP)." };
         var maxSteps = new Option<ulong>("--max-steps") { Description = "Stop after this many steps; 0 = until Ctrl+C or the stream ends." };
-        var command = new Command("watch", "Watch an instance's outputs without driving it.") { name, instance, lossy, spikesFrom, statusMs, maxSteps };
+        var command = new Command("watch", "Watch an instance's outputs without driving it.") { name, instance, lossy, queue, spikesFrom, statusMs, maxSteps };
         command.SetAction((parseResult, cancellationToken) => SnnCli.Guard(context, async () =>
         {
             using var client = context.Connect(parseResult);
@@ -26,6 +35,7 @@ internal static class WatchCommand
                 Network = parseResult.GetValue(name)!,
                 Instance = parseResult.GetValue(instance),
                 Lossy = parseResult.GetValue(lossy),
+                Queue = parseResult.GetValue(queue),
                 StatusIntervalMs = parseResult.GetValue(statusMs),
             };
             request.SpikesFrom.Add(parseResult.GetValue(spikesFrom) ?? []);

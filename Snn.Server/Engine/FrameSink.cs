@@ -19,6 +19,9 @@ internal class FrameSink
     /// <summary>Most frames a REALTIME driver may have out: 4 s of ticks at 1 kHz.</summary>
     public const int MaxRealtimeFrames = 4096;
 
+    /// <summary>Most frames a watcher may ask to have out (WatchRequest.queue), as a REALTIME driver.</summary>
+    public const int MaxWatcherFrames = MaxRealtimeFrames;
+
     /// <summary>Recorded bytes a sink may have out; large records get fewer frames (at least 4).</summary>
     public const long MaxRecordedBytes = 32L << 20;
 
@@ -39,6 +42,7 @@ internal class FrameSink
         Instance = instance;
         Plan = plan;
         Lossy = lossy;
+        FirstStep = instance.Step;
         long perFrame = Math.Max(StepFrame.RecordBytes(plan), 1);
         Capacity = (int)Math.Clamp(Math.Min(frames, MaxRecordedBytes / perFrame), 4, Math.Max(frames, 4));
         _frames = Channel.CreateBounded<StepFrame>(new BoundedChannelOptions(Capacity)
@@ -60,6 +64,23 @@ internal class FrameSink
     public bool Lossy { get; }
 
     public int Capacity { get; }
+
+    /// <summary>
+    /// The step of the first frame this sink receives: the instance's next step when the loop attached
+    /// the sink (after a reset, 0). Reported as RunOpened.step, so the first step a client reads is the
+    /// one announced, even when the instance stepped on while the handler answered.
+    /// </summary>
+    public long FirstStep { get; }
+
+    /// <summary>
+    /// Most steps the writer packs into one response. A sink that is cut off when full gets at most half
+    /// its capacity per response, so the loop keeps room to emit while a response is on the wire;
+    /// other sinks (a LOCKSTEP driver waits, a lossy one drops) take up to <paramref name="max"/>.
+    /// </summary>
+    public int StepsPerResponse(int max) => CutOffWhenFull ? Math.Clamp(Capacity / 2, 1, max) : max;
+
+    /// <summary>Whether this sink is ended when it falls <see cref="Capacity"/> frames behind (a lossless watcher).</summary>
+    public virtual bool CutOffWhenFull => !Lossy;
 
     /// <summary>Frames lost so far (lossy sinks).</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
