@@ -151,7 +151,7 @@ internal sealed class SpikePlot
             {
                 float v = min + (max - min) * k / 4;
                 Line(xml, Left - 4, Y(v), Left, Y(v), "black", 1);
-                Text(xml, Left - 6, Y(v) + 4, v.ToString("G4", c), "end");
+                Text(xml, Left - 6, Y(v) + 4, v.ToString("G3", c), "end");
             }
 
             for (int n = 0; n < neurons; n++)
@@ -175,6 +175,14 @@ internal sealed class SpikePlot
                 xml.WriteAttributeString("stroke", Colours[n % Colours.Length]);
                 xml.WriteAttributeString("stroke-width", "1.2");
                 xml.WriteEndElement();
+            }
+
+            // Legend: the colour of each neuron, right-aligned above the panel.
+            for (int n = 0; n < neurons; n++)
+            {
+                double x = Width - Right - (neurons - n) * 62;
+                Line(xml, x, top - 10, x + 14, top - 10, Colours[n % Colours.Length], 2);
+                Text(xml, x + 18, top - 6, "n " + (firstNeuron + (uint)n).ToString(c), "start");
             }
 
             StepAxis(xml, top + TraceHeight, first, last, X);

@@ -199,6 +199,17 @@ public sealed partial class CliUsabilityTests(ServerFixture server) : IClassFixt
     }
 
     [Fact]
+    public void The_readme_shows_an_example_plot_written_by_snn_run()
+    {
+        var readme = File.ReadAllText(Snn.FunctionalTests.Api.RepositoryFiles.ReadmePath);
+        Assert.Contains("](docs/snn-plot.svg)", readme);
+        var doc = XDocument.Load(Snn.FunctionalTests.Api.RepositoryFiles.Resolve("docs", "snn-plot.svg"));
+        XNamespace ns = "http://www.w3.org/2000/svg";
+        Assert.Contains(doc.Descendants(ns + "line"), e => (string?)e.Attribute("class") == "spike");
+        Assert.Contains(doc.Descendants(ns + "polyline"), e => (string?)e.Attribute("class") == "trace");
+    }
+
+    [Fact]
     public async Task No_progress_bar_is_drawn_into_pipes()
     {
         await CreateAsync("cli-quiet", ClockMode.Lockstep, size: 2);
