@@ -61,7 +61,7 @@ internal static class RunCommand
             var open = new RunOpen { Network = network, Instance = index, Reset = parseResult.GetValue(reset) };
             open.SpikesFrom.Add(parseResult.GetValue(spikesFrom) ?? []);
             var plotFile = parseResult.GetValue(plot);
-            var records = plotFile is null ? [] : PlotRecords(description.Spec, info!, open.SpikesFrom, parseResult.GetValue(plotNeurons));
+            var records = plotFile is null ? [] : SpikePlot.Records(description.Spec, info!, open.SpikesFrom, parseResult.GetValue(plotNeurons));
             open.Record.Add(records.Select(r => r.Spec));
 
             var opening = Stopwatch.StartNew();
@@ -70,9 +70,7 @@ internal static class RunCommand
             var opened = run.Opened!;
             var printer = new StepPrinter(context.Output);
             printer.Opened(opened, "driving");
-            var plotter = plotFile is null ? null : new SpikePlot(
-                opened.SpikePopulations.Select(p => (p, (int)description.Spec.Populations.First(s => s.Name == p).Size)),
-                records.Select(r => (r.Spec.Population, r.Variable, r.Spec.Range.Start)));
+            var plotter = plotFile is null ? null : SpikePlot.For(opened, description.Spec, records);
 
             ulong from = opened.Step;
             if (realtime && parsedInputs.Count > 0)
@@ -206,29 +204,4 @@ internal static class RunCommand
         ulong After(Network n) => n.Instances.FirstOrDefault(i => i.Index == index)?.LateInputs ?? 0;
     }
 
-    /// <summary>What <c>--plot</c> records: the first state variable of each spike population, neurons 0 .. n-1.</summary>
-    private static List<(RecordSpec Spec, string Variable)> PlotRecords(NetworkSpec spec, ServerInfo info, IList<string> spikesFrom, uint neurons)
-    {
-        var populations = spikesFrom.Count > 0
-            ? spikesFrom.Select(n => spec.Populations.FirstOrDefault(p => p.Name == n)).OfType<PopulationSpec>()
-            : spec.Populations.Where(p => p.Model != "input");
-        var records = new List<(RecordSpec, string)>();
-        foreach (var population in populations)
-        {
-            var variable = info.Models.FirstOrDefault(m => m.Name == population.Model)?.StateVariables.FirstOrDefault();
-            if (variable is null || neurons == 0)
-            {
-                continue;
-            }
-
-            records.Add((new RecordSpec
-            {
-                Population = population.Name,
-                Variables = { variable },
-                Range = new IndexRange { Start = 0, End = Math.Min(neurons, population.Size) },
-            }, variable));
-        }
-
-        return records;
-    }
 }

@@ -31,6 +31,37 @@ internal sealed class SpikePlot
         _records = records.ToList();
     }
 
+    /// <summary>A plot of the populations a stream announced, with the traces of <paramref name="records"/>.</summary>
+    public static SpikePlot For(RunOpened opened, NetworkSpec spec, List<(RecordSpec Spec, string Variable)> records) => new(
+        opened.SpikePopulations.Select(p => (p, (int)spec.Populations.First(s => s.Name == p).Size)),
+        records.Select(r => (r.Spec.Population, r.Variable, r.Spec.Range.Start)));
+
+    /// <summary>What <c>--plot</c> records (RunOpen/WatchRequest.record): the first state variable of each spike population, neurons 0 .. n-1.</summary>
+    public static List<(RecordSpec Spec, string Variable)> Records(NetworkSpec spec, ServerInfo info, IList<string> spikesFrom, uint neurons)
+    {
+        var populations = spikesFrom.Count > 0
+            ? spikesFrom.Select(n => spec.Populations.FirstOrDefault(p => p.Name == n)).OfType<PopulationSpec>()
+            : spec.Populations.Where(p => p.Model != "input");
+        var records = new List<(RecordSpec, string)>();
+        foreach (var population in populations)
+        {
+            var variable = info.Models.FirstOrDefault(m => m.Name == population.Model)?.StateVariables.FirstOrDefault();
+            if (variable is null || neurons == 0)
+            {
+                continue;
+            }
+
+            records.Add((new RecordSpec
+            {
+                Population = population.Name,
+                Variables = { variable },
+                Range = new IndexRange { Start = 0, End = Math.Min(neurons, population.Size) },
+            }, variable));
+        }
+
+        return records;
+    }
+
     public int Steps => _first > _last ? 0 : (int)(_last - _first + 1);
 
     public void Add(StepOutput step)

@@ -195,6 +195,31 @@ public sealed partial class CliUsabilityTests(ServerFixture server) : IClassFixt
         Assert.Contains("step", labels);
         Assert.Contains("neuron", labels);
         Assert.Contains("out: mem (neurons 0–4)", labels);
+
+        // watch --plot: the steps another client drives, written when --max-steps ends the watch.
+        var watchSvg = Path.Combine(_directory, "watch.svg");
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        using var cts = new CancellationTokenSource(CliRunner.DefaultTimeout);
+        var watchOut = TextWriter.Synchronized(output);
+        var watch = SnnCli.InvokeAsync(["watch", "cli-plot", "--max-steps", "4", "--plot", watchSvg, "-s", Server], watchOut, TextWriter.Synchronized(error), cts.Token);
+        while (!output.ToString().Contains("watching network 'cli-plot'", StringComparison.Ordinal))
+        {
+            Assert.False(watch.IsCompleted, $"watch ended early: {error}");
+            await Task.Delay(20, cts.Token);
+        }
+
+        var driven = await CliRunner.RunAsync("run", "cli-plot", "--steps", "4", "--input", "in:1,7=3@1", "in:4=3@3", "-s", Server);
+        Assert.True(driven.ExitCode == 0, driven.ToString());
+        Assert.Equal(0, await watch.WaitAsync(CliRunner.DefaultTimeout));
+        Assert.Contains("wrote " + watchSvg, output.ToString());
+        var watched = XDocument.Load(watchSvg).Descendants(ns + "line").Where(e => (string?)e.Attribute("class") == "spike")
+            .Select(e => ((string)e.Attribute("data-step")!, (string)e.Attribute("data-neuron")!)).Order().ToList();
+        var drivenSpikes = StepLines(driven.Output).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Where(parts => parts[2] == "out:").SelectMany(parts => parts[3..].Select(n => (parts[1], n))).Order().ToList();
+        Assert.Contains(("41", "1"), drivenSpikes);
+        Assert.Equal(drivenSpikes, watched);
+        Assert.Equal(4, XDocument.Load(watchSvg).Descendants(ns + "polyline").First().Attribute("points")!.Value.Split(' ').Length);
         await DeleteAsync("cli-plot");
     }
 
