@@ -22,6 +22,24 @@ internal class FrameSink
     /// <summary>Most frames a watcher may ask to have out (WatchRequest.queue), as a REALTIME driver.</summary>
     public const int MaxWatcherFrames = MaxRealtimeFrames;
 
+    /// <summary>
+    /// The frames a watcher gets for its requested queue (0 = <see cref="MaxFrames"/>): at most
+    /// <see cref="MaxWatcherFrames"/>, and beyond <see cref="MaxFrames"/> only as many as the worst case
+    /// of its spike buffers (every neuron spiking: an index and a value each) fits in
+    /// <see cref="MaxRecordedBytes"/>, since spike buffers grow to what the populations emit.
+    /// </summary>
+    public static int WatcherFrames(Network network, OutputPlan plan, uint requested)
+    {
+        int frames = requested == 0 ? MaxFrames : (int)Math.Min(requested, MaxWatcherFrames);
+        if (frames <= MaxFrames)
+        {
+            return frames;
+        }
+
+        long spikeBytes = 8L * plan.SpikePopulations.Sum(p => (long)network.Populations[p].Size);
+        return (int)Math.Max(MaxFrames, Math.Min(frames, MaxRecordedBytes / Math.Max(1, spikeBytes)));
+    }
+
     /// <summary>Recorded bytes a sink may have out; large records get fewer frames (at least 4).</summary>
     public const long MaxRecordedBytes = 32L << 20;
 

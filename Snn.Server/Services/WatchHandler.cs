@@ -16,7 +16,7 @@ internal sealed class WatchHandler(StepLoop loop, SnnService service)
         var network = service.Find(request.Network, "network");
         int instance = SnnService.CheckInstance(network, request.Instance, "instance");
         var plan = RunHandler.BuildPlan(network, request.SpikesFrom, request.Record, "watch");
-        int queue = request.Queue == 0 ? FrameSink.MaxFrames : (int)Math.Min(request.Queue, FrameSink.MaxWatcherFrames);
+        int queue = FrameSink.WatcherFrames(network, plan, request.Queue);
         var sink = await loop.WatchAsync(network, instance, plan, request.Lossy, queue, context.CancellationToken);
         try
         {
