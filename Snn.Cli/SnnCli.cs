@@ -36,10 +36,14 @@ public static class SnnCli
     public const int Cancelled = 130;
 
     /// <summary>Parses <paramref name="args"/> and runs the command; returns the process exit code.</summary>
-    public static Task<int> InvokeAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)
+    public static Task<int> InvokeAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken = default) =>
+        InvokeAsync(args, output, error, terminal: null, cancellationToken);
+
+    /// <summary>As the executable runs it: <paramref name="terminal"/> says which standard streams are terminals (progress bars).</summary>
+    internal static Task<int> InvokeAsync(string[] args, TextWriter output, TextWriter error, Internal.TerminalInfo? terminal, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(args);
-        var context = new CliContext(output, error, args);
+        var context = new CliContext(output, error, args) { Terminal = terminal };
         var root = BuildRootCommand(context);
         var configuration = new InvocationConfiguration { Output = output, Error = error };
         return root.Parse(args).InvokeAsync(configuration, cancellationToken);
@@ -78,7 +82,10 @@ public static class SnnCli
         }
         catch (RpcException e)
         {
-            await context.Error.WriteLineAsync(FormatStatus(e.Status));
+            await context.Output.FlushAsync(CancellationToken.None);
+            await context.Error.WriteLineAsync(Internal.ConnectionFailure.Describe(e, context.Server) is { } failure
+                ? "error: cannot reach the server: " + failure
+                : FormatStatus(e.Status));
             return RpcFailed;
         }
         catch (CliException e)
@@ -123,6 +130,9 @@ internal sealed class CliContext(TextWriter output, TextWriter error, IReadOnlyL
 
     public TextWriter Error { get; } = error;
 
+    /// <summary>Which standard streams are terminals; null in-process (tests), where no progress bar is drawn.</summary>
+    public Internal.TerminalInfo? Terminal { get; init; }
+
     /// <summary>The arguments of this invocation, for reports ("the command").</summary>
     public IReadOnlyList<string> Args { get; } = args;
 
@@ -133,6 +143,9 @@ internal sealed class CliContext(TextWriter output, TextWriter error, IReadOnlyL
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable(SnnCli.ServerVariable) is { Length: > 0 } env ? env : SnnCli.DefaultServer,
     };
 
+    /// <summary>The server the command talks to, once <see cref="ServerAddress"/> has read it (for connection errors).</summary>
+    public Uri? Server { get; private set; }
+
     public Uri ServerAddress(ParseResult parseResult)
     {
         var text = parseResult.GetValue(ServerOption) ?? SnnCli.DefaultServer;
@@ -141,6 +154,7 @@ internal sealed class CliContext(TextWriter output, TextWriter error, IReadOnlyL
             throw new CliException($"--server '{text}' is not an http:// or https:// address");
         }
 
+        Server = uri;
         return uri;
     }
 

@@ -235,7 +235,7 @@ internal sealed partial class ChildProcess : IAsyncDisposable
         || line.Contains("Unhandled", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The dotnet host running snn itself when there is one, else <c>dotnet</c> on the PATH.</summary>
-    private static string DotnetHost()
+    internal static string DotnetHost()
     {
         var self = Environment.ProcessPath;
         if (self is not null && Path.GetFileNameWithoutExtension(self).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
@@ -247,7 +247,7 @@ internal sealed partial class ChildProcess : IAsyncDisposable
     }
 
     /// <summary>A loopback port that is free now (the OS hands out a fresh one; a race with another process is possible but unlikely).</summary>
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

@@ -1,5 +1,9 @@
+using System.Buffers;
 using System.CommandLine;
 using System.Globalization;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using Google.Protobuf;
 using Grpc.Core;
 using Snn.Client;
@@ -10,8 +14,22 @@ namespace Snn.Cli.Commands;
 /// <summary><c>snn list</c>, <c>get</c>, <c>create</c> and <c>delete</c>.</summary>
 internal static class NetworkCommands
 {
-    /// <summary>Protobuf JSON, indented, the same field names <see cref="JsonParser"/> reads back.</summary>
-    internal static readonly JsonFormatter Json = new(JsonFormatter.Settings.Default.WithIndentation());
+    /// <summary>
+    /// Protobuf JSON with the field names <see cref="JsonParser"/> reads back, indented two spaces a level.
+    /// Google.Protobuf's own indentation misplaces the lines of objects nested in arrays, so the compact
+    /// form is re-indented by System.Text.Json (numbers keep their text).
+    /// </summary>
+    internal static string Json(IMessage message)
+    {
+        using var document = JsonDocument.Parse(JsonFormatter.Default.Format(message));
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            document.WriteTo(writer);
+        }
+
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
 
     public static Command List(CliContext context)
     {
@@ -62,7 +80,7 @@ internal static class NetworkCommands
             var network = await client.GetNetworkAsync(
                 new GetNetworkRequest { Name = parseResult.GetValue(name)!, IncludeWeights = parseResult.GetValue(weights) },
                 new CallOptions(cancellationToken: cancellationToken));
-            context.Output.WriteLine(parseResult.GetValue(specOnly) ? Json.Format(network.Spec) : Json.Format(network));
+            context.Output.WriteLine(parseResult.GetValue(specOnly) ? Json(network.Spec) : Json(network));
             return 0;
         }, cancellationToken));
         return command;

@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
 using Grpc.Core;
 using Snn.Cli.Internal;
 using Snn.Client;
@@ -8,42 +10,81 @@ namespace Snn.Cli.Commands;
 
 /// <summary>
 /// <c>snn run NAME</c>: drives one instance for <c>--steps</c> steps with the given inputs and prints
-/// the spikes of every step. LOCKSTEP networks execute exactly those steps; for REALTIME networks the
-/// inputs go to the next ticks and the command prints the next <c>--steps</c> ticks.
+/// the spikes of every step. Input offsets count from the first printed step. LOCKSTEP networks
+/// execute exactly those steps. A REALTIME network's clock keeps running while the command talks to
+/// the server, so inputs are placed at absolute steps a little ahead of the step the run opened at
+/// (<see cref="RealtimeLead"/> of wall-clock time), and the command prints from the first of them.
 /// </summary>
 internal static class RunCommand
 {
+    /// <summary>How far ahead of the open step a REALTIME run places its inputs (plus twice the open's round trip).</summary>
+    public static readonly TimeSpan RealtimeLead = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>Neurons per population whose state <c>--plot</c> traces, by default.</summary>
+    public const uint DefaultPlotNeurons = 8;
+
     public static Command Create(CliContext context)
     {
         var name = new Argument<string>("name") { Description = "Network name." };
         var instance = new Option<uint>("--instance", "-n") { Description = "Instance index. Defaults to 0." };
-        var steps = new Option<uint>("--steps", "-t") { Description = "Steps to execute. Defaults to 1.", DefaultValueFactory = _ => 1 };
+        var steps = new Option<uint>("--steps", "-t") { Description = "Steps to execute (LOCKSTEP) or print (REALTIME). Defaults to 1.", DefaultValueFactory = _ => 1 };
         var inputs = new Option<string[]>("--input", "-i")
         {
-            Description = "Input events, " + InputSyntax.Help + "; offset 0 = the first step executed. Repeatable.",
+            Description = "Input events, " + InputSyntax.Help + ". The offset counts from the first printed step (default 0) and must be below --steps. "
+                + "Example: in:0,2=1.5@3 gives neurons 0 and 2 of 'in' 1.5 each at the fourth step. Repeatable.",
             AllowMultipleArgumentsPerToken = true,
         };
         var spikesFrom = new Option<string[]>("--spikes-from") { Description = "Populations whose spikes are printed. Defaults to every non-input population.", AllowMultipleArgumentsPerToken = true };
         var reset = new Option<bool>("--reset") { Description = "Reset the instance to step 0 first." };
+        var plot = new Option<FileInfo>("--plot") { Description = "Also write an SVG: the spike raster, and the first state variable of every spike population (e.g. the membrane) as traces." };
+        var plotNeurons = new Option<uint>("--plot-neurons") { Description = $"Neurons per population traced by --plot, from 0. Defaults to {DefaultPlotNeurons}.", DefaultValueFactory = _ => DefaultPlotNeurons };
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "Print no line per step, only a summary (with --plot, for long runs)." };
         var command = new Command("run", "Drive an instance: send inputs, advance, print the spikes of every step.")
         {
-            name, instance, steps, inputs, spikesFrom, reset,
+            name, instance, steps, inputs, spikesFrom, reset, plot, plotNeurons, quiet,
         };
         command.SetAction((parseResult, cancellationToken) => SnnCli.Guard(context, async () =>
         {
-            var parsedInputs = (parseResult.GetValue(inputs) ?? []).Select(InputSyntax.Parse).ToList();
-            var network = parseResult.GetValue(name)!;
+            var texts = parseResult.GetValue(inputs) ?? [];
+            var parsedInputs = texts.Select(InputSyntax.Parse).ToList();
             uint count = parseResult.GetValue(steps);
+            InputSyntax.CheckOffsets(texts, parsedInputs, count);
+            var network = parseResult.GetValue(name)!;
+            uint index = parseResult.GetValue(instance);
+            bool printSteps = !parseResult.GetValue(quiet);
             using var client = context.Connect(parseResult);
             var options = new CallOptions(cancellationToken: cancellationToken);
             var description = await client.GetNetworkAsync(new GetNetworkRequest { Name = network }, options);
             bool realtime = description.Spec.Clock == ClockMode.Realtime;
+            var info = realtime || parseResult.GetValue(plot) is not null ? await client.GetServerInfoAsync(options: options) : null;
 
-            var open = new RunOpen { Network = network, Instance = parseResult.GetValue(instance), Reset = parseResult.GetValue(reset) };
+            var open = new RunOpen { Network = network, Instance = index, Reset = parseResult.GetValue(reset) };
             open.SpikesFrom.Add(parseResult.GetValue(spikesFrom) ?? []);
+            var plotFile = parseResult.GetValue(plot);
+            var records = plotFile is null ? [] : SpikePlot.Records(description.Spec, info!, open.SpikesFrom, parseResult.GetValue(plotNeurons));
+            open.Record.Add(records.Select(r => r.Spec));
+
+            var opening = Stopwatch.StartNew();
             await using var run = await client.OpenRunAsync(open, options);
+            var openRoundTrip = opening.Elapsed;
+            var opened = run.Opened!;
             var printer = new StepPrinter(context.Output);
-            printer.Opened(run.Opened!, "driving");
+            printer.Opened(opened, "driving");
+            var plotter = plotFile is null ? null : SpikePlot.For(opened, description.Spec, records);
+
+            ulong from = opened.Step;
+            if (realtime && parsedInputs.Count > 0)
+            {
+                from = opened.Step + Lead(description, info!, parsedInputs, openRoundTrip);
+                foreach (var input in parsedInputs)
+                {
+                    input.Step = from + input.Offset;
+                    input.Offset = 0;
+                }
+
+                context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"REALTIME: the clock is running; inputs are placed from step {from} (offset 0), {from - opened.Step} tick(s) after the open step, and the run prints from there"));
+            }
 
             var request = new RunRequest { Advance = realtime ? 0 : count };
             request.Inputs.Add(parsedInputs);
@@ -59,22 +100,40 @@ internal static class RunCommand
             }
 
             uint printed = 0;
-            while (printed < count && await run.ReadAsync(cancellationToken) is { } response)
+            long spikes = 0;
+            await Progress.RunAsync(Progress.Wanted(context, !printSteps), $"{network} steps", count, async report =>
             {
-                foreach (var step in response.Steps)
+                while (printed < count && await run.ReadAsync(cancellationToken) is { } response)
                 {
-                    printer.Step(step);
-                    if (++printed == count)
+                    if (response.DroppedBefore > 0)
                     {
-                        break;
+                        printer.Dropped(response.DroppedBefore);
                     }
-                }
 
-                if (response.DroppedBefore > 0)
-                {
-                    printer.Dropped(response.DroppedBefore);
+                    foreach (var step in response.Steps)
+                    {
+                        if (step.Step < from)
+                        {
+                            continue; // REALTIME: a tick before the inputs' first step
+                        }
+
+                        if (printSteps)
+                        {
+                            printer.Step(step);
+                        }
+
+                        plotter?.Add(step);
+                        spikes += step.Spikes.Sum(s => s.Indices.Count);
+                        if (++printed == count)
+                        {
+                            break;
+                        }
+                    }
+
+                    report(printed);
+                    await context.Output.FlushAsync(cancellationToken);
                 }
-            }
+            });
 
             if (!realtime)
             {
@@ -84,8 +143,65 @@ internal static class RunCommand
                 }
             }
 
+            if (!printSteps)
+            {
+                context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{printed} steps from step {from}: {spikes} spikes"));
+            }
+
+            if (plotter is not null)
+            {
+                plotter.Write(plotFile!.FullName, $"{network} instance {index}: steps {from}–{from + printed - 1}");
+                context.Output.WriteLine($"wrote {plotFile.FullName}");
+            }
+
+            if (realtime && parsedInputs.Count > 0)
+            {
+                await WarnIfLateAsync(context, client, description, index, options);
+            }
+
             return 0;
         }, cancellationToken));
         return command;
     }
+
+    /// <summary>
+    /// Ticks between the step the run opened at and its first input step: <see cref="RealtimeLead"/>
+    /// plus twice the open's round trip, in ticks of the network's period (at least one), so the inputs
+    /// reach the server before their step; within the server's input horizon.
+    /// </summary>
+    private static ulong Lead(Network description, ServerInfo info, List<Input> inputs, TimeSpan openRoundTrip)
+    {
+        double period = description.Clock is { PeriodS: > 0 } clock ? clock.PeriodS
+            : (description.Spec.Dt > 0 ? description.Spec.Dt : 0.001) * (description.Spec.RealtimeFactor > 0 ? description.Spec.RealtimeFactor : 1);
+        ulong lead = (ulong)Math.Max(1, Math.Ceiling((RealtimeLead + openRoundTrip * 2).TotalSeconds / period));
+        ulong horizon = info.Limits?.MaxInputHorizon ?? 0;
+        ulong maxOffset = inputs.Max(i => (ulong)i.Offset);
+        if (horizon > 0)
+        {
+            if (maxOffset + 2 > horizon)
+            {
+                throw new CliException(string.Create(CultureInfo.InvariantCulture,
+                    $"--input offset {maxOffset} is too far ahead for a REALTIME run: the server takes inputs at most {horizon - 1} steps ahead, and the run places them at least one tick ahead; use offsets below {horizon - 1}"));
+            }
+
+            lead = Math.Min(lead, horizon - 1 - maxOffset);
+        }
+
+        return lead;
+    }
+
+    /// <summary>Says on stderr when inputs reached the server after their step (they were applied at the next tick instead).</summary>
+    private static async Task WarnIfLateAsync(CliContext context, SnnClient client, Network before, uint index, CallOptions options)
+    {
+        var after = await client.GetNetworkAsync(new GetNetworkRequest { Name = before.Spec.Name }, options);
+        ulong late = After(after) - After(before);
+        if (late > 0)
+        {
+            await context.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                $"warning: {late} input(s) reached the server after their step and were applied at the next tick (late inputs); the network or the connection is slower than the run's lead"));
+        }
+
+        ulong After(Network n) => n.Instances.FirstOrDefault(i => i.Index == index)?.LateInputs ?? 0;
+    }
+
 }

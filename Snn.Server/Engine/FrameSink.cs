@@ -19,6 +19,27 @@ internal class FrameSink
     /// <summary>Most frames a REALTIME driver may have out: 4 s of ticks at 1 kHz.</summary>
     public const int MaxRealtimeFrames = 4096;
 
+    /// <summary>Most frames a watcher may ask to have out (WatchRequest.queue), as a REALTIME driver.</summary>
+    public const int MaxWatcherFrames = MaxRealtimeFrames;
+
+    /// <summary>
+    /// The frames a watcher gets for its requested queue (0 = <see cref="MaxFrames"/>): at most
+    /// <see cref="MaxWatcherFrames"/>, and beyond <see cref="MaxFrames"/> only as many as the worst case
+    /// of its spike buffers (every neuron spiking: an index and a value each) fits in
+    /// <see cref="MaxRecordedBytes"/>, since spike buffers grow to what the populations emit.
+    /// </summary>
+    public static int WatcherFrames(Network network, OutputPlan plan, uint requested)
+    {
+        int frames = requested == 0 ? MaxFrames : (int)Math.Min(requested, MaxWatcherFrames);
+        if (frames <= MaxFrames)
+        {
+            return frames;
+        }
+
+        long spikeBytes = 8L * plan.SpikePopulations.Sum(p => (long)network.Populations[p].Size);
+        return (int)Math.Max(MaxFrames, Math.Min(frames, MaxRecordedBytes / Math.Max(1, spikeBytes)));
+    }
+
     /// <summary>Recorded bytes a sink may have out; large records get fewer frames (at least 4).</summary>
     public const long MaxRecordedBytes = 32L << 20;
 
@@ -39,6 +60,7 @@ internal class FrameSink
         Instance = instance;
         Plan = plan;
         Lossy = lossy;
+        FirstStep = instance.Step;
         long perFrame = Math.Max(StepFrame.RecordBytes(plan), 1);
         Capacity = (int)Math.Clamp(Math.Min(frames, MaxRecordedBytes / perFrame), 4, Math.Max(frames, 4));
         _frames = Channel.CreateBounded<StepFrame>(new BoundedChannelOptions(Capacity)
@@ -60,6 +82,23 @@ internal class FrameSink
     public bool Lossy { get; }
 
     public int Capacity { get; }
+
+    /// <summary>
+    /// The step of the first frame this sink receives: the instance's next step when the loop attached
+    /// the sink (after a reset, 0). Reported as RunOpened.step, so the first step a client reads is the
+    /// one announced, even when the instance stepped on while the handler answered.
+    /// </summary>
+    public long FirstStep { get; }
+
+    /// <summary>
+    /// Most steps the writer packs into one response. A sink that is cut off when full gets at most half
+    /// its capacity per response, so the loop keeps room to emit while a response is on the wire;
+    /// other sinks (a LOCKSTEP driver waits, a lossy one drops) take up to <paramref name="max"/>.
+    /// </summary>
+    public int StepsPerResponse(int max) => CutOffWhenFull ? Math.Clamp(Capacity / 2, 1, max) : max;
+
+    /// <summary>Whether this sink is ended when it falls <see cref="Capacity"/> frames behind (a lossless watcher).</summary>
+    public virtual bool CutOffWhenFull => !Lossy;
 
     /// <summary>Frames lost so far (lossy sinks).</summary>
     public long Dropped => Interlocked.Read(ref _dropped);

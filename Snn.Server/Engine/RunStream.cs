@@ -14,6 +14,9 @@ internal sealed class RunStream(StepLoop loop, Network network, Instance instanc
     : FrameSink(loop, network, instance, plan, lossy: network.Clock is not null,
         network.Clock is not null ? MaxRealtimeFrames : MaxFrames)
 {
+    /// <summary>A driver is never cut off: LOCKSTEP holds its instance back, REALTIME is lossy.</summary>
+    public override bool CutOffWhenFull => false;
+
     /// <summary>Commands a handler may queue ahead of the loop.</summary>
     public const int InboxCapacity = 64;
 

@@ -53,7 +53,7 @@ internal sealed class RunHandler(StepLoop loop, SnnService service)
             {
                 Network = Security.TenantScope.Unqualify(context, network.Name),
                 Instance = (uint)stream.Instance.Index,
-                Step = (ulong)stream.Instance.Step,
+                Step = (ulong)stream.FirstStep,
             };
             opened.SpikePopulations.Add(stream.Plan.SpikePopulations.Select(i => network.Populations[i].Name));
             opened.Records.Add(first.Open.Record);
@@ -101,7 +101,7 @@ internal sealed class RunHandler(StepLoop loop, SnnService service)
 
     /// <summary>
     /// The single writer of a Run or Watch response stream: packs the frames that are ready into one
-    /// RunResponse (up to <see cref="MaxStepsPerResponse"/> steps or about <see cref="TargetResponseBytes"/>),
+    /// RunResponse (up to <see cref="FrameSink.StepsPerResponse"/> steps or about <see cref="TargetResponseBytes"/>),
     /// encoded straight from the frames (<see cref="FrameBatch"/>), hands them back to the sink, and
     /// every <paramref name="statusInterval"/> sends a RunStatus.
     /// </summary>
@@ -114,6 +114,7 @@ internal sealed class RunHandler(StepLoop loop, SnnService service)
             using var timer = statusInterval > TimeSpan.Zero ? new PeriodicTimer(statusInterval) : null;
             Task<bool>? tick = timer?.WaitForNextTickAsync(cancellationToken).AsTask();
             Task<bool>? ready = null;
+            int perResponse = sink.StepsPerResponse(MaxStepsPerResponse);
             while (true)
             {
                 if (tick is null)
@@ -143,7 +144,7 @@ internal sealed class RunHandler(StepLoop loop, SnnService service)
                     }
                 }
 
-                while (batch.Count < MaxStepsPerResponse && batch.Size < TargetResponseBytes && reader.TryRead(out var frame))
+                while (batch.Count < perResponse && batch.Size < TargetResponseBytes && reader.TryRead(out var frame))
                 {
                     batch.Add(frame);
                 }

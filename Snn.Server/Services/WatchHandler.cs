@@ -16,12 +16,12 @@ internal sealed class WatchHandler(StepLoop loop, SnnService service)
         var network = service.Find(context, request.Network, "network");
         int instance = SnnService.CheckInstance(network, request.Instance, "instance");
         var plan = RunHandler.BuildPlan(network, request.SpikesFrom, request.Record, "watch");
-        int queue = request.Queue == 0 ? FrameSink.MaxFrames : (int)Math.Min(request.Queue, FrameSink.MaxFrames);
+        int queue = FrameSink.WatcherFrames(network, plan, request.Queue);
         var statusInterval = RunHandler.StatusInterval(network, request.StatusIntervalMs, "status_interval_ms");
         var sink = await loop.WatchAsync(network, instance, plan, request.Lossy, queue, context.CancellationToken);
         try
         {
-            var opened = new RunOpened { Network = Security.TenantScope.Unqualify(context, network.Name), Instance = request.Instance, Step = (ulong)sink.Instance.Step };
+            var opened = new RunOpened { Network = Security.TenantScope.Unqualify(context, network.Name), Instance = request.Instance, Step = (ulong)sink.FirstStep };
             opened.SpikePopulations.Add(sink.Plan.SpikePopulations.Select(i => network.Populations[i].Name));
             opened.Records.Add(request.Record);
             var batch = new FrameBatch(sink.Plan);

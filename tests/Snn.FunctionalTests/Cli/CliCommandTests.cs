@@ -69,7 +69,7 @@ public sealed partial class CliCommandTests(ServerFixture server) : IClassFixtur
 
         // Neuron 2 gets 2.5 (> threshold 1): spikes at step 0; neuron 0 gets 1 (not above it): silent.
         // Neuron 1 gets 1.5 at step 2 only.
-        var run = await CliRunner.RunAsync("run", name, "--steps", "3", "--input", "in:0,2=2.5@0", "in:1=1.5@2", "--server", Server);
+        var run = await CliRunner.RunAsync("run", name, "--steps", "3", "--input", "in:0@0", "in:2=2.5@0", "in:1=1.5@2", "--server", Server);
         Assert.True(run.ExitCode == 0, run.ToString());
         Assert.Contains("driving network 'cli-roundtrip' instance 0 at step 0; spikes from out", run.Output);
         var steps = StepLine().Matches(run.Output).Select(m => m.Value.TrimEnd()).ToList();
