@@ -3,7 +3,7 @@ using System.Text.Json;
 
 namespace Snn.Client.Specs.Internal;
 
-/// <summary>Reads JSON into <see cref="SpecNode"/>s with Utf8JsonReader, keeping each value's line and column.</summary>
+/// <summary>Reads JSON into <see cref="SpecNode"/>s with Utf8JsonReader, keeping each value's line.</summary>
 internal static class JsonSpecReader
 {
     public static SpecNode Read(string text, string file)
@@ -29,7 +29,7 @@ internal static class JsonSpecReader
             var root = ReadValue(ref reader, lineStarts, file);
             if (reader.Read())
             {
-                var (line, _) = Position(lineStarts, reader.TokenStartIndex);
+                int line = LineOf(lineStarts, reader.TokenStartIndex);
                 throw new NetworkSpecException(file, line, null, "there is more after the NetworkSpec object");
             }
 
@@ -43,14 +43,14 @@ internal static class JsonSpecReader
 
     private static SpecNode ReadValue(ref Utf8JsonReader reader, List<int> lineStarts, string file)
     {
-        var (line, column) = Position(lineStarts, reader.TokenStartIndex);
+        int line = LineOf(lineStarts, reader.TokenStartIndex);
         switch (reader.TokenType)
         {
             case JsonTokenType.StartObject:
-                var obj = new SpecNode(SpecNodeKind.Object, line, column);
+                var obj = new SpecNode(SpecNodeKind.Object, line);
                 while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
                 {
-                    var (keyLine, _) = Position(lineStarts, reader.TokenStartIndex);
+                    int keyLine = LineOf(lineStarts, reader.TokenStartIndex);
                     string key = reader.GetString()!;
                     if (obj.Members.Any(m => m.Key == key))
                     {
@@ -63,7 +63,7 @@ internal static class JsonSpecReader
 
                 return obj;
             case JsonTokenType.StartArray:
-                var array = new SpecNode(SpecNodeKind.Array, line, column);
+                var array = new SpecNode(SpecNodeKind.Array, line);
                 while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
                 {
                     array.Items.Add(ReadValue(ref reader, lineStarts, file));
@@ -71,21 +71,21 @@ internal static class JsonSpecReader
 
                 return array;
             case JsonTokenType.String:
-                return new SpecNode(SpecNodeKind.String, line, column, reader.GetString());
+                return new SpecNode(SpecNodeKind.String, line, reader.GetString());
             case JsonTokenType.Number:
-                return new SpecNode(SpecNodeKind.Number, line, column, Encoding.UTF8.GetString(reader.ValueSpan));
+                return new SpecNode(SpecNodeKind.Number, line, Encoding.UTF8.GetString(reader.ValueSpan));
             case JsonTokenType.True or JsonTokenType.False:
-                return new SpecNode(SpecNodeKind.Bool, line, column, reader.GetBoolean() ? "true" : "false");
+                return new SpecNode(SpecNodeKind.Bool, line, reader.GetBoolean() ? "true" : "false");
             default:
-                return new SpecNode(SpecNodeKind.Null, line, column);
+                return new SpecNode(SpecNodeKind.Null, line);
         }
     }
 
-    private static (int Line, int Column) Position(List<int> lineStarts, long offset)
+    /// <summary>The 1-based line of a byte offset.</summary>
+    private static int LineOf(List<int> lineStarts, long offset)
     {
         int index = lineStarts.BinarySearch((int)offset);
-        int line = index >= 0 ? index : ~index - 1;
-        return (line + 1, (int)offset - lineStarts[line] + 1);
+        return (index >= 0 ? index : ~index - 1) + 1;
     }
 
     private static string FirstSentence(string message)

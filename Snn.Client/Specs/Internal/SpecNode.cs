@@ -12,24 +12,21 @@ internal enum SpecNodeKind
 }
 
 /// <summary>
-/// A value of a spec document, JSON or YAML, with the line and column where it starts (1-based), so
+/// A value of a spec document, JSON or YAML, with the line where it starts (1-based), so
 /// that a mistake found while mapping it onto the NetworkSpec schema can name its place in the file.
 /// </summary>
 internal sealed class SpecNode
 {
-    public SpecNode(SpecNodeKind kind, int line, int column, string? text = null)
+    public SpecNode(SpecNodeKind kind, int line, string? text = null)
     {
         Kind = kind;
         Line = line;
-        Column = column;
         Text = text;
     }
 
     public SpecNodeKind Kind { get; }
 
     public int Line { get; }
-
-    public int Column { get; }
 
     /// <summary>A scalar's text: the string, or the number or bool as written.</summary>
     public string? Text { get; }

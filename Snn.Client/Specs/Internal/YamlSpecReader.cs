@@ -39,7 +39,6 @@ internal static partial class YamlSpecReader
     private static SpecNode Convert(YamlNode node, string file, int depth)
     {
         int line = (int)node.Start.Line;
-        int column = (int)node.Start.Column;
         if (depth > 64)
         {
             throw new NetworkSpecException(file, line, null, "the document nests deeper than 64 levels");
@@ -48,7 +47,7 @@ internal static partial class YamlSpecReader
         switch (node)
         {
             case YamlMappingNode mapping:
-                var obj = new SpecNode(SpecNodeKind.Object, line, column);
+                var obj = new SpecNode(SpecNodeKind.Object, line);
                 foreach (var (keyNode, child) in mapping.Children)
                 {
                     if (keyNode is not YamlScalarNode { Value: { } key })
@@ -62,7 +61,7 @@ internal static partial class YamlSpecReader
 
                 return obj;
             case YamlSequenceNode sequence:
-                var array = new SpecNode(SpecNodeKind.Array, line, column);
+                var array = new SpecNode(SpecNodeKind.Array, line);
                 foreach (var item in sequence.Children)
                 {
                     array.Items.Add(Convert(item, file, depth + 1));
@@ -73,7 +72,7 @@ internal static partial class YamlSpecReader
                 string value = scalar.Value ?? "";
                 if (scalar.Style is not ScalarStyle.Plain)
                 {
-                    return new SpecNode(SpecNodeKind.String, line, column, value);
+                    return new SpecNode(SpecNodeKind.String, line, value);
                 }
 
                 var kind = value switch
@@ -89,7 +88,7 @@ internal static partial class YamlSpecReader
                     SpecNodeKind.Number => NormalizeNumber(value),
                     _ => value,
                 };
-                return new SpecNode(kind, line, column, text) { PlainScalar = true };
+                return new SpecNode(kind, line, text) { PlainScalar = true };
             default:
                 throw new NetworkSpecException(file, line, null, "unsupported YAML node");
         }

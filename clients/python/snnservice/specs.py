@@ -57,10 +57,9 @@ def read_spec_file(path):
 def _load_npy(value, base, source, where):
     """value with each one-key mapping {"npy": FILE} replaced by np.load(FILE), found relative to base."""
     if isinstance(value, dict):
-        if len(value) == 1 and NPY_KEY in value:
+        # Only {"npy": "FILE"}: a parameter that happens to be named npy keeps its mapping.
+        if len(value) == 1 and isinstance(value.get(NPY_KEY), str):
             name = value[NPY_KEY]
-            if not isinstance(name, str) or not name:
-                raise ValueError("%s: %s: npy takes the path of a .npy file, relative to the spec file" % (source, where))
             try:
                 array = np.load(os.path.join(base, name), allow_pickle=False)
             except (OSError, ValueError) as e:
