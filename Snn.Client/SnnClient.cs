@@ -2,6 +2,7 @@ using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
+using Snn.Client.Specs;
 using Snn.Protos.V1;
 
 namespace Snn.Client;
@@ -80,6 +81,29 @@ public sealed class SnnClient : IDisposable
     /// <summary>Creates a network from a spec.</summary>
     public Task<Network> CreateNetworkAsync(CreateNetworkRequest request, CallOptions options = default) =>
         Api.CreateNetworkAsync(request, options).ResponseAsync;
+
+    /// <summary>
+    /// Creates a network from a spec file, JSON or YAML, with weights inline or in <c>.npy</c> files
+    /// (see <see cref="NetworkSpecFile"/>). A mistake in the file throws <see cref="NetworkSpecException"/>
+    /// before anything is sent; the server's INVALID_ARGUMENT comes back as an <see cref="RpcException"/>
+    /// whose detail starts with the file and the line of the field it names.
+    /// </summary>
+    public Task<Network> CreateNetworkFromFileAsync(string path, CallOptions options = default) =>
+        CreateNetworkAsync(NetworkSpecFile.Load(path), options);
+
+    /// <summary>Creates a network from a loaded spec file; the server's INVALID_ARGUMENT names the file and line.</summary>
+    public async Task<Network> CreateNetworkAsync(NetworkSpecFile file, CallOptions options = default)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        try
+        {
+            return await CreateNetworkAsync(file.ToRequest(), options).ConfigureAwait(false);
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.InvalidArgument)
+        {
+            throw new RpcException(new Status(e.StatusCode, file.Annotate(e.Status.Detail), e.Status.DebugException), e.Trailers);
+        }
+    }
 
     /// <summary>Returns one network.</summary>
     public Task<Network> GetNetworkAsync(GetNetworkRequest request, CallOptions options = default) =>

@@ -7,6 +7,7 @@ using System.Text.Json;
 using Google.Protobuf;
 using Grpc.Core;
 using Snn.Client;
+using Snn.Client.Specs;
 using Snn.Protos.V1;
 
 namespace Snn.Cli.Commands;
@@ -90,15 +91,21 @@ internal static class NetworkCommands
     {
         var file = new Option<FileInfo>("--file", "-f")
         {
-            Description = "The NetworkSpec as protobuf JSON (field names as in network.proto, e.g. \"populations\", \"oneToOne\"); - reads stdin.",
+            Description = "The NetworkSpec as JSON or YAML (.json, .yaml, .yml; field names as in network.proto or lowerCamelCase); " +
+                "any list of numbers may be {npy: FILE.npy}, relative to the spec file; - reads stdin.",
             Required = true,
         };
         var command = new Command("create", "Create a network from a spec file.") { file };
         command.SetAction((parseResult, cancellationToken) => SnnCli.Guard(context, async () =>
         {
-            var spec = await ReadSpecAsync(parseResult.GetValue(file)!, cancellationToken);
+            var specFile = await ReadSpecAsync(parseResult.GetValue(file)!, cancellationToken);
+            foreach (var warning in specFile.Warnings)
+            {
+                await context.Error.WriteLineAsync(warning);
+            }
+
             using var client = context.Connect(parseResult);
-            var network = await client.CreateNetworkAsync(new CreateNetworkRequest { Spec = spec }, new CallOptions(cancellationToken: cancellationToken));
+            var network = await client.CreateNetworkAsync(specFile, new CallOptions(cancellationToken: cancellationToken));
             context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"created network '{network.Spec.Name}': {network.Neurons} neurons, {network.Synapses} synapses, {network.Instances.Count} instance(s), {ClockName(network.Spec.Clock)}, order {string.Join(" -> ", network.Order)}"));
             return 0;
@@ -121,32 +128,21 @@ internal static class NetworkCommands
         return command;
     }
 
-    /// <summary>Reads a NetworkSpec from protobuf JSON; unknown fields are an error (a typo should not pass silently).</summary>
-    internal static async Task<NetworkSpec> ReadSpecAsync(FileInfo file, CancellationToken cancellationToken)
+    /// <summary>Reads a spec file (JSON or YAML, see <see cref="NetworkSpecFile"/>); unknown fields are an error (a typo should not pass silently).</summary>
+    internal static async Task<NetworkSpecFile> ReadSpecAsync(FileInfo file, CancellationToken cancellationToken)
     {
-        string text;
         try
         {
-            text = file.Name == "-" && !file.Exists
-                ? await Console.In.ReadToEndAsync(cancellationToken)
-                : await File.ReadAllTextAsync(file.FullName, cancellationToken);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new CliException($"cannot read {file.FullName}: {e.Message}");
-        }
+            if (file.Name == "-" && !file.Exists)
+            {
+                return NetworkSpecFile.Parse(await Console.In.ReadToEndAsync(cancellationToken), "<stdin>");
+            }
 
-        try
-        {
-            return JsonParser.Default.Parse<NetworkSpec>(text);
+            return NetworkSpecFile.Load(file.ToString());
         }
-        catch (InvalidProtocolBufferException e)
+        catch (NetworkSpecException e)
         {
-            throw new CliException($"{file.Name} is not a NetworkSpec in protobuf JSON: {e.Message}");
-        }
-        catch (InvalidJsonException e)
-        {
-            throw new CliException($"{file.Name} is not valid JSON: {e.Message}");
+            throw new CliException(e.Message);
         }
     }
 

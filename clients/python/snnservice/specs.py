@@ -10,6 +10,10 @@ names lowerCamelCase or as in the .proto), e.g.::
 
 Wherever the mapping takes a list of numbers, a NumPy array works too (it is flattened in row-major
 order, the layout the proto documents: dense weights[target][source], conv2d weights[o][i][ky][kx]).
+
+In a YAML or JSON file, such a list may be ``{"npy": "w1.npy"}`` instead: the values of a NumPy
+``.npy`` file, its path relative to the spec file, flattened in row-major order. The C# client and
+``snn create --file`` read the same form, so one spec file works in both.
 """
 import json
 import os
@@ -33,8 +37,12 @@ def _plain(value):
     return value
 
 
+NPY_KEY = "npy"
+
+
 def read_spec_file(path):
-    """The dict in a YAML (.yaml, .yml) or JSON file."""
+    """The dict in a YAML (.yaml, .yml) or JSON file, with every ``{"npy": FILE}`` replaced by the
+    array in that file (relative to the spec file's folder)."""
     with open(path, encoding="utf-8") as f:
         if path.lower().endswith((".yaml", ".yml")):
             import yaml
@@ -43,7 +51,27 @@ def read_spec_file(path):
             data = json.load(f)
     if not isinstance(data, dict):
         raise ValueError("%s: a network spec must be a mapping at the top level, not %s" % (path, type(data).__name__))
-    return data
+    return _load_npy(data, os.path.dirname(os.path.abspath(path)), path, "")
+
+
+def _load_npy(value, base, source, where):
+    """value with each one-key mapping {"npy": FILE} replaced by np.load(FILE), found relative to base."""
+    if isinstance(value, dict):
+        # Only {"npy": "FILE"}: a parameter that happens to be named npy keeps its mapping.
+        if len(value) == 1 and isinstance(value.get(NPY_KEY), str):
+            name = value[NPY_KEY]
+            try:
+                array = np.load(os.path.join(base, name), allow_pickle=False)
+            except (OSError, ValueError) as e:
+                raise ValueError("%s: %s: %s: %s" % (source, where, name, e)) from None
+            if array.dtype.kind not in "fiu":
+                raise ValueError("%s: %s: %s holds %s; a list of numbers needs float or integer values"
+                                 % (source, where, name, array.dtype))
+            return array
+        return {k: _load_npy(v, base, source, "%s.%s" % (where, k) if where else k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_load_npy(v, base, source, "%s[%d]" % (where, i)) for i, v in enumerate(value)]
+    return value
 
 
 def to_spec(spec):

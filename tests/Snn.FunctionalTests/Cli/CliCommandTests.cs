@@ -144,7 +144,7 @@ public sealed partial class CliCommandTests(ServerFixture server) : IClassFixtur
         await File.WriteAllTextAsync(badFile, """{ "name": "x", "populationz": [] }""");
         var badSpec = await CliRunner.RunAsync("create", "--file", badFile, "--server", Server);
         Assert.Equal(SnnCli.UsageError, badSpec.ExitCode);
-        Assert.Contains("not a NetworkSpec", badSpec.Error);
+        Assert.Contains("bad.json:1: populationz: unknown field; NetworkSpec has name, populations", badSpec.Error);
 
         var missing = await CliRunner.RunAsync("create", "--file", Path.Combine(_directory, "missing.json"), "--server", Server);
         Assert.Equal(SnnCli.UsageError, missing.ExitCode);
@@ -157,6 +157,54 @@ public sealed partial class CliCommandTests(ServerFixture server) : IClassFixtur
         var invalid = await CliRunner.RunAsync("create", "--file", invalidSpec, "--server", Server);
         Assert.Equal(SnnCli.RpcFailed, invalid.ExitCode);
         Assert.Contains("INVALID_ARGUMENT (3)", invalid.Error);
+        Assert.Contains("invalid.json:1: spec.populations[0].model 'no.such.model' is unknown", invalid.Error);
+    }
+
+    [Fact]
+    public async Task Create_reads_yaml_with_npy_weights_and_names_the_line_of_a_server_side_mistake()
+    {
+        // w.npy: dense weights [target=2][source=3], written by our NpyFile (NumPy's own files are
+        // covered by the client's unit tests).
+        Snn.Client.Specs.NpyFile.Write(Path.Combine(_directory, "w.npy"), [1f, 0f, 0f, 0f, 1f, 0f], 2, 3);
+        var good = Path.Combine(_directory, "good.yaml");
+        await File.WriteAllTextAsync(good, """
+            name: cli-yaml
+            populations:
+              - {name: in, model: input, size: 3}
+              - name: out
+                model: snntorch.Leaky
+                size: 2
+                params: {beta: {scalar: 0.5}}
+            projections:
+              - name: ff
+                source: in
+                target: out
+                dense: {weights: {npy: w.npy}}
+            """);
+        var created = await CliRunner.RunAsync("create", "--file", good, "--server", Server);
+        Assert.True(created.ExitCode == 0, created.ToString());
+        Assert.Contains("created network 'cli-yaml': 5 neurons, 6 synapses", created.Output);
+        Assert.Equal(0, (await CliRunner.RunAsync("delete", "cli-yaml", "--server", Server)).ExitCode);
+
+        // The server rejects the model; the message points at line 5 of the file, where it is.
+        var bad = Path.Combine(_directory, "bad.yaml");
+        await File.WriteAllTextAsync(bad, """
+            name: cli-yaml-bad
+            populations:
+              - {name: in, model: input, size: 3}
+              - name: out
+                model: snntorch.Leaky2
+                size: 2
+            """);
+        var rejected = await CliRunner.RunAsync("create", "--file", bad, "--server", Server);
+        Assert.Equal(SnnCli.RpcFailed, rejected.ExitCode);
+        Assert.Contains("bad.yaml:5: spec.populations[1].model 'snntorch.Leaky2' is unknown", rejected.Error);
+
+        // A type mistake is found before anything is sent.
+        await File.WriteAllTextAsync(bad, "name: x\npopulations:\n  - name: in\n    model: input\n    size: ten\n");
+        var typo = await CliRunner.RunAsync("create", "--file", bad, "--server", Server);
+        Assert.Equal(SnnCli.UsageError, typo.ExitCode);
+        Assert.Contains("bad.yaml:5: populations[0].size: expected an integer, found the string 'ten'", typo.Error);
     }
 
     [GeneratedRegex(@"(?m)^step \d+ .*$")]
