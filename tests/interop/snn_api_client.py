@@ -45,6 +45,7 @@ class Api:
         self.get_server_info = u("GetServerInfo", info_pb2.GetServerInfoRequest, info_pb2.ServerInfo)
         self.create = u("CreateNetwork", network_pb2.CreateNetworkRequest, network_pb2.Network)
         self.delete = u("DeleteNetwork", network_pb2.DeleteNetworkRequest, network_pb2.DeleteNetworkResponse)
+        self.created = []  # networks this run made; main() deletes them, so the server is left as it was
         self.run = channel.stream_stream("/snn.v1.Snn/Run", request_serializer=run_pb2.RunRequest.SerializeToString,
                                          response_deserializer=run_pb2.RunResponse.FromString)
 
@@ -56,7 +57,16 @@ class Api:
         lif.params["spike_threshold"].scalar = 1.0
         spec.projections.add(name="ff", source="in", target="lif", one_to_one=n.OneToOneProjection())
         self.create(n.CreateNetworkRequest(spec=spec), timeout=10)
+        self.created.append(spec.name)
         return spec.name
+
+    def clean_up(self, grpc):
+        for name in self.created:
+            try:
+                self.delete(self.network_pb2.DeleteNetworkRequest(name=name), timeout=10)
+            except grpc.RpcError as e:
+                if e.code() != grpc.StatusCode.NOT_FOUND:  # a case may have deleted it itself
+                    raise
 
 
 class Stream:
@@ -231,7 +241,10 @@ def main():
     }
     if args.case not in cases:
         fail("unknown case %s; known: %s" % (args.case, ", ".join(cases)))
-    cases[args.case]()
+    try:
+        cases[args.case]()
+    finally:
+        api.clean_up(grpc)
     print("PASS " + args.case)
 
 

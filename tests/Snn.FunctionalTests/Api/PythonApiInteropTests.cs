@@ -14,7 +14,7 @@ public sealed class PythonApiInteropTests(ServerFixture server) : IClassFixture<
     [InlineData("unknown_method")]
     [InlineData("oversized")]
     [InlineData("invalid_protobuf")]
-    public void Python_grpcio_client(string name)
+    public async Task Python_grpcio_client(string name)
     {
         Python.RequireGrpc();
         var (code, stdout, stderr) = Python.Run(
@@ -26,5 +26,10 @@ public sealed class PythonApiInteropTests(ServerFixture server) : IClassFixture<
         ], TimeSpan.FromSeconds(120));
         Assert.True(code == 0, $"python case {name} failed ({code}):\n{stdout}\n{stderr}");
         Assert.Contains("PASS " + name, stdout, StringComparison.Ordinal);
+
+        // The harness leaves the server as it found it: no network of its own ("py-...") remains.
+        using var client = new Snn.Client.SnnClient(server.Address);
+        var left = (await client.ListNetworksAsync().Within()).Networks.Select(n => n.Spec.Name).Where(n => n.StartsWith("py-", StringComparison.Ordinal));
+        Assert.Empty(left);
     }
 }
