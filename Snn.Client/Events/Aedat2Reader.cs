@@ -71,19 +71,8 @@ internal sealed class Aedat2Reader : EventReader
             }
 
             Window.Consume(used);
-            if (produced == destination.Length || (produced > 0 && Window.Count < RecordBytes))
+            if (PassEnds(produced, destination.Length, RecordBytes, "an event; expected an 8-byte AEDAT 2.0 event (address, timestamp)"))
             {
-                break;
-            }
-
-            if (Window.Count < RecordBytes && !Window.Fill())
-            {
-                if (Window.Count > 0)
-                {
-                    throw new EventFormatException(Format, Window.Offset,
-                        $"the stream ends {Window.Count} byte(s) into an event; expected an 8-byte AEDAT 2.0 event (address, timestamp)");
-                }
-
                 break;
             }
         }

@@ -32,6 +32,32 @@ public abstract class EventReader
     private protected ByteWindow Window { get; }
 
     /// <summary>
+    /// The end of one pass over the buffered bytes of a format made of fixed-size units (records or words),
+    /// after the pass consumed what it decoded: true when <c>Read</c> should return (the destination is full,
+    /// events are in hand and no whole unit is buffered, or the stream ended cleanly); otherwise the window
+    /// is refilled for another pass. A stream that ends inside a unit throws, naming <paramref name="expected"/>.
+    /// </summary>
+    private protected bool PassEnds(int produced, int capacity, int unitBytes, string expected)
+    {
+        if (produced == capacity || (produced > 0 && Window.Count < unitBytes))
+        {
+            return true;
+        }
+
+        if (Window.Count < unitBytes && !Window.Fill())
+        {
+            if (Window.Count > 0)
+            {
+                throw new EventFormatException(Format, Window.Offset, $"the stream ends {Window.Count} byte(s) into {expected}");
+            }
+
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>
     /// Opens a reader over <paramref name="stream"/> (read from its current position to its end; not
     /// disposed by the reader). With <see cref="EventFileFormat.Auto"/> the header decides.
     /// </summary>

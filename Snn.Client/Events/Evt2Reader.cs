@@ -45,19 +45,8 @@ internal sealed class Evt2Reader(ByteWindow window) : EventReader(window, EventF
             }
 
             Window.Consume(used);
-            if (produced == destination.Length || (produced > 0 && Window.Count < 4))
+            if (PassEnds(produced, destination.Length, 4, "a word; expected a 4-byte EVT 2.0 word"))
             {
-                break;
-            }
-
-            if (Window.Count < 4 && !Window.Fill())
-            {
-                if (Window.Count > 0)
-                {
-                    throw new EventFormatException(Format, Window.Offset,
-                        $"the stream ends {Window.Count} byte(s) into a word; expected a 4-byte EVT 2.0 word");
-                }
-
                 break;
             }
         }

@@ -82,18 +82,8 @@ internal sealed class Evt3Reader(ByteWindow window) : EventReader(window, EventF
             }
 
             Window.Consume(used);
-            if (produced == destination.Length || (produced > 0 && Window.Count < 2))
+            if (PassEnds(produced, destination.Length, 2, "a word; expected a 2-byte EVT 3.0 word"))
             {
-                break;
-            }
-
-            if (Window.Count < 2 && !Window.Fill())
-            {
-                if (Window.Count > 0)
-                {
-                    throw new EventFormatException(Format, Window.Offset, "the stream ends 1 byte into a word; expected a 2-byte EVT 3.0 word");
-                }
-
                 break;
             }
         }

@@ -37,19 +37,8 @@ internal sealed class NMnistReader(ByteWindow window) : EventReader(window, Even
             }
 
             Window.Consume(used);
-            if (produced == destination.Length || (produced > 0 && Window.Count < RecordBytes))
+            if (PassEnds(produced, destination.Length, RecordBytes, "an event; expected a 5-byte N-MNIST event"))
             {
-                break;
-            }
-
-            if (Window.Count < RecordBytes && !Window.Fill())
-            {
-                if (Window.Count > 0)
-                {
-                    throw new EventFormatException(Format, Window.Offset,
-                        $"the stream ends {Window.Count} byte(s) into an event; expected a 5-byte N-MNIST event");
-                }
-
                 break;
             }
         }

@@ -62,6 +62,20 @@ internal static class Names
 /// <summary>Builders for specs, parameters and inputs.</summary>
 internal static class Specs
 {
+    /// <summary>The parameters a model needs besides its defaults (the catalogue's required ones), with test values.</summary>
+    public static (string, ParameterValue)[] Required(string model) => s_required.GetValueOrDefault(model, []);
+
+    private static readonly Dictionary<string, (string, ParameterValue)[]> s_required = new()
+    {
+        ["sinabs.LIF"] = [("tau_mem", Num(10))],
+        ["sinabs.ALIF"] = [("tau_mem", Num(10)), ("tau_adapt", Num(20))],
+        ["snntorch.Leaky"] = [("beta", Num(0.9))],
+        ["snntorch.RLeaky"] = [("beta", Num(0.9))],
+        ["snntorch.Synaptic"] = [("alpha", Num(0.8)), ("beta", Num(0.9))],
+        ["snntorch.Alpha"] = [("alpha", Num(0.9)), ("beta", Num(0.8))],
+        ["snntorch.Lapicque"] = [("beta", Num(0.9))],
+    };
+
     public static ParameterValue Num(double value) => new() { Scalar = value };
 
     public static ParameterValue PerNeuron(params float[] values) => new() { PerNeuron = new FloatList { Values = { values } } };

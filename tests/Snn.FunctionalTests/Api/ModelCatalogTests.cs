@@ -103,19 +103,9 @@ public sealed class ModelCatalogTests(ApiServerFixture server) : ApiTest(server)
     {
         // Each model with state, on its default parameters (plus the required ones), reports exactly
         // its catalogued variables through GetState and a "*" recording.
-        var required = new Dictionary<string, (string, ParameterValue)[]>
-        {
-            ["sinabs.LIF"] = [("tau_mem", Specs.Num(10))],
-            ["sinabs.ALIF"] = [("tau_mem", Specs.Num(10)), ("tau_adapt", Specs.Num(20))],
-            ["snntorch.Leaky"] = [("beta", Specs.Num(0.9))],
-            ["snntorch.RLeaky"] = [("beta", Specs.Num(0.9))],
-            ["snntorch.Synaptic"] = [("alpha", Specs.Num(0.8)), ("beta", Specs.Num(0.9))],
-            ["snntorch.Alpha"] = [("alpha", Specs.Num(0.9)), ("beta", Specs.Num(0.8))],
-            ["snntorch.Lapicque"] = [("beta", Specs.Num(0.9))],
-        };
         foreach (var model in ModelCatalog.All.Where(m => m.StateVariables.Count > 0))
         {
-            var spec = Specs.Feed(Names.Unique("vars"), model.Name, 2, 1, required.GetValueOrDefault(model.Name, []));
+            var spec = Specs.Feed(Names.Unique("vars"), model.Name, 2, 1, Specs.Required(model.Name));
             try
             {
                 await Client.CreateNetworkAsync(new CreateNetworkRequest { Spec = spec }).Within();

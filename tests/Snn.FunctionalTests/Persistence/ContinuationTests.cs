@@ -18,17 +18,6 @@ public sealed class ContinuationTests
     private const uint Size = 6;
     private const uint Instances = 2;
 
-    private static readonly Dictionary<string, (string, ParameterValue)[]> s_required = new()
-    {
-        ["sinabs.LIF"] = [("tau_mem", Specs.Num(10))],
-        ["sinabs.ALIF"] = [("tau_mem", Specs.Num(10)), ("tau_adapt", Specs.Num(20))],
-        ["snntorch.Leaky"] = [("beta", Specs.Num(0.9))],
-        ["snntorch.RLeaky"] = [("beta", Specs.Num(0.9))],
-        ["snntorch.Synaptic"] = [("alpha", Specs.Num(0.8)), ("beta", Specs.Num(0.9))],
-        ["snntorch.Alpha"] = [("alpha", Specs.Num(0.9)), ("beta", Specs.Num(0.8))],
-        ["snntorch.Lapicque"] = [("beta", Specs.Num(0.9))],
-    };
-
     public static TheoryData<string> Models => new(ModelCatalog.All.Select(m => m.Name));
 
     [Theory]
@@ -96,7 +85,7 @@ public sealed class ContinuationTests
             Populations =
             {
                 Specs.Population("in", "input", Size),
-                Specs.Population("n", model, Size, s_required.GetValueOrDefault(model, [])),
+                Specs.Population("n", model, Size, Specs.Required(model)),
                 Specs.Population("out", "passthrough", Size),
             },
             Projections = { Specs.Dense("in_n", "in", "n", weights), Specs.OneToOne("n_out", "n", "out") },
