@@ -76,12 +76,12 @@ internal static class NirReader
     {
         var dataset = Dataset(root, "", "edges");
         var dims = dataset.Space.Dimensions;
-        if (dims.Length > 0 && dims.Aggregate(1UL, (a, b) => a * b) == 0)
+        if (dims.Length > 0 && dims.Contains(0UL))
             return []; // nir.write stores an empty edge list as an empty float array
         if (dims.Length != 2 || dims[1] != 2 || dataset.Type.Class is not (H5DataTypeClass.String or H5DataTypeClass.VariableLength))
             throw new NirFormatException("", "edges", $"expected an (n, 2) array of node names, found shape {NirShapes.Format(dims.Select(d => (int)d).ToArray())} of {dataset.Type.Class}");
 
-        var names = dataset.Read<string[]>();
+        var names = Load<string[]>(dataset, "", "edges");
         var edges = new List<NirEdge>(names.Length / 2);
         for (var i = 0; i < names.Length; i += 2)
             edges.Add(new NirEdge(names[i], names[i + 1]));
@@ -153,6 +153,30 @@ internal static class NirReader
         return new NirTensor(new float[threshold.Values.Length], threshold.Shape, false);
     }
 
+    /// <summary>
+    /// The most elements one dataset may hold (2^26: 256 MiB as float32). A compressed dataset can claim far
+    /// more than the file's size; this bounds what a file can make the server allocate.
+    /// </summary>
+    public const ulong MaxElementsPerDataset = 1UL << 26;
+
+    /// <summary>Reads a dataset after checking its size; PureHDF's faults are reported with the node and field.</summary>
+    private static T Load<T>(IH5Dataset dataset, string node, string field)
+    {
+        UInt128 elements = 1;
+        foreach (var d in dataset.Space.Dimensions)
+            elements = UInt128.Min(elements * d, (UInt128)MaxElementsPerDataset + 1);
+        if (elements > MaxElementsPerDataset)
+            throw new NirFormatException(node, field, $"holds more than {MaxElementsPerDataset} elements, the most one dataset may hold");
+        try
+        {
+            return dataset.Read<T>();
+        }
+        catch (Exception e) when (e is not NirFormatException)
+        {
+            throw new NirFormatException(node, field, $"the dataset cannot be read ({e.Message})");
+        }
+    }
+
     private static IH5Dataset Dataset(IH5Group g, string node, string field)
     {
         if (!g.LinkExists(field))
@@ -166,7 +190,7 @@ internal static class NirReader
         var dataset = Dataset(g, node, field);
         if (dataset.Type.Class is not (H5DataTypeClass.String or H5DataTypeClass.VariableLength) || dataset.Space.Rank != 0)
             throw new NirFormatException(node, path, $"expected a string, found {dataset.Type.Class} of rank {dataset.Space.Rank}");
-        return dataset.Read<string>();
+        return Load<string>(dataset, node, path);
     }
 
     private static int[] Shape(IH5Dataset dataset, string node, string field)
@@ -187,9 +211,9 @@ internal static class NirReader
         switch (type.Class)
         {
             case H5DataTypeClass.FloatingPoint when type.Size == 4:
-                return new NirTensor(dataset.Read<float[]>(), shape, false);
+                return new NirTensor(Load<float[]>(dataset, node, field), shape, false);
             case H5DataTypeClass.FloatingPoint when type.Size == 8:
-                var doubles = dataset.Read<double[]>();
+                var doubles = Load<double[]>(dataset, node, field);
                 var values = new float[doubles.Length];
                 for (var i = 0; i < doubles.Length; i++)
                     values[i] = (float)doubles[i];
@@ -208,14 +232,14 @@ internal static class NirReader
         var signed = type.FixedPoint.IsSigned;
         return (type.Size, signed) switch
         {
-            (8, true) => dataset.Read<long[]>(),
-            (8, false) => Array.ConvertAll(dataset.Read<ulong[]>(), v => v <= long.MaxValue ? (long)v : long.MaxValue),
-            (4, true) => Array.ConvertAll(dataset.Read<int[]>(), v => (long)v),
-            (4, false) => Array.ConvertAll(dataset.Read<uint[]>(), v => (long)v),
-            (2, true) => Array.ConvertAll(dataset.Read<short[]>(), v => (long)v),
-            (2, false) => Array.ConvertAll(dataset.Read<ushort[]>(), v => (long)v),
-            (1, true) => Array.ConvertAll(dataset.Read<sbyte[]>(), v => (long)v),
-            (1, false) => Array.ConvertAll(dataset.Read<byte[]>(), v => (long)v),
+            (8, true) => Load<long[]>(dataset, node, field),
+            (8, false) => Array.ConvertAll(Load<ulong[]>(dataset, node, field), v => v <= long.MaxValue ? (long)v : long.MaxValue),
+            (4, true) => Array.ConvertAll(Load<int[]>(dataset, node, field), v => (long)v),
+            (4, false) => Array.ConvertAll(Load<uint[]>(dataset, node, field), v => (long)v),
+            (2, true) => Array.ConvertAll(Load<short[]>(dataset, node, field), v => (long)v),
+            (2, false) => Array.ConvertAll(Load<ushort[]>(dataset, node, field), v => (long)v),
+            (1, true) => Array.ConvertAll(Load<sbyte[]>(dataset, node, field), v => (long)v),
+            (1, false) => Array.ConvertAll(Load<byte[]>(dataset, node, field), v => (long)v),
             _ => throw new NirFormatException(node, field, $"integers of {type.Size} bytes are not supported"),
         };
     }

@@ -19,7 +19,7 @@ public sealed class NirReaderTests(NirFiles files) : IClassFixture<NirFiles>
     private static readonly string[] MalformedNames =
     [
         "missing_tau", "lif_threshold_shape", "lif_negative_tau", "affine_bias_shape", "affine_weight_rank",
-        "edge_to_missing_node", "unknown_type", "missing_type", "stateless_cycle", "conv_groups", "no_graph", "not_hdf5",
+        "edge_to_missing_node", "unknown_type", "missing_type", "stateless_cycle", "conv_groups", "huge_dataset", "no_graph", "not_hdf5",
     ];
 
     public static TheoryData<string> ValidFiles => new(ValidNames);
@@ -77,6 +77,8 @@ public sealed class NirReaderTests(NirFiles files) : IClassFixture<NirFiles>
         if (e.Node.Length > 0)
             Assert.Contains($"'{e.Node}'", e.Message);
         Assert.Contains(e.Field, e.Message);
+        if (expected.TryGetProperty("message", out var message))
+            Assert.Contains(message.GetString()!, e.Message);
     }
 
     [Fact]

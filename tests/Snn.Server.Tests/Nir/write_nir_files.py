@@ -139,6 +139,18 @@ bad("stateless_cycle", {**io, "a": {"type": "Linear", "weight": arr((4, 4))}, "b
 bad("conv_groups", {**io, "conv": {"type": "Conv2d", "weight": arr((3, 1, 2, 2)), "bias": arr((3,)), "stride": 1,
                                    "padding": 0, "dilation": 1, "groups": 2}},
     [("input", "conv"), ("conv", "output")], "conv", "groups")
+# A dataset that claims 2^27 elements but stores none (chunks never written): the reader refuses it before
+# allocating, as a gzip-compressed dataset can claim far more than the file's size.
+with h5py.File(os.path.join(out, "huge_dataset.nir"), "w") as f:
+    f.create_dataset("version", data="1.0", dtype=h5py.string_dtype())
+    root = f.create_group("node")
+    put(root, "type", "NIRGraph")
+    put(root, "nodes", {**io, "lif": lif4})
+    del root["nodes/lif/tau"]
+    root["nodes/lif"].create_dataset("tau", shape=(1 << 27,), dtype="f4", chunks=True, compression="gzip",
+                                       fillvalue=0.01)
+    put(root, "edges", path)
+manifest["huge_dataset"] = {"ok": False, "node": "lif", "field": "tau", "message": "more than 67108864 elements"}
 with h5py.File(os.path.join(out, "no_graph.nir"), "w") as f:
     f.create_dataset("version", data="1.0", dtype=h5py.string_dtype())
 manifest["no_graph"] = {"ok": False, "node": "", "field": "node"}
