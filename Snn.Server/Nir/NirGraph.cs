@@ -5,7 +5,7 @@ internal readonly record struct NirEdge(string Source, string Target);
 
 /// <summary>
 /// A NIR graph read and validated by <see cref="NirReader"/>: every edge joins two of its nodes, every
-/// node's parameters have consistent shapes, and every cycle passes through a stateful node.
+/// node's parameters have consistent shapes, there is an Input and an Output node, and every cycle passes through a stateful node.
 /// </summary>
 internal sealed class NirGraph(string version, IReadOnlyDictionary<string, NirNode> nodes, IReadOnlyList<NirEdge> edges)
 {
@@ -16,8 +16,4 @@ internal sealed class NirGraph(string version, IReadOnlyDictionary<string, NirNo
     public IReadOnlyDictionary<string, NirNode> Nodes { get; } = nodes;
 
     public IReadOnlyList<NirEdge> Edges { get; } = edges;
-
-    public IEnumerable<NirInput> Inputs => Nodes.Values.OfType<NirInput>();
-
-    public IEnumerable<NirOutput> Outputs => Nodes.Values.OfType<NirOutput>();
 }

@@ -13,6 +13,10 @@ internal static class NirValidator
             throw new NirFormatException("", "nodes", "the graph has no nodes");
         foreach (var node in graph.Nodes.Values)
             ValidateNode(node);
+        if (!graph.Nodes.Values.Any(node => node is NirInput))
+            throw new NirFormatException("", "nodes", "the graph has no Input node; its inputs must be Input nodes");
+        if (!graph.Nodes.Values.Any(node => node is NirOutput))
+            throw new NirFormatException("", "nodes", "the graph has no Output node; its outputs must be Output nodes");
         ValidateEdges(graph);
         ValidateCycles(graph);
     }
@@ -52,7 +56,13 @@ internal static class NirValidator
                 break;
             case NirFlatten flatten:
                 if (flatten.InputShape is { } shape)
+                {
                     Dimensions(n, "input_type", shape);
+                    var start = FlattenDim(n, "start_dim", flatten.StartDim, shape.Length);
+                    if (FlattenDim(n, "end_dim", flatten.EndDim, shape.Length) < start)
+                        throw new NirFormatException(n, "end_dim", $"{flatten.EndDim} comes before start_dim {flatten.StartDim} in an input of rank {shape.Length}");
+                }
+
                 break;
             case NirDelay delay:
                 NonNegative(n, "delay", delay.Delay);
@@ -162,6 +172,15 @@ internal static class NirValidator
         var onCycle = graph.Nodes.Keys.Where(name => indegree.TryGetValue(name, out var d) && d > 0).ToList();
         throw new NirFormatException(onCycle[0], "edges",
             $"a cycle through {string.Join(", ", onCycle)} has no stateful node (I, LI, IF, LIF, CubaLI, CubaLIF or Delay), so no step can compute it");
+    }
+
+    /// <summary>A dimension index of an input of rank <paramref name="rank"/>, negative counting from the end (as torch does).</summary>
+    private static int FlattenDim(string node, string field, int dim, int rank)
+    {
+        var index = dim < 0 ? dim + rank : dim;
+        return index >= 0 && index < rank
+            ? index
+            : throw new NirFormatException(node, field, $"{dim} is not a dimension of an input of rank {rank} ({-rank} to {rank - 1})");
     }
 
     private static void Rank(string node, string field, NirTensor tensor, int rank, string layout)

@@ -19,7 +19,8 @@ public sealed class NirReaderTests(NirFiles files) : IClassFixture<NirFiles>
     private static readonly string[] MalformedNames =
     [
         "missing_tau", "lif_threshold_shape", "lif_negative_tau", "affine_bias_shape", "affine_weight_rank",
-        "edge_to_missing_node", "unknown_type", "missing_type", "stateless_cycle", "conv_groups", "huge_dataset", "no_graph", "not_hdf5",
+        "edge_to_missing_node", "unknown_type", "missing_type", "stateless_cycle", "conv_groups",
+        "flatten_start_dim", "flatten_end_before_start", "no_output", "huge_dataset", "no_graph", "not_hdf5",
     ];
 
     public static TheoryData<string> ValidFiles => new(ValidNames);

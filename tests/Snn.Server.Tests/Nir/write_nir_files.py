@@ -139,6 +139,12 @@ bad("stateless_cycle", {**io, "a": {"type": "Linear", "weight": arr((4, 4))}, "b
 bad("conv_groups", {**io, "conv": {"type": "Conv2d", "weight": arr((3, 1, 2, 2)), "bias": arr((3,)), "stride": 1,
                                    "padding": 0, "dilation": 1, "groups": 2}},
     [("input", "conv"), ("conv", "output")], "conv", "groups")
+bad("flatten_start_dim", {**io, "flat": {"type": "Flatten", "start_dim": 3, "end_dim": -1, "input_type": np.array([2, 3, 4])}},
+    [("input", "flat"), ("flat", "output")], "flat", "start_dim")
+bad("flatten_end_before_start", {**io, "flat": {"type": "Flatten", "start_dim": 2, "end_dim": -2, "input_type": np.array([2, 3, 4])}},
+    [("input", "flat"), ("flat", "output")], "flat", "end_dim")
+bad("no_output", {"input": io["input"], "lif": lif4}, [("input", "lif")], "", "nodes")
+
 # A dataset that claims 2^27 elements but stores none (chunks never written): the reader refuses it before
 # allocating, as a gzip-compressed dataset can claim far more than the file's size.
 with h5py.File(os.path.join(out, "huge_dataset.nir"), "w") as f:
