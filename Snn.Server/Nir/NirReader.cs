@@ -79,7 +79,7 @@ internal static class NirReader
         if (dims.Length > 0 && dims.Contains(0UL))
             return []; // nir.write stores an empty edge list as an empty float array
         if (dims.Length != 2 || dims[1] != 2 || dataset.Type.Class is not (H5DataTypeClass.String or H5DataTypeClass.VariableLength))
-            throw new NirFormatException("", "edges", $"expected an (n, 2) array of node names, found shape {NirShapes.Format(dims.Select(d => (int)d).ToArray())} of {dataset.Type.Class}");
+            throw new NirFormatException("", "edges", $"expected an (n, 2) array of node names, found shape [{string.Join(", ", dims)}] of {dataset.Type.Class}");
 
         var names = Load<string[]>(dataset, "", "edges");
         var edges = new List<NirEdge>(names.Length / 2);
