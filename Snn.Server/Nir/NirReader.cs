@@ -1,0 +1,289 @@
+using PureHDF;
+using PureHDF.VOL.Native;
+
+namespace Snn.Server.Nir;
+
+/// <summary>
+/// Reads a NIR file (HDF5, as the NIR project's <c>nir.write</c> lays it out) into a <see cref="NirGraph"/>
+/// with PureHDF, then validates it with <see cref="NirValidator"/>. The layout: a root group <c>node</c>
+/// holding the graph (<c>type</c> = "NIRGraph", a group <c>nodes</c> with one group per node, and
+/// <c>edges</c>, an (n, 2) dataset of (source, target) strings); each node group has a string dataset
+/// <c>type</c> and one dataset per parameter. A root dataset <c>version</c> names the NIR version.
+/// Every fault is a <see cref="NirFormatException"/> naming the node and field.
+/// </summary>
+internal static class NirReader
+{
+    public static NirGraph Read(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Read(stream);
+    }
+
+    public static NirGraph Read(Stream stream)
+    {
+        NativeFile file;
+        try
+        {
+            file = H5File.Open(stream, leaveOpen: true);
+        }
+        catch (Exception e) when (e is not NirFormatException)
+        {
+            throw new NirFormatException("", "file", $"not an HDF5 file ({e.Message})");
+        }
+
+        using (file)
+        {
+            try
+            {
+                return ReadGraph(file);
+            }
+            catch (Exception e) when (e is not NirFormatException)
+            {
+                // PureHDF's own faults (a truncated file, an unsupported filter) say what broke but not where.
+                throw new NirFormatException("", "file", $"the HDF5 content cannot be read ({e.Message})");
+            }
+        }
+    }
+
+    private static NirGraph ReadGraph(NativeFile file)
+    {
+        var version = file.LinkExists("version") ? ReadString(file, "", "version") : "";
+        if (!file.LinkExists("node") || file.Get("node") is not IH5Group root)
+            throw new NirFormatException("", "node", "the file has no group 'node' (the graph); is this a NIR file written by nir.write?");
+
+        var rootType = ReadString(root, "", "node/type");
+        if (rootType != "NIRGraph")
+            throw new NirFormatException("", "node/type", $"the root node is a '{rootType}', expected 'NIRGraph'");
+
+        if (!root.LinkExists("nodes") || root.Get("nodes") is not IH5Group nodesGroup)
+            throw new NirFormatException("", "nodes", "the graph has no group 'nodes'");
+
+        var nodes = new Dictionary<string, NirNode>(StringComparer.Ordinal);
+        foreach (var child in nodesGroup.Children())
+        {
+            if (child is not IH5Group group)
+                throw new NirFormatException(child.Name, "", "a node must be an HDF5 group of datasets");
+            nodes.Add(child.Name, ReadNode(child.Name, group));
+        }
+
+        var edges = ReadEdges(root);
+        var graph = new NirGraph(version, nodes, edges);
+        NirValidator.Validate(graph);
+        return graph;
+    }
+
+    private static List<NirEdge> ReadEdges(IH5Group root)
+    {
+        var dataset = Dataset(root, "", "edges");
+        var dims = dataset.Space.Dimensions;
+        if (dims.Length > 0 && dims.Contains(0UL))
+            return []; // nir.write stores an empty edge list as an empty float array
+        if (dims.Length != 2 || dims[1] != 2 || dataset.Type.Class is not (H5DataTypeClass.String or H5DataTypeClass.VariableLength))
+            throw new NirFormatException("", "edges", $"expected an (n, 2) array of node names, found shape [{string.Join(", ", dims)}] of {dataset.Type.Class}");
+
+        var names = Load<string[]>(dataset, "", "edges");
+        var edges = new List<NirEdge>(names.Length / 2);
+        for (var i = 0; i < names.Length; i += 2)
+            edges.Add(new NirEdge(names[i], names[i + 1]));
+        return edges;
+    }
+
+    private static NirNode ReadNode(string name, IH5Group g)
+    {
+        var type = ReadString(g, name, "type");
+        return type switch
+        {
+            "Input" => new NirInput(name, Ints(g, name, "shape")),
+            "Output" => new NirOutput(name, Ints(g, name, "shape")),
+            "Affine" => new NirAffine(name, Tensor(g, name, "weight"), Tensor(g, name, "bias")),
+            "Linear" => new NirLinear(name, Tensor(g, name, "weight")),
+            "Scale" => new NirScale(name, Tensor(g, name, "scale")),
+            "Conv1d" => Conv(g, name, 1),
+            "Conv2d" => Conv(g, name, 2),
+            "SumPool2d" or "AvgPool2d" => new NirPool2d(name, type == "AvgPool2d",
+                PerDimension(g, name, "kernel_size", 2), PerDimension(g, name, "stride", 2), PerDimension(g, name, "padding", 2)),
+            "Flatten" => new NirFlatten(name, Int(g, name, "start_dim"), Int(g, name, "end_dim"),
+                g.LinkExists("input_type") ? Ints(g, name, "input_type") : null),
+            "Delay" => new NirDelay(name, Tensor(g, name, "delay")),
+            "Threshold" => new NirThreshold(name, Tensor(g, name, "threshold")),
+            "I" => new NirI(name, Tensor(g, name, "r")),
+            "LI" => new NirLI(name, Tensor(g, name, "tau"), Tensor(g, name, "r"), Tensor(g, name, "v_leak")),
+            "IF" => new NirIF(name, Tensor(g, name, "r"), Tensor(g, name, "v_threshold"), VReset(g, name)),
+            "LIF" => new NirLIF(name, Tensor(g, name, "tau"), Tensor(g, name, "r"), Tensor(g, name, "v_leak"),
+                Tensor(g, name, "v_threshold"), VReset(g, name)),
+            "CubaLI" => new NirCubaLI(name, Tensor(g, name, "tau_syn"), Tensor(g, name, "tau_mem"), Tensor(g, name, "r"),
+                Tensor(g, name, "v_leak"), Tensor(g, name, "w_in")),
+            "CubaLIF" => new NirCubaLIF(name, Tensor(g, name, "tau_syn"), Tensor(g, name, "tau_mem"), Tensor(g, name, "r"),
+                Tensor(g, name, "v_leak"), Tensor(g, name, "v_threshold"), VReset(g, name), Tensor(g, name, "w_in")),
+            "NIRGraph" => throw new NirFormatException(name, "type", "nested NIR graphs are not supported; flatten the graph before export"),
+            _ => throw new NirFormatException(name, "type", $"unknown node type '{type}'; supported: {SupportedTypes}"),
+        };
+    }
+
+    public const string SupportedTypes =
+        "Input, Output, Affine, Linear, Scale, Conv1d, Conv2d, SumPool2d, AvgPool2d, Flatten, Delay, Threshold, I, LI, IF, LIF, CubaLI, CubaLIF";
+
+    private static NirConv Conv(IH5Group g, string name, int dims)
+    {
+        int[] padding;
+        string? mode = null;
+        var paddingSet = Dataset(g, name, "padding");
+        if (paddingSet.Type.Class is H5DataTypeClass.String or H5DataTypeClass.VariableLength)
+        {
+            mode = ReadString(g, name, "padding");
+            if (mode is not ("same" or "valid"))
+                throw new NirFormatException(name, "padding", $"'{mode}' is not a padding; use 'same', 'valid' or numbers");
+            padding = new int[dims];
+        }
+        else
+        {
+            padding = PerDimension(g, name, "padding", dims);
+        }
+
+        return new NirConv(name, dims, Tensor(g, name, "weight"), Tensor(g, name, "bias"), PerDimension(g, name, "stride", dims), padding, mode,
+            PerDimension(g, name, "dilation", dims), Int(g, name, "groups"), g.LinkExists("input_shape") ? Ints(g, name, "input_shape") : null);
+    }
+
+    /// <summary>v_reset, or zeros shaped like v_threshold where the file has none (as nir.read does).</summary>
+    private static NirTensor VReset(IH5Group g, string name)
+    {
+        if (g.LinkExists("v_reset"))
+            return Tensor(g, name, "v_reset");
+        var threshold = Tensor(g, name, "v_threshold");
+        return new NirTensor(new float[threshold.Values.Length], threshold.Shape, false);
+    }
+
+    /// <summary>
+    /// The most elements one dataset may hold (2^26: 256 MiB as float32). A compressed dataset can claim far
+    /// more than the file's size; this bounds what a file can make the server allocate.
+    /// </summary>
+    public const ulong MaxElementsPerDataset = 1UL << 26;
+
+    /// <summary>Reads a dataset after checking its size; PureHDF's faults are reported with the node and field.</summary>
+    private static T Load<T>(IH5Dataset dataset, string node, string field)
+    {
+        UInt128 elements = 1;
+        foreach (var d in dataset.Space.Dimensions)
+            elements = UInt128.Min(elements * d, (UInt128)MaxElementsPerDataset + 1);
+        if (elements > MaxElementsPerDataset)
+            throw new NirFormatException(node, field, $"holds more than {MaxElementsPerDataset} elements, the most one dataset may hold");
+        try
+        {
+            return dataset.Read<T>();
+        }
+        catch (Exception e) when (e is not NirFormatException)
+        {
+            throw new NirFormatException(node, field, $"the dataset cannot be read ({e.Message})");
+        }
+    }
+
+    private static IH5Dataset Dataset(IH5Group g, string node, string field)
+    {
+        if (!g.LinkExists(field))
+            throw new NirFormatException(node, field, "the dataset is missing");
+        return g.Get(field) as IH5Dataset ?? throw new NirFormatException(node, field, "expected a dataset, found a group");
+    }
+
+    private static string ReadString(IH5Group g, string node, string path)
+    {
+        var field = path.Contains('/') ? path[(path.LastIndexOf('/') + 1)..] : path;
+        var dataset = Dataset(g, node, field);
+        if (dataset.Type.Class is not (H5DataTypeClass.String or H5DataTypeClass.VariableLength) || dataset.Space.Rank != 0)
+            throw new NirFormatException(node, path, $"expected a string, found {dataset.Type.Class} of rank {dataset.Space.Rank}");
+        return Load<string>(dataset, node, path);
+    }
+
+    private static int[] Shape(IH5Dataset dataset, string node, string field)
+    {
+        var dims = dataset.Space.Dimensions;
+        var shape = new int[dims.Length];
+        for (var i = 0; i < dims.Length; i++)
+            shape[i] = dims[i] <= int.MaxValue ? (int)dims[i] : throw new NirFormatException(node, field, $"dimension {dims[i]} is too large");
+        return shape;
+    }
+
+    /// <summary>A numeric dataset as float32, noting whether it held float64.</summary>
+    private static NirTensor Tensor(IH5Group g, string node, string field)
+    {
+        var dataset = Dataset(g, node, field);
+        var shape = Shape(dataset, node, field);
+        var type = dataset.Type;
+        switch (type.Class)
+        {
+            case H5DataTypeClass.FloatingPoint when type.Size == 4:
+                return new NirTensor(Load<float[]>(dataset, node, field), shape, false);
+            case H5DataTypeClass.FloatingPoint when type.Size == 8:
+                var doubles = Load<double[]>(dataset, node, field);
+                var values = new float[doubles.Length];
+                for (var i = 0; i < doubles.Length; i++)
+                    values[i] = (float)doubles[i];
+                return new NirTensor(values, shape, true);
+            case H5DataTypeClass.FixedPoint:
+                var longs = ReadIntegers(dataset, node, field);
+                return new NirTensor(Array.ConvertAll(longs, v => (float)v), shape, false);
+            default:
+                throw new NirFormatException(node, field, $"expected float32 or float64 numbers, found {type.Class} of {type.Size} bytes");
+        }
+    }
+
+    private static long[] ReadIntegers(IH5Dataset dataset, string node, string field)
+    {
+        var type = dataset.Type;
+        var signed = type.FixedPoint.IsSigned;
+        return (type.Size, signed) switch
+        {
+            (8, true) => Load<long[]>(dataset, node, field),
+            (8, false) => Array.ConvertAll(Load<ulong[]>(dataset, node, field), v => v <= long.MaxValue ? (long)v : long.MaxValue),
+            (4, true) => Array.ConvertAll(Load<int[]>(dataset, node, field), v => (long)v),
+            (4, false) => Array.ConvertAll(Load<uint[]>(dataset, node, field), v => (long)v),
+            (2, true) => Array.ConvertAll(Load<short[]>(dataset, node, field), v => (long)v),
+            (2, false) => Array.ConvertAll(Load<ushort[]>(dataset, node, field), v => (long)v),
+            (1, true) => Array.ConvertAll(Load<sbyte[]>(dataset, node, field), v => (long)v),
+            (1, false) => Array.ConvertAll(Load<byte[]>(dataset, node, field), v => (long)v),
+            _ => throw new NirFormatException(node, field, $"integers of {type.Size} bytes are not supported"),
+        };
+    }
+
+    /// <summary>A scalar or 1-D integer dataset (a shape, a stride); whole-valued floats are accepted too.</summary>
+    private static int[] Ints(IH5Group g, string node, string field)
+    {
+        var dataset = Dataset(g, node, field);
+        if (dataset.Space.Rank > 1)
+            throw new NirFormatException(node, field, $"expected a number or a list of numbers, found rank {dataset.Space.Rank}");
+        long[] values;
+        if (dataset.Type.Class == H5DataTypeClass.FixedPoint)
+        {
+            values = ReadIntegers(dataset, node, field);
+        }
+        else
+        {
+            var tensor = Tensor(g, node, field);
+            values = new long[tensor.Values.Length];
+            for (var i = 0; i < values.Length; i++)
+            {
+                var v = tensor.Values[i];
+                if (v != MathF.Round(v))
+                    throw new NirFormatException(node, field, $"expected whole numbers, found {v}");
+                values[i] = (long)v;
+            }
+        }
+
+        var ints = new int[values.Length];
+        for (var i = 0; i < values.Length; i++)
+            ints[i] = values[i] is >= int.MinValue and <= int.MaxValue ? (int)values[i] : throw new NirFormatException(node, field, $"{values[i]} is out of range");
+        return ints;
+    }
+
+    /// <summary>A stride, padding or size per spatial dimension; one number stands for all of them.</summary>
+    private static int[] PerDimension(IH5Group g, string node, string field, int dims)
+    {
+        var values = Ints(g, node, field);
+        return values.Length == 1 ? Enumerable.Repeat(values[0], dims).ToArray() : values;
+    }
+
+    private static int Int(IH5Group g, string node, string field)
+    {
+        var values = Ints(g, node, field);
+        return values.Length == 1 ? values[0] : throw new NirFormatException(node, field, $"expected one number, found {values.Length}");
+    }
+}
