@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Grpc.Core;
 using Snn.Client;
 using Snn.FunctionalTests.Api;
+using Snn.FunctionalTests.Infrastructure;
 using Snn.Protos.V1;
 using Xunit.Abstractions;
 
@@ -43,20 +44,26 @@ public sealed class QuotaIsolationTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// The bounds asserted. The issue asks for p99 within 2x; on this 2-core machine, with the flood's client on
-    /// the same cores, quiet runs measure 2.2x to 2.4x (p50 within 1.1x), so 2x is not met here and the test holds
-    /// the server to what it does meet: the median untouched, the tail within 3x.
+    /// The bounds asserted: the issue's p99 within 2x, and the median within 1.5x. (With the server inside the test's
+    /// process, sharing one heap and its collections with the flood's client, quiet runs measured 2.0x to 2.9x; with
+    /// the server in its own process, as deployed, 0.7x to 1.1x.)
     /// </summary>
-    private const double TailBound = 3;
+    private const double TailBound = 2;
 
     private const double MedianBound = 1.5;
 
     [Fact]
     public async Task One_tenants_input_flood_leaves_another_tenants_round_trip_p99_within_2x_of_idle()
     {
-        await using var server = await SecuredServer.StartAsync(("Snn:Quotas:MaxInputsPerSecond", "2000"), ("Serilog:MinimumLevel:Default", "Warning")).Within();
-        using var alice = server.Client(SecuredServer.AliceKey);
-        using var bob = server.Client(SecuredServer.BobKey);
+        // The server is a process of its own, as in production: in the test's process it would share one
+        // garbage-collected heap (and its pauses) with the flood's client and with bob.
+        await using var server = Snn.Cli.Bench.ChildProcess.StartServer(TestData.NewDirectory(),
+            "--Snn:Auth:Keys:0:Tenant", "alice", "--Snn:Auth:Keys:0:Key", SecuredServer.AliceKey,
+            "--Snn:Auth:Keys:1:Tenant", "bob", "--Snn:Auth:Keys:1:Key", SecuredServer.BobKey,
+            "--Snn:Quotas:MaxInputsPerSecond", "2000", "--Serilog:MinimumLevel:Default", "Warning");
+        await server.WaitHealthyAsync(TimeSpan.FromSeconds(60), CancellationToken.None);
+        using var alice = Keyed(server.Address, SecuredServer.AliceKey);
+        using var bob = Keyed(server.Address, SecuredServer.BobKey);
         await alice.CreateNetworkAsync(new CreateNetworkRequest { Spec = Specs.Relay("flood", instances: FloodInstances) }).Within();
         await bob.CreateNetworkAsync(new CreateNetworkRequest { Spec = Specs.Relay("calm") }).Within();
         var ask = new GetNetworkRequest { Name = "calm" };
@@ -85,7 +92,16 @@ public sealed class QuotaIsolationTests(ITestOutputHelper output)
                 $"during the flood p99 exceeded {TailBound}x or p50 {MedianBound}x of idle in every measurement:\n" + string.Join("\n", attempts));
         }
 
-        server.AssertNoErrorsLogged();
+        string log = server.Tail();
+        Assert.DoesNotContain(" ERR]", log, StringComparison.Ordinal);
+        Assert.DoesNotContain(" FTL]", log, StringComparison.Ordinal);
+    }
+
+    private static SnnClient Keyed(Uri address, string key)
+    {
+        var client = new SnnClient(address);
+        client.DefaultHeaders.Add("authorization", "Bearer " + key);
+        return client;
     }
 
     /// <summary>Alternating idle and flooded blocks of bob's round trips; the p99 of each, and the flood's refusals.</summary>
