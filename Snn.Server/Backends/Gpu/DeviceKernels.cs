@@ -384,15 +384,7 @@ internal static class DeviceKernels
         int c = grp - d * chunks;
         int first = (c * Group.DimX + Group.IdxX) * PerThread;
         long o = (long)due[d] * size;
-        int mine = 0;
-        for (int e = 0; e < PerThread; e++)
-        {
-            int n = first + e;
-            if (n < size && spikes[o + n] != 0f)
-            {
-                mine++;
-            }
-        }
+        int mine = CountOwn(spikes, o, first, size);
 
         int total = InclusiveScan(mine, shared);
         if (Group.IdxX == Group.DimX - 1)
@@ -445,32 +437,11 @@ internal static class DeviceKernels
         int c = grp - d * chunks;
         int first = (c * Group.DimX + Group.IdxX) * PerThread;
         long o = (long)due[d] * size;
-        int mine = 0;
-        for (int e = 0; e < PerThread; e++)
-        {
-            int n = first + e;
-            if (n < size && spikes[o + n] != 0f)
-            {
-                mine++;
-            }
-        }
+        int mine = CountOwn(spikes, o, first, size);
 
         int inclusive = InclusiveScan(mine, shared);
         long at = o + chunkOffsets[grp] + inclusive - mine;
-        for (int e = 0; e < PerThread; e++)
-        {
-            int n = first + e;
-            if (n < size)
-            {
-                float v = spikes[o + n];
-                if (v != 0f)
-                {
-                    outIndex[at] = n;
-                    outValue[at] = v;
-                    at++;
-                }
-            }
-        }
+        WriteOwn(spikes, o, first, size, at, outIndex, outValue);
     }
 
     /// <summary>
@@ -484,6 +455,21 @@ internal static class DeviceKernels
         int inst = due[Grid.IdxX];
         int first = Group.IdxX * PerThread;
         long o = (long)inst * size;
+        int mine = CountOwn(spikes, o, first, size);
+
+        int inclusive = InclusiveScan(mine, shared);
+        long at = o + inclusive - mine;
+        WriteOwn(spikes, o, first, size, at, outIndex, outValue);
+
+        if (Group.IdxX == Group.DimX - 1)
+        {
+            counts[inst] = inclusive;
+        }
+    }
+
+    /// <summary>The non-zero spikes among this thread's <see cref="PerThread"/> neurons from <paramref name="first"/> (instance offset <paramref name="o"/>).</summary>
+    private static int CountOwn(ArrayView<float> spikes, long o, int first, int size)
+    {
         int mine = 0;
         for (int e = 0; e < PerThread; e++)
         {
@@ -494,8 +480,12 @@ internal static class DeviceKernels
             }
         }
 
-        int inclusive = InclusiveScan(mine, shared);
-        long at = o + inclusive - mine;
+        return mine;
+    }
+
+    /// <summary>Writes this thread's non-zero spikes (index and value, ascending) from output position <paramref name="at"/>.</summary>
+    private static void WriteOwn(ArrayView<float> spikes, long o, int first, int size, long at, ArrayView<int> outIndex, ArrayView<float> outValue)
+    {
         for (int e = 0; e < PerThread; e++)
         {
             int n = first + e;
@@ -509,11 +499,6 @@ internal static class DeviceKernels
                     at++;
                 }
             }
-        }
-
-        if (Group.IdxX == Group.DimX - 1)
-        {
-            counts[inst] = inclusive;
         }
     }
 
