@@ -62,6 +62,11 @@ internal static class Program
             MemoryRelease.Run();
         }
 
+        if (options.Command == "snapshot")
+        {
+            SnapshotCompression.Run();
+        }
+
         return 0;
     }
 
@@ -133,7 +138,7 @@ internal sealed class Options
         {
             switch (args[i])
             {
-                case "kernels" or "engine" or "memory" or "release" or "all" when o.Command is null:
+                case "kernels" or "engine" or "memory" or "release" or "snapshot" or "all" when o.Command is null:
                     o.Command = args[i];
                     break;
                 case "--quick":
