@@ -145,3 +145,11 @@ internal sealed record NirCubaLIF(
 
     public override bool IsStateful => true;
 }
+
+/// <summary>A nested NIR graph standing as one node of its parent (snntorch writes recurrent layers this way).</summary>
+internal sealed record NirSubgraph(string Name, NirGraph Graph) : NirNode(Name)
+{
+    public override string Type => "NIRGraph";
+
+    public override bool IsStateful => Graph.Nodes.Values.Any(n => n.IsStateful);
+}

@@ -217,7 +217,7 @@ internal static class NirReader
                 var values = new float[doubles.Length];
                 for (var i = 0; i < doubles.Length; i++)
                     values[i] = (float)doubles[i];
-                return new NirTensor(values, shape, true);
+                return new NirTensor(values, shape, true) { Doubles = doubles };
             case H5DataTypeClass.FixedPoint:
                 var longs = ReadIntegers(dataset, node, field);
                 return new NirTensor(Array.ConvertAll(longs, v => (float)v), shape, false);

@@ -7,6 +7,9 @@ namespace Snn.Server.Nir;
 /// </summary>
 internal sealed record NirTensor(float[] Values, int[] Shape, bool WasFloat64)
 {
+    /// <summary>The values as stored where the file held float64 (null otherwise): importers compute in the file's dtype.</summary>
+    public double[]? Doubles { get; init; }
+
     public int Rank => Shape.Length;
 
     /// <summary>The shape as NIR writes it, e.g. "[3, 4]" or "[]" for a scalar.</summary>
