@@ -8,8 +8,9 @@ namespace Snn.Server.Nir;
 /// </summary>
 internal sealed class NirFlatGraph
 {
-    private NirFlatGraph(List<NirNode> nodes, List<NirEdge> edges)
+    private NirFlatGraph(List<NirNode> nodes, List<NirEdge> edges, Dictionary<string, string> origins)
     {
+        Origins = origins;
         Nodes = nodes;
         ByName = nodes.ToDictionary(n => n.Name, StringComparer.Ordinal);
         Edges = edges;
@@ -22,6 +23,32 @@ internal sealed class NirFlatGraph
 
     public IReadOnlyList<NirEdge> Edges { get; }
 
+    /// <summary>For each node, the path of the nested graph it came from ("" for the top level).</summary>
+    public IReadOnlyDictionary<string, string> Origins { get; }
+
+    /// <summary>Whether some path leads from <paramref name="from"/> back to itself or to <paramref name="to"/>.</summary>
+    public bool Reaches(string from, string to)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var stack = new Stack<string>(Targets(from));
+        while (stack.Count > 0)
+        {
+            var n = stack.Pop();
+            if (n == to)
+                return true;
+            if (seen.Add(n))
+            {
+                foreach (var t in Targets(n))
+                    stack.Push(t);
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>A node on a cycle, or null where the graph has none.</summary>
+    public string? FindCycle() => Nodes.Select(n => n.Name).FirstOrDefault(n => Reaches(n, n));
+
     public IEnumerable<string> Sources(string node) => Edges.Where(e => e.Target == node).Select(e => e.Source);
 
     public IEnumerable<string> Targets(string node) => Edges.Where(e => e.Source == node).Select(e => e.Target);
@@ -30,7 +57,8 @@ internal sealed class NirFlatGraph
     {
         var nodes = new List<NirNode>();
         var edges = new List<NirEdge>();
-        Inline(graph, "", nodes, edges, report);
+        var origins = new Dictionary<string, string>(StringComparer.Ordinal);
+        Inline(graph, "", nodes, edges, origins, report);
         var distinct = new List<NirEdge>(edges.Count);
         var seen = new HashSet<NirEdge>();
         foreach (var edge in edges)
@@ -41,11 +69,12 @@ internal sealed class NirFlatGraph
                 report.Add(NirReport.Note("", "edges", $"duplicate edge {edge.Source} -> {edge.Target} counted once (as snntorch's importer does)", lossy: true));
         }
 
-        return new NirFlatGraph(nodes, distinct);
+        return new NirFlatGraph(nodes, distinct, origins);
     }
 
     /// <summary>Inlines <paramref name="graph"/> with names prefixed by <paramref name="prefix"/>; returns nothing, fills the lists.</summary>
-    private static void Inline(NirGraph graph, string prefix, List<NirNode> nodes, List<NirEdge> edges, List<Snn.Protos.V1.NirConversion> report)
+    private static void Inline(NirGraph graph, string prefix, List<NirNode> nodes, List<NirEdge> edges, Dictionary<string, string> origins,
+        List<Snn.Protos.V1.NirConversion> report)
     {
         var subgraphs = new Dictionary<string, (List<string> Entries, List<string> Exits)>(StringComparer.Ordinal);
         foreach (var node in graph.Nodes.Values)
@@ -54,8 +83,7 @@ internal sealed class NirFlatGraph
             {
                 var inner = sub.Graph;
                 string innerPrefix = prefix + sub.Name + ".";
-                var before = nodes.Count;
-                Inline(inner, innerPrefix, nodes, edges, report);
+                Inline(inner, innerPrefix, nodes, edges, origins, report);
 
                 // The subgraph's Input and Output nodes stand for its ports: drop them and remember what they join.
                 var entries = new List<string>();
@@ -84,6 +112,7 @@ internal sealed class NirFlatGraph
             }
 
             nodes.Add(Rename(node, prefix + node.Name));
+            origins[prefix + node.Name] = prefix.TrimEnd('.');
         }
 
         foreach (var edge in graph.Edges)

@@ -42,6 +42,7 @@ internal sealed class NirNetworkBuilder
         _spec.Name = _options.Name;
         _spec.Dt = _options.Dt;
         _flavor.Describe(_options, _report);
+        _flavor.Check(_graph);
 
         foreach (var node in _graph.Nodes)
         {
@@ -252,6 +253,8 @@ internal sealed class NirNetworkBuilder
                 throw new NirFormatException(delay.Name, "delay", "delays differ between elements; a projection here has one delay for all synapses");
         }
 
+        if (!_flavor.Supports(delay))
+            _report.Add(NirReport.Note(delay.Name, "not in the library", $"{_flavor.Name}'s NIR importer has no mapping for Delay; imported as NIR defines it", lossy: true));
         double steps = values[0] / _options.Dt;
         uint rounded = (uint)Math.Round(steps);
         bool exact = Math.Abs(steps - rounded) <= 1e-6 * Math.Max(1, steps);
@@ -263,14 +266,16 @@ internal sealed class NirNetworkBuilder
 
     private void AddOperation(NirNode op, string source, string target, uint delayBefore, uint delayAfter)
     {
-        var projection = _flavor.Adjust(op, _graph, target,
-            NirOperations.Projection(op, _shapes.InputOf(op.Name), Shape(source), Shape(target), _flavor, _report));
-        if (projection.KindCase is ProjectionSpec.KindOneofCase.Dense or ProjectionSpec.KindOneofCase.Sparse or ProjectionSpec.KindOneofCase.Conv2D
-            && HasBias(projection) && delayAfter > 0)
+        var projection = NirOperations.Projection(op, _shapes.InputOf(op.Name), Shape(source), Shape(target), _flavor, _report);
+        if (!_flavor.Supports(op))
+            _report.Add(NirReport.Note(op.Name, "not in the library", $"{_flavor.Name}'s NIR importer has no mapping for {op.Type}; imported as NIR defines it", lossy: true));
+        if (HasBias(projection))
         {
-            // A Delay after an operation with a bias delays the bias too: none until the first delayed output.
-            projection.BiasOnFirstStep = false;
-            if (delayBefore > 0)
+            // The bias is there before the first delivered spikes only where a Delay precedes the operation:
+            // after it, a Delay delays the bias too, and a recurrent input is zero at step 0 (nirtorch's
+            // feedback starts from zeros).
+            projection.BiasOnFirstStep = delayBefore > 0 && delayAfter == 0;
+            if (delayBefore > 0 && delayAfter > 0)
                 _report.Add(NirReport.Note(op.Name, "bias", "Delay nodes both before and after a biased operation: its bias starts with the first delivered spikes", lossy: true));
         }
 

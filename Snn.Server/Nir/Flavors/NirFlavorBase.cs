@@ -32,8 +32,16 @@ internal abstract class NirFlavorBase
     /// <summary>The pooling node as this library's importer builds it (norse drops the padding).</summary>
     public virtual NirPool2d Pool(NirPool2d pool, List<NirConversion> report) => pool;
 
-    /// <summary>The projection an operation into <paramref name="target"/> becomes under this flavour (snntorch's diagonal recurrent V).</summary>
-    public virtual ProjectionSpec Adjust(NirNode op, NirFlatGraph graph, string target, ProjectionSpec projection) => projection;
+    /// <summary>
+    /// Whether this library's importer maps the operation (or Delay) node. One it does not map is still
+    /// imported, exactly as NIR defines it, with a flagged line: the library itself would fail on the file.
+    /// </summary>
+    public virtual bool Supports(NirNode op) => true;
+
+    /// <summary>Refuses a graph this library cannot run at all (sinabs: any cycle).</summary>
+    public virtual void Check(NirFlatGraph graph)
+    {
+    }
 
     public NirNeuronPlan Map(NirNode node, int[] shape, NirFlatGraph graph, NirImportOptions options, List<NirConversion> report)
     {

@@ -17,6 +17,8 @@ internal sealed class NorseFlavor : NirFlavorBase
         report.Add(NirReport.Note("", "flavor norse",
             $"norse.torch.from_nir with dt = {NirReport.D(options.Dt)} s: box cells (no synaptic filter) with tau_mem_inv = 1/tau in float32; reset to 0"));
 
+    public override bool Supports(NirNode op) => op is NirAffine or NirLinear or NirConv or NirPool2d;
+
     public override NirPool2d Pool(NirPool2d pool, List<NirConversion> report)
     {
         if (pool.Padding.All(p => p == 0))
@@ -48,6 +50,8 @@ internal sealed class NorseFlavor : NirFlavorBase
                 var wIn = NirArray.Of(n.WIn).ToFloat32();
                 var r = NirArray.Of(n.R).ToFloat32();
                 var synapse = Box(n.Name + ".syn", "norse.LIBox", n.TauSyn, n.VLeak, null, report);
+                if (n.VLeak.Values.Any(v => v != 0))
+                    report.Add(NirReport.Note(n.Name, "v_leak", "norse's CubaLIF synapse relaxes to v_leak too (NIR's current relaxes to 0)", lossy: true));
                 var membrane = Box(n.Name, "norse.LIFBox", n.TauMem, n.VLeak, n.VThreshold, report);
                 report.Add(NirReport.Note(n.Name, $"populations {n.Name}.syn (norse.LIBox) and {n.Name} (norse.LIFBox)",
                     $"norse's CubaLIF wrapper: x * w_in ({V(wIn)}) into the synapse, its v * r ({V(r)}) into the membrane"));

@@ -17,6 +17,15 @@ internal sealed class SinabsFlavor : NirFlavorBase
         report.Add(NirReport.Note("", "flavor sinabs",
             $"sinabs.from_nir reads tau as a number of steps (alpha = exp(-1/tau)); the network's dt = {NirReport.D(options.Dt)} s sets only the REALTIME clock"));
 
+    public override bool Supports(NirNode op) => op is NirAffine or (NirConv { SpatialDims: 2 }) or (NirPool2d { Average: false });
+
+    /// <summary>sinabs layers take a whole sequence per call, so a cycle would feed back once per sequence, not per step.</summary>
+    public override void Check(NirFlatGraph graph)
+    {
+        if (graph.FindCycle() is { } node)
+            throw new NirFormatException(node, "edges", "sinabs' importer cannot run a recurrent graph (its layers take the whole sequence at once); use --flavor generic");
+    }
+
     public override NirPool2d Pool(NirPool2d pool, List<NirConversion> report)
     {
         if (pool.Padding.All(p => p == 0))

@@ -5,10 +5,13 @@ namespace Snn.Server.Nir.Flavors;
 /// <summary>
 /// snntorch's <c>import_from_nir</c> (snntorch/import_nir.py): it discretises with a fixed dt = 1e-4 s
 /// whatever the network's clock, builds Leaky for LIF (beta = 1 - dt/tau, zero reset), Synaptic for
-/// CubaLIF, RLeaky/RSynaptic for a LIF or CubaLIF in a cycle with one Affine/Linear (its recurrent
-/// weights), and Leaky(beta=0.9) with subtract reset for IF. Where r·dt/tau (or w_in·dt/tau_syn) is not 1
+/// CubaLIF, and Leaky(beta=0.9) with subtract reset for IF. Where r·dt/tau (or w_in·dt/tau_syn) is not 1
 /// it divides the threshold by it instead of scaling the input. It asserts v_leak = 0 and one threshold for
-/// all neurons; those files are refused here as they fail there.
+/// all neurons; those files are refused here as they fail there. A recurrent layer as snntorch exports it (a
+/// nested graph lif ↔ w_rec) runs as the plain Leaky/Synaptic with w_rec's output of the previous step added
+/// to its input (nirtorch recurses into the subgraph; the RLeaky branch is never reached); the same 2-cycle at
+/// the top level is rewired by the importer so that the neuron never sees its input, and is refused.
+/// (tests/data/nir/flavors/RULES.md §1.)
 /// </summary>
 internal sealed class SnntorchFlavor : NirFlavorBase
 {
@@ -19,23 +22,35 @@ internal sealed class SnntorchFlavor : NirFlavorBase
 
     public override void Describe(NirImportOptions options, List<NirConversion> report) =>
         report.Add(NirReport.Note("", "flavor snntorch",
-            $"snntorch.import_nir discretises with its fixed dt = 1e-4 s (beta = 1 - 1e-4/tau); the network's dt = {NirReport.D(options.Dt)} s sets only the REALTIME clock"));
+            $"snntorch.import_nir discretises with its fixed dt = 1e-4 s (beta = 1 - 1e-4/tau); the network's dt = {NirReport.D(options.Dt)} s sets only the REALTIME clock",
+            lossy: options.Dt != Dt));
+
+    public override bool Supports(NirNode op) => op is NirAffine or NirLinear or NirConv or NirPool2d;
 
     protected override NirNeuronPlan MapNeuron(NirNode node, int[] shape, NirFlatGraph graph, NirImportOptions options, List<NirConversion> report)
     {
         NoteFloat64(node, report);
         var recurrent = NirRecurrence.Find(graph, node);
+        if (recurrent is not null && graph.Origins[node.Name].Length == 0 && graph.Origins[recurrent.Weights.Name].Length == 0)
+        {
+            throw new NirFormatException(node.Name, "edges",
+                $"'{node.Name}' and '{recurrent.Weights.Name}' form a recurrent pair at the top level of the graph; snntorch's importer rewires it so " +
+                "that the neuron never receives its input (RULES.md §1.7). Write the pair as a nested graph, as snntorch's export does, or use --flavor generic");
+        }
+
         return node switch
         {
-            NirIF n => If(n, report),
+            NirIF n => If(n, graph, report),
             NirLIF n => Lif(n, recurrent, report),
             NirCubaLIF n => CubaLif(n, recurrent, report),
             _ => throw Unsupported(node, "IF, LIF and CubaLIF"),
         };
     }
 
-    private NirNeuronPlan If(NirIF n, List<NirConversion> report)
+    private NirNeuronPlan If(NirIF n, NirFlatGraph graph, List<NirConversion> report)
     {
+        if (graph.Targets(n.Name).Any(t => graph.ByName[t] is not NirOutput))
+            throw new NirFormatException(n.Name, "edges", "snntorch's importer builds IF as Leaky(init_hidden=False), whose (spk, mem) output only an Output node can take; the layer after it fails there");
         var vthr = NirArray.Of(n.VThreshold);
         var r = NirArray.Of(n.R);
         if (!vthr.IsUniform)
@@ -62,8 +77,6 @@ internal sealed class SnntorchFlavor : NirFlavorBase
         var tau = NirArray.Of(n.Tau);
         if (!NirArray.Of(n.VLeak).AllClose(0.0))
             throw new NirFormatException(n.Name, "v_leak", "snntorch's importer supports only v_leak = 0 (it asserts np.allclose(v_leak, 0))");
-        if (recurrent is not null && !NirArray.Of(n.R).AllClose(tau / Dt))
-            throw new NirFormatException(n.Name, "r", "snntorch's importer needs r = tau/dt (dt = 1e-4) for a recurrent LIF (it asserts np.allclose(r, tau/dt))");
         var beta = 1.0 - Dt / tau;
         var vthr = NirArray.Of(n.VThreshold);
         var wScale = NirArray.Of(n.R) * Dt / tau;
@@ -85,16 +98,10 @@ internal sealed class SnntorchFlavor : NirFlavorBase
             ["reset_mechanism"] = Text("zero"),
             ["reset_delay"] = Flag(false),
         };
-        if (recurrent is null && beta.IsFloat64 && !beta.IsUniform)
-        {
-            report.Add(NirReport.Note(n.Name, "parameter beta",
-                "float64 per-neuron beta: snntorch keeps it as a float64 tensor, so its Leaky computes in float64; served in float32", lossy: true));
-        }
-
-        string model = recurrent is null ? "snntorch.Leaky" : "snntorch.RLeaky";
+        const string model = "snntorch.Leaky";
         report.Add(NirReport.Note(n.Name, $"population {n.Name} ({model})",
             $"beta = 1 - dt/tau = {V(beta)}, threshold = {NirReport.F((float)vthr.Smallest)}, reset_mechanism = zero, reset_delay = False" +
-            (recurrent is null ? "" : $"; recurrent weights from '{recurrent.Weights.Name}' ({(recurrent.Diagonal ? "diagonal: one-to-one V" : "all_to_all Linear")})")));
+            Recurrent(recurrent)));
         return new NirNeuronPlan([new NirStage("", model, parameters)]);
     }
 
@@ -120,17 +127,10 @@ internal sealed class SnntorchFlavor : NirFlavorBase
         if (!vthr.IsUniform)
             throw new NirFormatException(n.Name, "v_threshold", "snntorch's importer needs one threshold for all neurons (it asserts np.unique(v_threshold / w_scale).size == 1)");
         NoteReset(n.Name, n.VReset, "resets to zero", report);
-        foreach (var (name, array) in new[] { ("alpha", alpha), ("beta", beta) })
-        {
-            if (array.IsFloat64 && !array.IsUniform)
-                report.Add(NirReport.Note(n.Name, $"parameter {name}",
-                    $"float64 per-neuron {name}: snntorch keeps it as a float64 tensor and computes in float64; served in float32", lossy: true));
-        }
-
-        string model = recurrent is null ? "snntorch.Synaptic" : "snntorch.RSynaptic";
+        const string model = "snntorch.Synaptic";
         report.Add(NirReport.Note(n.Name, $"population {n.Name} ({model})",
             $"alpha = 1 - dt/tau_syn = {V(alpha)}, beta = 1 - dt/tau_mem = {V(beta)}, threshold = {NirReport.F((float)vthr.Smallest)}, reset_mechanism = zero, reset_delay = False" +
-            (recurrent is null ? "" : $"; recurrent weights from '{recurrent.Weights.Name}' ({(recurrent.Diagonal ? "diagonal: one-to-one V" : "all_to_all Linear")})")));
+            Recurrent(recurrent)));
         return new NirNeuronPlan([
             new NirStage("", model, new()
             {
@@ -143,22 +143,8 @@ internal sealed class SnntorchFlavor : NirFlavorBase
         ]);
     }
 
-    /// <summary>The recurrent weights of an RLeaky/RSynaptic: one-to-one V where diagonal (no bias), else the dense layer.</summary>
-    public override ProjectionSpec Adjust(NirNode op, NirFlatGraph graph, string target, ProjectionSpec projection)
-    {
-        if (graph.ByName.TryGetValue(target, out var neuron) && NirRecurrence.Find(graph, neuron) is { Diagonal: true } recurrence
-            && recurrence.Weights.Name == op.Name)
-        {
-            var weights = projection.Dense.Weights;
-            int n = (int)Math.Sqrt(weights.Count);
-            var diagonal = new OneToOneProjection();
-            for (int i = 0; i < n; i++)
-                diagonal.Weights.Add(weights[i * n + i]);
-            return new ProjectionSpec { OneToOne = diagonal };
-        }
-
-        return projection;
-    }
+    private static string Recurrent(NirRecurrence? recurrent) => recurrent is null ? "" :
+        $"; recurrent input: '{recurrent.Weights.Name}' of the previous step's spikes added to the input (nirtorch's feedback; nothing at step 0)";
 
     private static void NoteReset(string node, NirTensor vReset, string what, List<NirConversion> report)
     {
@@ -168,11 +154,10 @@ internal sealed class SnntorchFlavor : NirFlavorBase
 }
 
 /// <summary>
-/// A LIF or CubaLIF in a two-node cycle with an Affine/Linear that has no other edges: snntorch's
-/// importer makes that pair one recurrent neuron (RLeaky/RSynaptic) whose recurrent layer is the weights,
-/// one-to-one (V) where the weight matrix is diagonal.
+/// A LIF or CubaLIF in a two-node cycle with an Affine/Linear that has no other edges: the pattern
+/// snntorch's importer looks for (_replace_rnn_subgraph_with_nirgraph).
 /// </summary>
-internal sealed record NirRecurrence(NirNode Weights, bool Diagonal)
+internal sealed record NirRecurrence(NirNode Weights)
 {
     public static NirRecurrence? Find(NirFlatGraph graph, NirNode neuron)
     {
@@ -184,22 +169,9 @@ internal sealed record NirRecurrence(NirNode Weights, bool Diagonal)
             var outs = graph.Targets(w.Name).ToList();
             var ins = graph.Sources(w.Name).ToList();
             if (outs.Count == 1 && ins.Count == 1 && outs[0] == neuron.Name)
-                return new NirRecurrence(w, IsDiagonal(w is NirAffine a ? a.Weight : ((NirLinear)w).Weight));
+                return new NirRecurrence(w);
         }
 
         return null;
-    }
-
-    private static bool IsDiagonal(NirTensor weight)
-    {
-        int rows = weight.Shape[0], cols = weight.Shape[1];
-        for (int i = 0; i < rows; i++)
-            for (int j = 0; j < cols; j++)
-            {
-                if (i != j && weight.Values[i * cols + j] != 0)
-                    return false;
-            }
-
-        return rows == cols;
     }
 }

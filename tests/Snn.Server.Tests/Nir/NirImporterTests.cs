@@ -46,23 +46,31 @@ public sealed class NirImporterTests
     }
 
     [Fact]
-    public void Snntorch_recurrent_cuba_lif_becomes_RSynaptic_with_parameters_computed_in_float64_as_numpy_does()
+    public void Snntorch_nested_recurrent_cuba_lif_is_Synaptic_fed_back_its_weights_with_parameters_computed_in_float64()
     {
-        var graph = Read("braille_noDelay_noBias_subtract.nir");
+        var graph = Read("braille_noDelay_bias_zero_subgraph.nir");
         var spec = Import(graph, NirFlavor.Snntorch).Spec;
 
-        var lif = spec.Populations.Single(p => p.Name == "lif1.lif");
-        Assert.Equal("snntorch.RSynaptic", lif.Model);
-        var node = (NirCubaLIF)graph.Nodes["lif1.lif"];
+        var lif = spec.Populations.Single(p => p.Name == "lif1.lif1");
+        Assert.Equal("snntorch.Synaptic", lif.Model);
+        var node = (NirCubaLIF)((NirSubgraph)graph.Nodes["lif1"]).Graph.Nodes["lif1"];
         Assert.True(node.TauSyn.WasFloat64);
         double expectedAlpha = 1 - 1e-4 / node.TauSyn.Doubles![0];
         Assert.Equal((float)expectedAlpha, AlphaOf(lif, 0));
         Assert.Equal("zero", lif.Params["reset_mechanism"].Text);
         Assert.False(lif.Params["reset_delay"].Flag);
 
-        var recurrent = spec.Projections.Single(p => p.Source == "lif1.lif" && p.Target == "lif1.lif");
-        Assert.Equal("lif1.w_rec", recurrent.Name);
+        var recurrent = spec.Projections.Single(p => p.Source == "lif1.lif1" && p.Target == "lif1.lif1");
+        Assert.Equal("lif1.lin", recurrent.Name);
+        Assert.False(recurrent.BiasOnFirstStep, "nirtorch's feedback is zero at step 0, bias included");
         Assert.Equal("snntorch.Synaptic", spec.Populations.Single(p => p.Name == "lif2").Model);
+    }
+
+    [Fact]
+    public void Snntorch_refuses_a_top_level_recurrent_pair_its_importer_rewires_wrongly()
+    {
+        var e = Assert.Throws<NirFormatException>(() => Import(Read("braille_noDelay_noBias_subtract.nir"), NirFlavor.Snntorch));
+        Assert.Contains("lif1.w_rec", e.Message);
     }
 
     private static float AlphaOf(PopulationSpec pop, int neuron)
