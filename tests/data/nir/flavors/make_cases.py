@@ -114,10 +114,14 @@ def conv2d(W, b, x, pad):
 
 
 def sumpool2d(x, k):
+    """torch LPPool2d(norm_type=1) as sinabs.layers.SumPool2d / norse use it:
+    sign(a)*relu(|a|) * (k*k) with a = avg_pool2d(x) = fl(sum/(k*k)); x**1.0 and pow(1.0) are exact."""
     x = np.asarray(x, dtype=np.float64)
     c, h, w = x.shape
-    y = x.reshape(c, h // k, k, w // k, k).sum(axis=(2, 4))
-    return check_exact(y, np.abs(x).reshape(c, h // k, k, w // k, k).sum(axis=(2, 4)))
+    s = check_exact(x.reshape(c, h // k, k, w // k, k).sum(axis=(2, 4)),
+                    np.abs(x).reshape(c, h // k, k, w // k, k).sum(axis=(2, 4)))
+    a = s / F(k * k)
+    return (np.sign(a) * np.maximum(np.abs(a), F(0))) * F(k * k)
 
 
 # ---------------------------------------------------------------- neuron transcriptions (float32, written op order)
@@ -190,6 +194,31 @@ class SnntorchSynaptic:
             mem = mem - do * mem
         self.syn, self.mem = syn, mem
         return spk, {"syn": syn, "mem": mem}
+
+
+class SnntorchRLeaky:
+    """snntorch.RLeaky.forward, reset 'zero', reset_delay=False, all_to_all Linear (snntorch/_neurons/rleaky.py)."""
+
+    def __init__(self, beta, threshold, W, b):
+        self.beta = np.clip(f32(beta), F(0), F(1))
+        self.thr = F(threshold)
+        self.W, self.b = W, b
+        self.mem = None
+        self.spk = None
+
+    def step(self, x):
+        x = f32(x)
+        if self.mem is None:
+            self.mem = np.zeros_like(x)
+            self.spk = np.zeros_like(x)
+        reset = H(self.mem - self.thr)
+        base = (self.beta * self.mem + x) + affine(self.W, self.b, self.spk)
+        mem = base - reset * base
+        spk = H(mem - self.thr)
+        do = spk / F(1) - reset
+        mem = mem - do * mem
+        self.mem, self.spk = mem, spk
+        return spk, {"mem": mem}
 
 
 class SinabsLIF:
@@ -485,6 +514,10 @@ def snn_recurrent_case(name, T, cuba):
                "output": node("Output", shape=np.array([5]))},
               [("input", "fc"), ("fc", "rnn"), ("rnn", "output")])
     x = spikes(rng, T, 4, 0.4)
+    alt = None
+    if not cuba:  # what the dead NIRGraph branch of _nir_to_snntorch_module would build: RLeaky
+        alt_m = SnntorchRLeaky(d["params"]["beta"], d["params"]["threshold"], Wr, br)
+        alt = [num(alt_m.step(affine(W, b, x[t]))[0]) for t in range(T)]
     tr = Trace()
     rec = np.zeros(1, F)  # nirtorch: state.get("w_rec_prev_output", torch.zeros(1)) at the first step
     for t in range(T):
@@ -499,13 +532,24 @@ def snn_recurrent_case(name, T, cuba):
     mods = {"fc": affine_module(W, b), "rnn": {"class": "nirtorch GraphModule (subgraph)", "params": {}},
             "rnn.lif": d, "rnn.w_rec": affine_module(Wr, br)}
     kind = "Synaptic" if cuba else "Leaky"
-    return finish(name, "snntorch", 0.0001, "snntorch ignores the requested dt: import_nir.py hard-codes dt = 1e-4",
+    notes = []
+    if alt is not None:
+        notes.append({"alternative": "snntorch.RLeaky(beta, threshold, reset_mechanism='zero', reset_delay=False, "
+                                     "all_to_all=True, linear_features=5, recurrent = Linear(w_rec)) as the unreached "
+                                     "NIRGraph branch would build it; NOT what import_from_nir runs at this commit",
+                      "output": alt})
+    else:
+        notes.append("the unreached NIRGraph branch would build RSynaptic(reset_delay=False), whose forward raises "
+                     "TypeError at the first step (None / tensor in its do_reset line); no alternative trace")
+    doc, g = finish(name, "snntorch", 0.0001, "snntorch ignores the requested dt: import_nir.py hard-codes dt = 1e-4",
                   T, "input", [4], x, {"output": {"kind": "spikes", "values": tr.rows["out"]}}, mods, states, g,
                   ["the recurrent subgraph is a nested NIRGraph as export_nir.py writes RLeaky/RSynaptic",
                    f"import_from_nir at this commit does NOT build R{kind}: nirtorch.nir_to_torch recurses into the "
                    f"NIRGraph node and maps its LIF with the plain branch (snn.{kind}, reset zero, reset_delay False) and "
                    "w_rec with torch.nn.Linear; the feedback is nirtorch's '<w_rec>_prev_output' state: "
                    "lif input(t) = fc(x(t)) + w_rec(spk(t-1)), and 0 at t=0 (the w_rec bias is NOT added at t=0)"])
+    doc["notes"].extend(notes)
+    return doc, g
 
 
 def case_snntorch_rleaky():
