@@ -6,6 +6,8 @@ builds (see RULES.md for the rules and their sources). Needs only numpy and h5py
 
   /usr/bin/python3 make_cases.py          # (re)write every case next to this file
   /usr/bin/python3 make_cases.py --check  # re-derive every case, compare with the files, exit 1 on a difference
+  /usr/bin/python3 make_cases.py --validate ../../../../../shared/refcases/cases
+      # run the neuron transcriptions on refcases whose traces the libraries produced themselves
 """
 import json
 import os
@@ -133,10 +135,11 @@ def H(x):
 class SnntorchLeaky:
     """snntorch.Leaky.forward, init_hidden state, reset_delay=False (snntorch/_neurons/leaky.py)."""
 
-    def __init__(self, beta, threshold, reset_mechanism):
+    def __init__(self, beta, threshold, reset_mechanism, reset_delay=False):
         self.beta = np.clip(f32(beta), F(0), F(1))
         self.thr = F(threshold)
         self.mech = reset_mechanism
+        self.reset_delay = reset_delay
         self.mem = None
 
     def step(self, x):
@@ -152,11 +155,12 @@ class SnntorchLeaky:
         else:
             mem = self.beta * self.mem + x
         spk = H(mem - self.thr)
-        do = spk / F(1) - reset
-        if self.mech == "subtract":
-            mem = mem - do * self.thr
-        elif self.mech == "zero":
-            mem = mem - do * mem
+        if not self.reset_delay:
+            do = spk / F(1) - reset
+            if self.mech == "subtract":
+                mem = mem - do * self.thr
+            elif self.mech == "zero":
+                mem = mem - do * mem
         self.mem = mem
         return spk, {"mem": mem}
 
@@ -164,11 +168,12 @@ class SnntorchLeaky:
 class SnntorchSynaptic:
     """snntorch.Synaptic.forward, init_hidden state, reset_delay=False (snntorch/_neurons/synaptic.py)."""
 
-    def __init__(self, alpha, beta, threshold, reset_mechanism):
+    def __init__(self, alpha, beta, threshold, reset_mechanism, reset_delay=False):
         self.alpha = np.clip(f32(alpha), F(0), F(1))
         self.beta = np.clip(f32(beta), F(0), F(1))
         self.thr = F(threshold)
         self.mech = reset_mechanism
+        self.reset_delay = reset_delay
         self.syn = None
         self.mem = None
 
@@ -187,11 +192,12 @@ class SnntorchSynaptic:
             syn = syn - F(0) * reset
             mem = mem - mem2 * reset
         spk = H(mem - self.thr)
-        do = spk / F(1) - reset
-        if self.mech == "subtract":
-            mem = mem - do * self.thr
-        elif self.mech == "zero":
-            mem = mem - do * mem
+        if not self.reset_delay:
+            do = spk / F(1) - reset
+            if self.mech == "subtract":
+                mem = mem - do * self.thr
+            elif self.mech == "zero":
+                mem = mem - do * mem
         self.syn, self.mem = syn, mem
         return spk, {"syn": syn, "mem": mem}
 
@@ -805,7 +811,46 @@ def summary(doc):
     return out
 
 
+def validate(refdir):
+    """Runs the transcriptions on shared/refcases cases whose traces the libraries themselves produced."""
+    def load(n):
+        with open(os.path.join(refdir, n + ".json")) as f:
+            return json.load(f)
+
+    def run(n, make, state):
+        d = load(n)
+        x = np.array(d["input"], dtype=F)  # [batch][time][neuron]
+        m = make(d["params"])
+        sp, st = [], []
+        for t in range(x.shape[1]):
+            s_, stt = m.step(x[:, t, :])
+            sp.append(s_); st.append(stt[state[0]])
+        ok = (np.array_equal(np.stack(sp, 1), np.array(d["spikes"], dtype=F)) and
+              np.array_equal(np.stack(st, 1), np.array(d["states"][state[1]], dtype=F)))
+        print(("ok   " if ok else "DIFF ") + "refcase " + n)
+        return ok
+
+    checks = [
+        ("snntorch_leaky_zero_nodelay", lambda q: SnntorchLeaky(q["beta"], q["threshold"], "zero"), ("mem", "mem")),
+        ("snntorch_leaky_subtract_nodelay", lambda q: SnntorchLeaky(q["beta"], q["threshold"], "subtract"), ("mem", "mem")),
+        ("snntorch_synaptic_subtract_nodelay",
+         lambda q: SnntorchSynaptic(q["alpha"], q["beta"], q["threshold"], "subtract"), ("mem", "mem")),
+        ("snntorch_synaptic_zero",
+         lambda q: SnntorchSynaptic(q["alpha"], q["beta"], q["threshold"], "zero", reset_delay=True), ("syn", "syn")),
+        ("snntorch_synaptic_zero",
+         lambda q: SnntorchSynaptic(q["alpha"], q["beta"], q["threshold"], "zero", reset_delay=True), ("mem", "mem")),
+        ("sinabs_iaf_minvmem", lambda q: SinabsLIF(F(1), q["spike_threshold"], q["min_v_mem"]), ("v_mem", "v_mem")),
+        ("sinabs_lif_taumem10_nonorm",
+         lambda q: SinabsLIF(np.exp((F(-1.0) / F(q["tau_mem"])).astype(np.float64)).astype(F),
+                             q["spike_threshold"], None), ("v_mem", "v_mem")),
+        ("norse_iaf_default", lambda q: NorseIAF(q["v_th"]), ("v", "v")),
+    ]
+    return all([run(n, mk, st) for n, mk, st in checks])
+
+
 def main():
+    if "--validate" in sys.argv:
+        sys.exit(0 if validate(sys.argv[sys.argv.index("--validate") + 1]) else 1)
     check = "--check" in sys.argv
     bad = 0
     for fn in CASES:
