@@ -516,9 +516,11 @@ def snn_recurrent_case(name, T, cuba):
     sub = graph({"input": node("Input", shape=np.array([5])), "lif": neuron, "w_rec": lin_nodes(Wr, br),
                  "output": node("Output", shape=np.array([5]))},
                 [("input", "lif"), ("lif", "w_rec"), ("w_rec", "lif"), ("lif", "output")])
-    g = graph({"input": node("Input", shape=np.array([4])), "fc": lin_nodes(W, b), "rnn": sub,
+    # "lin", not "fc": nirtorch pops nodes in file (alphabetical) order rotated to start at the Input; a
+    # subgraph popped before its predecessor is converted twice and nir_to_torch raises (RULES.md 0.1)
+    g = graph({"input": node("Input", shape=np.array([4])), "lin": lin_nodes(W, b), "rnn": sub,
                "output": node("Output", shape=np.array([5]))},
-              [("input", "fc"), ("fc", "rnn"), ("rnn", "output")])
+              [("input", "lin"), ("lin", "rnn"), ("rnn", "output")])
     x = spikes(rng, T, 4, 0.4)
     alt = None
     if not cuba:  # what the dead NIRGraph branch of _nir_to_snntorch_module would build: RLeaky
@@ -535,7 +537,7 @@ def snn_recurrent_case(name, T, cuba):
             tr.add(k, v)
         tr.add("rec", rec)
     states = {"rnn.lif": {k: tr.rows[k] for k in st}, "rnn.w_rec": {"out": tr.rows["rec"]}}
-    mods = {"fc": affine_module(W, b), "rnn": {"class": "nirtorch GraphModule (subgraph)", "params": {}},
+    mods = {"lin": affine_module(W, b), "rnn": {"class": "nirtorch GraphModule (subgraph)", "params": {}},
             "rnn.lif": d, "rnn.w_rec": affine_module(Wr, br)}
     kind = "Synaptic" if cuba else "Leaky"
     notes = []
@@ -553,7 +555,7 @@ def snn_recurrent_case(name, T, cuba):
                    f"import_from_nir at this commit does NOT build R{kind}: nirtorch.nir_to_torch recurses into the "
                    f"NIRGraph node and maps its LIF with the plain branch (snn.{kind}, reset zero, reset_delay False) and "
                    "w_rec with torch.nn.Linear; the feedback is nirtorch's '<w_rec>_prev_output' state: "
-                   "lif input(t) = fc(x(t)) + w_rec(spk(t-1)), and 0 at t=0 (the w_rec bias is NOT added at t=0)"])
+                   "lif input(t) = lin(x(t)) + w_rec(spk(t-1)), and 0 at t=0 (the w_rec bias is NOT added at t=0)"])
     doc["notes"].extend(notes)
     return doc, g
 
