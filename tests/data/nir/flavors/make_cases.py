@@ -395,14 +395,16 @@ def snn_export_cubalif(alpha, beta, thr):
 def snn_import_lif(n):
     """import_nir.py _nir_to_snntorch_module, nir.LIF branch (hack_w_scale=True)."""
     tau, r, vthr = n["tau"], n["r"], n["v_threshold"]
+    dt, one = tau.dtype.type(1e-4), tau.dtype.type(1)  # numpy computes in the file's dtype
     assert np.allclose(n["v_leak"], 0.0)
     assert np.unique(vthr).size == 1
-    beta = F(1) - (SNN_DT / tau)
-    w_scale = r * SNN_DT / tau
+    beta = one - (dt / tau)
+    w_scale = r * dt / tau
     if not np.allclose(w_scale, 1.0):
-        vthr = vthr / np.unique(w_scale)[0]
+        vthr = vthr / np.unique(w_scale)[0]  # the smallest w_scale
     assert np.unique(vthr).size == 1
     thr = np.unique(vthr)[0]
+    beta, thr = f32(beta), F(thr)  # nirtorch: owning_module.to(dtype=torch.float32)
     return SnntorchLeaky(beta, thr, "zero"), {
         "class": "snntorch.Leaky",
         "params": {"beta": num(beta), "threshold": num(thr), "reset_mechanism": "zero", "reset_delay": False,
@@ -478,6 +480,32 @@ def case_snntorch_lif_cubalif():
                   {"lif1": {"spk": tr.rows["lif1.spk"], "mem": tr.rows["lif1.mem"]},
                    "cuba": {"syn": tr.rows["cuba.syn"], "mem": tr.rows["cuba.mem"]}},
                   g, ["graph executed by nirtorch.nir_to_torch in topological order, one call = one step"])
+
+
+def case_snntorch_lif_f64():
+    """A float64 file that was not written by snntorch (r = 1): beta computed in float64 then rounded to
+    float32; w_scale = r*dt/tau != 1, so the threshold is divided by the smallest w_scale."""
+    name, T = "snntorch_lif_f64", 32
+    rng = rng_for(name)
+    W, b = dyadic(rng, (5, 4), -0.25, 1.0).astype(np.float64), dyadic(rng, (5,), 0.0, 0.25).astype(np.float64)
+    lif = node("LIF", tau=np.array([0.002, 0.003, 0.0025, 0.002, 0.004]), r=np.ones(5), v_leak=np.zeros(5),
+               v_threshold=np.full(5, 0.05), v_reset=np.zeros(5))
+    g = graph({"input": node("Input", shape=np.array([4])), "fc": lin_nodes(W, b), "lif": lif,
+               "output": node("Output", shape=np.array([5]))},
+              [("input", "fc"), ("fc", "lif"), ("lif", "output")])
+    m, d = snn_import_lif(lif)
+    x = spikes(rng, T, 4, 0.5)
+    tr = Trace()
+    for t in range(T):
+        s_, st = m.step(affine(W, b, x[t]))
+        tr.add("out", s_); tr.add("mem", st["mem"])
+    return finish(name, "snntorch", 0.0001, "snntorch ignores the requested dt: import_nir.py hard-codes dt = 1e-4",
+                  T, "input", [4], x, {"output": {"kind": "spikes", "values": tr.rows["out"]}},
+                  {"fc": affine_module(W, b), "lif": d}, {"lif": {"mem": tr.rows["mem"]}}, g,
+                  ["parameters are float64 in the file: beta = 1 - 1e-4/tau and threshold are computed in float64, "
+                   "then rounded to float32 by nirtorch's .to(dtype=float32); weights by torch.Tensor()",
+                   "w_scale = r*1e-4/tau = [0.05, 0.0333, 0.04, 0.05, 0.025] != 1: threshold = 0.05 / min(w_scale) "
+                   "= 2.0 for every neuron (hack_w_scale); the input is not scaled"])
 
 
 def case_snntorch_if():
@@ -796,7 +824,7 @@ def case_norse_cubalif():
                   ["synapse leaks towards v_leak (the wrapper passes the node's v_leak to the synapse LIBoxCell)"])
 
 
-CASES = [case_snntorch_lif_cubalif, case_snntorch_if, case_snntorch_rleaky, case_snntorch_rsynaptic,
+CASES = [case_snntorch_lif_cubalif, case_snntorch_lif_f64, case_snntorch_if, case_snntorch_rleaky, case_snntorch_rsynaptic,
          case_sinabs_lif_if, case_sinabs_li, case_sinabs_conv,
          case_norse_lif_li, case_norse_if, case_norse_cubalif]
 
