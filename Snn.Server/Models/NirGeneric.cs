@@ -40,7 +40,7 @@ public sealed class NirGenericModel : NeuronModel
 
     public override string Name => "nir." + _neuron.Node;
 
-    public override string LibraryClass => "nir.ir.neuron." + _neuron.Node + " (generic discretisation)";
+    public override string LibraryClass => "nir.ir.neuron." + _neuron.Node;
 
     public override string Description
     {
