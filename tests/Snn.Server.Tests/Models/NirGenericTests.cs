@@ -86,6 +86,47 @@ public sealed class NirGenericTests
     }
 
     [Fact]
+    public void Scalar_parameters_step_as_the_same_values_given_per_neuron()
+    {
+        // The traces give every parameter per neuron; a scalar takes the broadcast path of the kernel.
+        foreach (var file in System.IO.Directory.GetFiles(Directory, "*.json"))
+        {
+            var c = Trace.Load(Path.GetFileNameWithoutExtension(file));
+            ModelCatalog.TryGet(c.Model, out var model);
+            int n = c.Neurons, total = c.Batch * n;
+            var scalar = c.Params.ToDictionary(p => p.Key, p => ParamValue.Number(p.Value.PerNeuron![0]));
+            var repeated = c.Params.ToDictionary(p => p.Key, p => ParamValue.Numbers(Enumerable.Repeat(p.Value.PerNeuron![0], n).ToArray()));
+            var kernels = new[] { model.Compile(scalar, n, c.Dt), model.Compile(repeated, n, c.Dt) };
+            var states = kernels.Select(_ => model.StateVariables.Select(_ => new float[total]).ToArray()).ToArray();
+            var outputs = new[] { new float[total], new float[total] };
+            var x = new float[total];
+            for (int k = 0; k < 2; k++)
+            {
+                kernels[k].Initialize(states[k], 0, c.Batch);
+            }
+
+            for (int t = 0; t < c.Time; t++)
+            {
+                for (int b = 0; b < c.Batch; b++)
+                {
+                    c.Input[b][t].CopyTo(x, b * n);
+                }
+
+                for (int k = 0; k < 2; k++)
+                {
+                    kernels[k].Step(states[k], x, [], outputs[k], 0, c.Batch, 0, n);
+                }
+
+                Assert.True(outputs[0].AsSpan().SequenceEqual(outputs[1]), $"{c.Model} step {t}: outputs differ");
+                for (int s = 0; s < states[0].Length; s++)
+                {
+                    Assert.True(states[0][s].AsSpan().SequenceEqual(states[1][s]), $"{c.Model} step {t}: {model.StateVariables[s]} differs");
+                }
+            }
+        }
+    }
+
+    [Fact]
     public void The_compiled_constants_are_the_references()
     {
         // gain, a, a_syn and w_in*(1 - a_syn): exp and 1 - exp in double, rounded to float32 once.
