@@ -116,9 +116,9 @@ public sealed class NirGenericModel : NeuronModel
 
     private NeuronValues Required(ParameterReader r, string name, NumberRange range) =>
         r.OptionalValues(name, range)
-        ?? throw r.Error(name, $"model '{Name}' requires parameter '{name}' ({Find(name)})");
+        ?? throw r.Error(name, $"model '{Name}' requires parameter '{name}' ({Explain(name)})");
 
-    private string Find(string name)
+    private string Explain(string name)
     {
         var d = Parameters.First(p => p.Name == name);
         return $"{d.Description} Allowed: {d.Range}";
