@@ -10,15 +10,19 @@ public static class ModelCatalog
         new SinabsIafModel(),
         new SinabsLifModel(),
         new SinabsAlifModel(),
+        new SinabsExpLeakModel(),
         new SnnTorchLeakyModel(),
         new SnnTorchSynapticModel(),
         new SnnTorchAlphaModel(),
         new SnnTorchLapicqueModel(),
         new SnnTorchRLeakyModel(),
+        new SnnTorchRSynapticModel(),
         new NorseIafModel(),
         new NorseLifModel(),
         new NorseLsnnModel(),
         new NorseLifAdExModel(),
+        new NorseLifBoxModel(),
+        new NorseLiBoxModel(),
     ];
 
     private static readonly Dictionary<string, NeuronModel> s_byName =

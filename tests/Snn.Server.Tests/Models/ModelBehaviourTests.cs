@@ -24,6 +24,10 @@ public sealed class ModelBehaviourTests
         { "norse_lsnn_default", "beta", 0.5f },
         { "norse_iaf_default", "v_reset", -0.5f },
         { "norse_lifadex_default", "v_th", 0.8f },
+        { "transcribed/norse_lifbox_custom", "v_th", 0.5f },
+        { "transcribed/norse_libox_custom", "tau_mem_inv", 50f },
+        { "transcribed/sinabs_expleak_norm_clip", "tau_mem", 20f },
+        { "transcribed/snntorch_rsynaptic_linear", "alpha", 0.5f },
     };
 
     /// <summary>A different value for one neuron changes that neuron only.</summary>
