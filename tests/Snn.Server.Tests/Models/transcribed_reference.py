@@ -7,17 +7,20 @@ rounds to float32, no fusion, Python scalars rounded to float32 first, derived c
 once as correctly rounded float32). It writes tests/data/transcribed/<case>.json in the
 snn-refcase/1 schema, with "source" saying that the trace is a transcription, not a library run.
 
-    /usr/bin/python3 tests/Snn.Server.Tests/Models/transcribed_reference.py
+    /usr/bin/python3 tests/Snn.Server.Tests/Models/transcribed_reference.py [OUT_DIR]
+
+TranscribedReferenceTests runs it into a temporary folder and requires the committed files back.
 """
 import json
 import math
 import os
+import sys
 
 import numpy as np
 
 F = np.float32
 HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.normpath(os.path.join(HERE, "..", "..", "data", "transcribed"))
+OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.normpath(os.path.join(HERE, "..", "..", "data", "transcribed"))
 
 COMMITS = {
     "norse": ("065a3b45cf13bc8156d18987380f6d26c09f08a2", "v1.1.0-31-g065a3b45"),
