@@ -212,7 +212,6 @@ def run(case, library, model, api, params, derived, factory, x, dt=None, weights
         "library_describe": describe,
         "source": "NumPy float32 transcription of the library source at library_commit "
                   "(tests/Snn.Server.Tests/Models/transcribed_reference.py); not a run of the library",
-        "numpy_version": np.__version__,
         "dtype": "float32",
         "model": model,
         "api": api,
