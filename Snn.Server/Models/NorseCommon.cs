@@ -28,7 +28,6 @@ internal static class Norse
     public static ParameterDescriptor Dt(bool used) => Describe.Number("dt", "network dt", NumberRange.Positive, false,
         used ? "Integration time step in seconds (rounded to float32)." : "Accepted for symmetry with the cell; the IAF update does not use it.");
 
-    /// <summary>Reads the surrogate parameters (forward-irrelevant) and <c>dt</c> as float32.</summary>
     /// <summary>
     /// The leaky-integrator core that norse LIF, LSNN and LIFAdEx share: voltages, dt, and the
     /// derived c_m = dt*tau_mem_inv and nc_s = -dt*tau_syn_inv (checked finite).
@@ -56,10 +55,17 @@ internal static class Norse
         return c;
     }
 
+    /// <summary>Reads the surrogate parameters (forward-irrelevant) and <c>dt</c> as float32.</summary>
     public static float ReadCommon(ParameterReader r, double networkDt)
     {
         r.Choice("method", "super");
         r.Scalar("alpha", 100f, NumberRange.Any);
+        return ReadDt(r, networkDt);
+    }
+
+    /// <summary><c>dt</c> as float32: the population's own, else the network's.</summary>
+    public static float ReadDt(ParameterReader r, double networkDt)
+    {
         if (r.Has("dt"))
         {
             return r.Scalar("dt", 0f, NumberRange.Positive);

@@ -40,7 +40,7 @@ public static class GpuCheck
         {
             var device = host.Services.GetRequiredService<IComputeBackend>();
             log.WriteLine($"device: {device.Device}");
-            foreach (var kind in new[] { "refcases", "refnets" })
+            foreach (var kind in new[] { "refcases", "refnets", "transcribed" })
             {
                 string cases = Path.Combine(dataDir, kind);
                 if (!Directory.Exists(cases))

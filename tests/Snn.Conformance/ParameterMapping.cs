@@ -84,6 +84,10 @@ internal static class ParameterMapping
             "norse.torch.LIFCell" => ("norse.LIF", false),
             "norse.torch.LSNNCell" => ("norse.LSNN", false),
             "norse.torch.LIFAdExCell" => ("norse.LIFAdEx", false),
+            "norse.torch.LIFBoxCell" => ("norse.LIFBox", false),
+            "norse.torch.LIBoxCell" => ("norse.LIBox", false),
+            "sinabs.layers.ExpLeak" => ("sinabs.ExpLeak", false),
+            "snntorch.RSynaptic" => ("snntorch.RSynaptic", true),
             _ => null,
         };
     }

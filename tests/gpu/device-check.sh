@@ -8,7 +8,7 @@
 # DIR/peers with ../shared/gpu/setup_peers.sh and copy peer_gpu_bench.py and peer_graph_bench.py into
 # DIR. Then, on the GPU machine:
 #   bash DIR/device-check.sh [OUTDIR]
-# It replays every reference case and network on the cuda backend, checks the device against the CPU
+# It replays every reference case and network (and the transcribed cases) on the cuda backend, checks the device against the CPU
 # bit for bit, measures the GPU figures, runs the peers if they are there, and ends with one line:
 #   gpu-check: N passed, M failed
 set -uo pipefail
@@ -20,7 +20,7 @@ if [ "${1:-}" = "--prepare" ]; then
   dotnet publish "$root/tests/Snn.Conformance" -c Release -r linux-x64 --self-contained \
     -p:PublishSingleFile=true -p:EnableCompressionInSingleFile=true -o "$dir/gpu-check" || exit 1
   rm -f "$dir"/gpu-check/*.pdb
-  tar -czf "$dir/data.tar.gz" -C "$root/tests" data/refcases data/refnets
+  tar -czf "$dir/data.tar.gz" -C "$root/tests" data/refcases data/refnets data/transcribed
   cp "$here/device-check.sh" "$dir/"
   du -sh "$dir"
   exit 0

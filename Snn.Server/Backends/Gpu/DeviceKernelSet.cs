@@ -38,6 +38,14 @@ internal sealed class DeviceKernelSet(Accelerator accelerator)
 
     public NeuronLauncher<NorseLsnnDeviceRule> NorseLsnn { get; } = Neuron<NorseLsnnDeviceRule>(accelerator);
 
+    public NeuronLauncher<NorseLifBoxDeviceRule> NorseLifBox { get; } = Neuron<NorseLifBoxDeviceRule>(accelerator);
+
+    public NeuronLauncher<NorseLiBoxDeviceRule> NorseLiBox { get; } = Neuron<NorseLiBoxDeviceRule>(accelerator);
+
+    public NeuronLauncher<SinabsExpLeakDeviceRule> SinabsExpLeak { get; } = Neuron<SinabsExpLeakDeviceRule>(accelerator);
+
+    public NeuronLauncher<RSynapticDeviceRule> RSynaptic { get; } = Neuron<RSynapticDeviceRule>(accelerator);
+
     public Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, int, ArrayView<int>, ArrayView<int>, ArrayView<float>> CompactSmall { get; } =
         Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, int, ArrayView<int>, ArrayView<int>, ArrayView<float>>>(
             accelerator, nameof(DeviceKernels.CompactSmall));
@@ -107,6 +115,10 @@ internal sealed class DeviceKernelSet(Accelerator accelerator)
         yield return neuron.MakeGenericMethod(typeof(RLeakyDeviceRule));
         yield return neuron.MakeGenericMethod(typeof(SinabsAlifDeviceRule));
         yield return neuron.MakeGenericMethod(typeof(NorseLsnnDeviceRule));
+        yield return neuron.MakeGenericMethod(typeof(NorseLifBoxDeviceRule));
+        yield return neuron.MakeGenericMethod(typeof(NorseLiBoxDeviceRule));
+        yield return neuron.MakeGenericMethod(typeof(SinabsExpLeakDeviceRule));
+        yield return neuron.MakeGenericMethod(typeof(RSynapticDeviceRule));
         foreach (var name in new[]
         {
             nameof(DeviceKernels.Stateless), nameof(DeviceKernels.DenseFromEvents), nameof(DeviceKernels.DenseFromRow),

@@ -464,6 +464,10 @@ internal sealed class DeviceNetwork : IDisposable
         RLeaky,
         SinabsAlif,
         NorseLsnn,
+        NorseLifBox,
+        NorseLiBox,
+        SinabsExpLeak,
+        RSynaptic,
     }
 
     /// <summary>A population's buffers on the device, its rule and its compaction buffers.</summary>
@@ -480,6 +484,9 @@ internal sealed class DeviceNetwork : IDisposable
         private LapicqueDeviceRule _lapicque;
         private RLeakyDeviceRule _rleaky;
         private SinabsAlifDeviceRule _alif;
+        private NorseLifBoxDeviceRule _lifBox;
+        private SinabsExpLeakDeviceRule _expLeak;
+        private RSynapticDeviceRule _rsynaptic;
 
         public DevicePopulation(DeviceNetwork net, Population population)
         {
@@ -559,6 +566,10 @@ internal sealed class DeviceNetwork : IDisposable
             VectorKernel<SnnTorchRLeakyRule> k when !k.Rule.Inhibition => PopulationKind.RLeaky,
             VectorKernel<SinabsAlifRule> => PopulationKind.SinabsAlif,
             VectorKernel<NorseLsnnRule> => PopulationKind.NorseLsnn,
+            VectorKernel<NorseLifBoxRule> => PopulationKind.NorseLifBox,
+            VectorKernel<NorseLiBoxRule> => PopulationKind.NorseLiBox,
+            VectorKernel<SinabsExpLeakRule> => PopulationKind.SinabsExpLeak,
+            VectorKernel<SnnTorchRSynapticRule> k when !k.Rule.Inhibition => PopulationKind.RSynaptic,
             _ => PopulationKind.Unsupported,
         };
 
@@ -615,6 +626,21 @@ internal sealed class DeviceNetwork : IDisposable
                     lanes = Lanes(k.LaneCount, k.Lane);
                     break;
                 case VectorKernel<NorseLsnnRule> k:
+                    lanes = Lanes(k.LaneCount, k.Lane);
+                    break;
+                case VectorKernel<NorseLifBoxRule> k:
+                    _lifBox = new NorseLifBoxDeviceRule(k.Rule.Subtract ? 1 : 0);
+                    lanes = Lanes(k.LaneCount, k.Lane);
+                    break;
+                case VectorKernel<NorseLiBoxRule> k:
+                    lanes = Lanes(k.LaneCount, k.Lane);
+                    break;
+                case VectorKernel<SinabsExpLeakRule> k:
+                    _expLeak = new SinabsExpLeakDeviceRule(k.Rule.NormInput ? 1 : 0, k.Rule.Clip ? 1 : 0);
+                    lanes = Lanes(k.LaneCount, k.Lane);
+                    break;
+                case VectorKernel<SnnTorchRSynapticRule> k:
+                    _rsynaptic = new RSynapticDeviceRule((int)k.Rule.Reset);
                     lanes = Lanes(k.LaneCount, k.Lane);
                     break;
             }
@@ -682,6 +708,10 @@ internal sealed class DeviceNetwork : IDisposable
                 case PopulationKind.RLeaky: Launch(k.RLeaky, _rleaky, due, dc); break;
                 case PopulationKind.SinabsAlif: Launch(k.SinabsAlif, _alif, due, dc); break;
                 case PopulationKind.NorseLsnn: Launch(k.NorseLsnn, default, due, dc); break;
+                case PopulationKind.NorseLifBox: Launch(k.NorseLifBox, _lifBox, due, dc); break;
+                case PopulationKind.NorseLiBox: Launch(k.NorseLiBox, default, due, dc); break;
+                case PopulationKind.SinabsExpLeak: Launch(k.SinabsExpLeak, _expLeak, due, dc); break;
+                case PopulationKind.RSynaptic: Launch(k.RSynaptic, _rsynaptic, due, dc); break;
                 default:
                     throw new InvalidOperationException($"population '{Population.Name}' ({Population.Model.Name}) has no device kernel");
             }

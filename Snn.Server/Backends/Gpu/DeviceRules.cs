@@ -282,3 +282,76 @@ internal readonly struct NorseLsnnDeviceRule : IDeviceRule
         spike = z;
     }
 }
+
+/// <summary>
+/// norse.LIFBox: NorseLifBoxRule (Models/NorseLifBox.cs). Lanes: 0 dt*tau_mem_inv, 1 v_leak, 2 v_th,
+/// 3 v_reset. State: v.
+/// </summary>
+internal readonly struct NorseLifBoxDeviceRule(int subtract) : IDeviceRule
+{
+    public void Step(ArrayView<float> p, int n, int size, ref float v, ref float unused1, ref float unused2, ref float unused3, float x, float rec, out float spike)
+    {
+        float vDecayed = v + p[n] * ((x + p[size + n]) - v);
+        float vTh = p[2 * size + n];
+        float z = vDecayed - vTh > 0f ? 1f : 0f;
+        v = (1f - z) * vDecayed + z * (subtract != 0 ? vDecayed - vTh : p[3 * size + n]);
+        spike = z;
+    }
+}
+
+/// <summary>norse.LIBox: NorseLiBoxRule (Models/NorseLiBox.cs). Lanes: 0 dt*tau_mem_inv, 1 v_leak. State: v. Output: v.</summary>
+internal readonly struct NorseLiBoxDeviceRule : IDeviceRule
+{
+    public void Step(ArrayView<float> p, int n, int size, ref float v, ref float unused1, ref float unused2, ref float unused3, float x, float rec, out float spike)
+    {
+        v = v + p[n] * ((p[size + n] - v) + x);
+        spike = v;
+    }
+}
+
+/// <summary>
+/// sinabs.ExpLeak: SinabsExpLeakRule (Models/SinabsExpLeak.cs). Lanes: 0 alpha_mem, 1 (1 - alpha_mem),
+/// 2 min_v_mem. State: v_mem. Output: v_mem before the clip.
+/// </summary>
+internal readonly struct SinabsExpLeakDeviceRule(int normInput, int clip) : IDeviceRule
+{
+    public void Step(ArrayView<float> p, int n, int size, ref float v, ref float unused1, ref float unused2, ref float unused3, float x, float rec, out float spike)
+    {
+        float syn = normInput != 0 ? p[size + n] * x : x;
+        v = p[n] * v + syn;
+        spike = v;
+        if (clip != 0)
+        {
+            float min = p[2 * size + n];
+            float d = v - min;
+            v = (d > 0f ? d : 0f) + min;
+        }
+    }
+}
+
+/// <summary>
+/// snntorch.RSynaptic without inhibition: SnnTorchRSynapticRule (Models/SnnTorchRSynaptic.cs). Lanes:
+/// 0 alpha, 1 beta (both clamped), 2 threshold. States: spk, syn, mem. Takes the recurrent input.
+/// </summary>
+internal readonly struct RSynapticDeviceRule(int reset) : IDeviceRule
+{
+    public void Step(ArrayView<float> p, int n, int size, ref float spk, ref float syn, ref float mem, ref float unused3,
+        float x, float rec, out float spike)
+    {
+        float thr = p[2 * size + n];
+        float r = mem - thr > 0f ? 1f : 0f;
+        syn = (p[n] * syn + x) + rec;
+        mem = p[size + n] * mem + syn;
+        if (reset == LeakyDeviceRule.Subtract)
+        {
+            mem = mem - r * thr;
+        }
+        else if (reset == LeakyDeviceRule.Zero)
+        {
+            mem = mem - mem * r;
+        }
+
+        spike = mem - thr > 0f ? 1f : 0f;
+        spk = spike;
+    }
+}

@@ -80,6 +80,8 @@ internal static class Specs
         ["snntorch.Synaptic"] = [("alpha", Num(0.8)), ("beta", Num(0.9))],
         ["snntorch.Alpha"] = [("alpha", Num(0.9)), ("beta", Num(0.8))],
         ["snntorch.Lapicque"] = [("beta", Num(0.9))],
+        ["sinabs.ExpLeak"] = [("tau_mem", Num(10))],
+        ["snntorch.RSynaptic"] = [("alpha", Num(0.8)), ("beta", Num(0.9))],
     };
 
     public static ParameterValue Num(double value) => new() { Scalar = value };

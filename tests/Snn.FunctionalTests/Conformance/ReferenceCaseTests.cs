@@ -30,6 +30,16 @@ public sealed class ReferenceCaseTests(ServerFixture server) : IClassFixture<Ser
     [MemberData(nameof(LayerCases))]
     public Task Layer_case_matches_the_library(string name) => Check("refcases", name);
 
+    public static TheoryData<string> TranscribedCases() => Cases("transcribed");
+
+    /// <summary>
+    /// The models no library trace covers yet, against the NumPy float32 transcription of the library
+    /// (tests/data/transcribed): through Run, the non-spiking models' v arrives as graded values.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(TranscribedCases))]
+    public Task Transcribed_case_matches_the_transcription(string name) => Check("transcribed", name);
+
     public static TheoryData<string> NetworkCases() => Cases("refnets");
 
     /// <summary>Every reference network: dense, one-to-one, conv2d and sum pooling projections, recurrent ones included.</summary>

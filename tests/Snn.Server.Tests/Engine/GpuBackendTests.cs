@@ -103,6 +103,24 @@ public sealed class GpuBackendTests : IClassFixture<GpuBackendTests.Backends>
             [Pop("in", "input", 50), Pop("a", "sinabs.LIF", 30, P(("tau_mem", 5)))],
             [Sparse("s", "in", "a", [0, 3, 3, 7, 7, 7, 20, 49, 49, 2], [1, 1, 1, 5, 6, 5, 29, 0, 1, 1], Dyadic(new Random(13), 10).Select(w => w * 8).ToArray(),
                 bias: Dyadic(new Random(14), 30))], 2),
+        ["norse-lifbox-subtract"] = () => Net(
+            [Pop("in", "input", 120), Pop("a", "norse.LIFBox", 120, P(("reset_method", "reset_subtract"), ("tau_mem_inv", 300), ("v_leak", 0.1)))],
+            [OneToOne("j", "in", "a", Enumerable.Repeat(2f, 120).ToArray())], 2),
+        ["norse-libox-dense-graded"] = () => Net(
+            [Pop("in", "input", 50), Pop("li", "norse.LIBox", 40, P(("tau_mem_inv", 250), ("v_leak", 0.05))), Pop("o", "norse.LIFBox", 30)],
+            [Dense("w1", "in", "li", Dyadic(new Random(15), 40 * 50)), Dense("w2", "li", "o", Dyadic(new Random(16), 30 * 40).Select(w => w * 4).ToArray())], 2),
+        ["sinabs-expleak-clip-dense"] = () => Net(
+            [Pop("in", "input", 60), Pop("e", "sinabs.ExpLeak", 48, P(("tau_mem", 5), ("norm_input", true), ("min_v_mem", -0.25))), Pop("o", "sinabs.IAF", 20)],
+            [Dense("w1", "in", "e", Dyadic(new Random(17), 48 * 60)), Dense("w2", "e", "o", Dyadic(new Random(18), 20 * 48))], 2),
+        ["rsynaptic-recurrent-zero"] = () => Net(
+            [Pop("in", "input", 40), Pop("a", "snntorch.RSynaptic", 40, P(("alpha", 0.8), ("beta", 0.9), ("reset_mechanism", "zero"), ("reset_delay", false)))],
+            [OneToOne("j", "in", "a"), Dense("rec", "a", "a", Dyadic(new Random(19), 1600), Dyadic(new Random(20), 40))], 2),
+        ["rsynaptic-one-to-one-subtract"] = () => Net(
+            [Pop("in", "input", 40), Pop("a", "snntorch.RSynaptic", 40, P(("alpha", 0.7), ("beta", 0.85), ("threshold", 0.9)))],
+            [OneToOne("j", "in", "a"), OneToOne("rec", "a", "a", Dyadic(new Random(21), 40))], 2),
+        ["cpu-fallback-rsynaptic-inhibition"] = () => Net(
+            [Pop("in", "input", 40), Pop("a", "snntorch.RSynaptic", 40, P(("alpha", 0.8), ("beta", 0.9), ("inhibition", true)))],
+            [OneToOne("j", "in", "a"), OneToOne("rec", "a", "a", Dyadic(new Random(22), 40))], 2),
         ["cpu-fallback-lifadex"] = () => Net(
             [Pop("in", "input", 50), Pop("a", "norse.LIFAdEx", 50)], [OneToOne("j", "in", "a", Enumerable.Repeat(20f, 50).ToArray())], 2),
     };

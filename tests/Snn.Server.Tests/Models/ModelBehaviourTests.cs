@@ -24,6 +24,10 @@ public sealed class ModelBehaviourTests
         { "norse_lsnn_default", "beta", 0.5f },
         { "norse_iaf_default", "v_reset", -0.5f },
         { "norse_lifadex_default", "v_th", 0.8f },
+        { "transcribed/norse_lifbox_custom", "v_th", 0.5f },
+        { "transcribed/norse_libox_custom", "tau_mem_inv", 50f },
+        { "transcribed/sinabs_expleak_norm_clip", "tau_mem", 20f },
+        { "transcribed/snntorch_rsynaptic_linear", "alpha", 0.5f },
     };
 
     /// <summary>A different value for one neuron changes that neuron only.</summary>
@@ -114,6 +118,15 @@ public sealed class ModelBehaviourTests
         { "norse.LSNN", "tau_adapt_inv", ParamValue.Number(-1), "> 0" },
         { "norse.LIFAdEx", "delta_T", ParamValue.Number(0), "> 0" },
         { "norse.IAF", "v_th", ParamValue.Switch(true), "must be a number" },
+        { "norse.LIFBox", "reset_method", ParamValue.Choice("reset_zero"), "\"reset_value\", \"reset_subtract\"" },
+        { "norse.LIFBox", "tau_syn_inv", ParamValue.Number(200), "has no parameter" },
+        { "norse.LIBox", "v_th", ParamValue.Number(1), "has no parameter" },
+        { "norse.LIBox", "method", ParamValue.Choice("super"), "has no parameter" },
+        { "norse.LIBox", "tau_mem_inv", ParamValue.Number(-100), "> 0" },
+        { "sinabs.ExpLeak", "spike_threshold", ParamValue.Number(1), "has no parameter" },
+        { "sinabs.ExpLeak", "tau_mem", ParamValue.Number(0), "> 0" },
+        { "snntorch.RSynaptic", "graded_spikes_factor", ParamValue.Number(2), "is fixed at 1" },
+        { "snntorch.RSynaptic", "V", ParamValue.Number(1), "has no parameter" },
     };
 
     private static readonly Dictionary<string, Dictionary<string, ParamValue>> s_required = new()
@@ -125,6 +138,8 @@ public sealed class ModelBehaviourTests
         ["snntorch.Synaptic"] = new() { ["alpha"] = ParamValue.Number(0.8), ["beta"] = ParamValue.Number(0.9) },
         ["snntorch.Alpha"] = new() { ["alpha"] = ParamValue.Number(0.9), ["beta"] = ParamValue.Number(0.8) },
         ["snntorch.Lapicque"] = new() { ["beta"] = ParamValue.Number(0.9) },
+        ["sinabs.ExpLeak"] = new() { ["tau_mem"] = ParamValue.Number(10) },
+        ["snntorch.RSynaptic"] = new() { ["alpha"] = ParamValue.Number(0.8), ["beta"] = ParamValue.Number(0.9) },
     };
 
     private static Dictionary<string, ParamValue> Minimal(string model) =>

@@ -46,13 +46,30 @@ internal sealed class RefCase
 
     public Dictionary<string, float[][][]> States { get; } = [];
 
+    /// <summary>Traces the libraries themselves produced (SEMANTICS.md).</summary>
     public static string Directory => Path.Combine(AppContext.BaseDirectory, "data", "refcases");
 
+    /// <summary>
+    /// Traces of models no library run covers yet, from the NumPy float32 transcription of the library
+    /// source in Models/transcribed_reference.py; their names start with <see cref="TranscribedPrefix"/>.
+    /// </summary>
+    public static string TranscribedDirectory => Path.Combine(AppContext.BaseDirectory, "data", "transcribed");
+
+    public const string TranscribedPrefix = "transcribed/";
+
+    /// <summary>Every case: the library traces, then the transcribed ones (prefixed).</summary>
     public static IEnumerable<string> Names() =>
-        System.IO.Directory.GetFiles(Directory, "*.json")
+        Files(Directory).Concat(Files(TranscribedDirectory).Select(n => TranscribedPrefix + n));
+
+    private static IEnumerable<string> Files(string directory) =>
+        System.IO.Directory.GetFiles(directory, "*.json")
             .Select(Path.GetFileNameWithoutExtension)
             .Where(n => n != "INDEX")
             .Order(StringComparer.Ordinal)!;
+
+    private static string PathOf(string name) => name.StartsWith(TranscribedPrefix, StringComparison.Ordinal)
+        ? Path.Combine(TranscribedDirectory, name[TranscribedPrefix.Length..] + ".json")
+        : Path.Combine(Directory, name + ".json");
 
     private static readonly Dictionary<string, RefCase> s_cache = [];
 
@@ -62,7 +79,7 @@ internal sealed class RefCase
         {
             if (!s_cache.TryGetValue(name, out var c))
             {
-                using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Directory, name + ".json")));
+                using var doc = JsonDocument.Parse(File.ReadAllText(PathOf(name)));
                 c = new RefCase(name, doc.RootElement.Clone());
                 s_cache[name] = c;
             }
@@ -87,11 +104,14 @@ internal sealed class RefCase
         "sinabs.layers.IAF" or "sinabs.layers.IAFRecurrent" => "sinabs.IAF",
         "sinabs.layers.LIF" or "sinabs.layers.LIFRecurrent" => "sinabs.LIF",
         "sinabs.layers.ALIF" or "sinabs.layers.ALIFRecurrent" => "sinabs.ALIF",
-        "snntorch.Leaky" or "snntorch.Synaptic" or "snntorch.Alpha" or "snntorch.Lapicque" or "snntorch.RLeaky" => LibraryModel,
+        "sinabs.layers.ExpLeak" => "sinabs.ExpLeak",
+        "snntorch.Leaky" or "snntorch.Synaptic" or "snntorch.Alpha" or "snntorch.Lapicque" or "snntorch.RLeaky" or "snntorch.RSynaptic" => LibraryModel,
         _ when LibraryModel.StartsWith("norse.torch.IAFCell", StringComparison.Ordinal) => "norse.IAF",
         _ when LibraryModel.StartsWith("norse.torch.LIFCell", StringComparison.Ordinal) => "norse.LIF",
         _ when LibraryModel.StartsWith("norse.torch.LSNNCell", StringComparison.Ordinal) => "norse.LSNN",
         _ when LibraryModel.StartsWith("norse.torch.LIFAdExCell", StringComparison.Ordinal) => "norse.LIFAdEx",
+        _ when LibraryModel.StartsWith("norse.torch.LIFBoxCell", StringComparison.Ordinal) => "norse.LIFBox",
+        _ when LibraryModel.StartsWith("norse.torch.LIBoxCell", StringComparison.Ordinal) => "norse.LIBox",
         _ => throw new NotSupportedException(LibraryModel),
     };
 
