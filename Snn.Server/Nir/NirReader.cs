@@ -61,7 +61,9 @@ internal static class NirReader
         if (rootType != "NIRGraph")
             throw new NirFormatException("", "node/type", $"the root node is a '{rootType}', expected 'NIRGraph'");
 
-        var graph = ReadGraphGroup(root, version, "", 0);
+        var notes = new List<string>();
+        var graph = ReadGraphGroup(root, version, "", 0, notes);
+        graph = new NirGraph(graph.Version, graph.Nodes, graph.Edges, notes);
         NirValidator.Validate(graph);
         return graph;
     }
@@ -70,7 +72,7 @@ internal static class NirReader
     /// The nodes and edges of a graph group: the root's, or a nested NIRGraph node's, whose faults name the
     /// node by its path ("lif1/w_rec"). <paramref name="prefix"/> is that path up to the graph ("" or "lif1/").
     /// </summary>
-    private static NirGraph ReadGraphGroup(IH5Group group, string version, string prefix, int depth)
+    private static NirGraph ReadGraphGroup(IH5Group group, string version, string prefix, int depth, List<string> notes)
     {
         var where = prefix.TrimEnd('/');
         if (!group.LinkExists("nodes") || group.Get("nodes") is not IH5Group nodesGroup)
@@ -81,10 +83,40 @@ internal static class NirReader
         {
             if (child is not IH5Group childGroup)
                 throw new NirFormatException(prefix + child.Name, "", "a node must be an HDF5 group of datasets");
-            nodes.Add(child.Name, ReadNode(child.Name, prefix, childGroup, version, depth));
+            nodes.Add(child.Name, ReadNode(child.Name, prefix, childGroup, version, depth, notes));
         }
 
-        return new NirGraph(version, nodes, ReadEdges(group, where));
+        var edges = ReadEdges(group, where);
+        if (depth > 0 && edges.FirstOrDefault(e => !nodes.ContainsKey(e.Source) || !nodes.ContainsKey(e.Target)) is { Source: not null } dangling
+            && RecurrentLayerEdges(nodes) is { } rebuilt)
+        {
+            var missing = nodes.ContainsKey(dangling.Source) ? dangling.Target : dangling.Source;
+            notes.Add($"NIR node '{where}': its edges name '{missing}', which is none of its nodes; read as snnTorch's import_from_nir reads a "
+                + $"recurrent subgraph, by node type: {string.Join(", ", rebuilt.Select(e => $"{e.Source} -> {e.Target}"))}");
+            edges = rebuilt;
+        }
+
+        return new NirGraph(version, nodes, edges);
+    }
+
+    /// <summary>
+    /// The edges of a recurrent layer as snnTorch nests it (its import_from_nir finds the parts by type and
+    /// ignores the subgraph's edges; some of its exports name nodes the subgraph lacks): exactly one Input,
+    /// one Output, one LIF or CubaLIF and one Affine or Linear, joined input -> lif -> w -> lif -> output.
+    /// Null for any other subgraph.
+    /// </summary>
+    private static List<NirEdge>? RecurrentLayerEdges(Dictionary<string, NirNode> nodes)
+    {
+        if (nodes.Count != 4)
+            return null;
+        var input = nodes.Values.OfType<NirInput>().ToList();
+        var output = nodes.Values.OfType<NirOutput>().ToList();
+        var neuron = nodes.Values.Where(n => n is NirLIF or NirCubaLIF).ToList();
+        var weight = nodes.Values.Where(n => n is NirAffine or NirLinear).ToList();
+        if (input.Count != 1 || output.Count != 1 || neuron.Count != 1 || weight.Count != 1)
+            return null;
+        string i = input[0].Name, o = output[0].Name, n = neuron[0].Name, w = weight[0].Name;
+        return [new(i, n), new(n, w), new(w, n), new(n, o)];
     }
 
     private static List<NirEdge> ReadEdges(IH5Group root, string where)
@@ -103,7 +135,7 @@ internal static class NirReader
         return edges;
     }
 
-    private static NirNode ReadNode(string name, string prefix, IH5Group g, string version, int depth)
+    private static NirNode ReadNode(string name, string prefix, IH5Group g, string version, int depth, List<string> notes)
     {
         // Faults name the node by its path from the root graph; the record keeps the name its graph gives it.
         var where = prefix + name;
@@ -133,7 +165,7 @@ internal static class NirReader
             "CubaLIF" => new NirCubaLIF(name, Tensor(g, where, "tau_syn"), Tensor(g, where, "tau_mem"), Tensor(g, where, "r"),
                 Tensor(g, where, "v_leak"), Tensor(g, where, "v_threshold"), VReset(g, where), Tensor(g, where, "w_in")),
             "NIRGraph" => depth < MaxNesting
-                ? new NirSubgraph(name, ReadGraphGroup(g, version, where + "/", depth + 1))
+                ? new NirSubgraph(name, ReadGraphGroup(g, version, where + "/", depth + 1, notes))
                 : throw new NirFormatException(where, "type", $"graphs nest more than {MaxNesting} deep; flatten the inner graphs before export"),
             _ => throw new NirFormatException(where, "type", $"unknown node type '{type}'; supported: {SupportedTypes}"),
         };

@@ -13,10 +13,11 @@ internal sealed record NirTensor(float[] Values, int[] Shape, bool WasFloat64)
         : this(Narrow(doubles), shape, true) => Doubles = doubles;
 
     /// <summary>
-    /// The values as the file stored them, non-null exactly when <see cref="WasFloat64"/>. A float64 tensor
-    /// built from float32 values (no doubles given) holds those values widened.
+    /// The values as the file stored them, non-null exactly when <see cref="WasFloat64"/> (set it only with
+    /// float64 values whose float32 rounding is <see cref="Values"/>). A float64 tensor built from float32
+    /// values (no doubles given) holds those values widened.
     /// </summary>
-    public double[]? Doubles { get; private init; } = WasFloat64 ? Array.ConvertAll(Values, v => (double)v) : null;
+    public double[]? Doubles { get; init; } = WasFloat64 ? Array.ConvertAll(Values, v => (double)v) : null;
 
     public int Rank => Shape.Length;
 

@@ -20,7 +20,7 @@ public sealed class NirReaderTests(NirFiles files) : IClassFixture<NirFiles>
     [
         "missing_tau", "lif_threshold_shape", "lif_negative_tau", "affine_bias_shape", "affine_weight_rank",
         "edge_to_missing_node", "unknown_type", "missing_type", "stateless_cycle", "conv_groups",
-        "flatten_start_dim", "flatten_end_before_start", "no_output", "subgraph_bad_weight", "subgraph_stateless_cycle",
+        "flatten_start_dim", "flatten_end_before_start", "no_output", "subgraph_bad_weight", "subgraph_stateless_cycle", "subgraph_dangling_edge",
         "nested_too_deep", "huge_dataset", "no_graph", "not_hdf5",
     ];
 

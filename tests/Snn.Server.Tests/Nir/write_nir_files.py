@@ -178,6 +178,12 @@ bad("subgraph_stateless_cycle", {**io, "sub": {"type": "NIRGraph", "nodes": {
     "b": {"type": "Scale", "scale": arr((4,))}, "output": {"type": "Output", "shape": np.array([4])}},
     "edges": [("input", "a"), ("a", "b"), ("b", "a"), ("b", "output")]}}, [("input", "sub"), ("sub", "output")], "sub/a", "edges")
 
+# A dangling edge in a subgraph that is not snnTorch's recurrent layer shape is not repaired.
+bad("subgraph_dangling_edge", {**io, "sub": {"type": "NIRGraph", "nodes": {
+    "input": {"type": "Input", "shape": np.array([4])}, "a": {"type": "Linear", "weight": arr((4, 4))},
+    "output": {"type": "Output", "shape": np.array([4])}},
+    "edges": [("input", "a"), ("a", "ghost"), ("a", "output")]}}, [("input", "sub"), ("sub", "output")], "sub/ghost", "edges")
+
 
 def nest(depth):
     """A graph nested depth levels deep, each level Input -> inner -> Output."""
