@@ -1,4 +1,5 @@
 using Snn.Protos.V1;
+using Snn.Server.Engine;
 
 namespace Snn.Server.Nir;
 
@@ -7,8 +8,26 @@ internal static class NirImporter
 {
     /// <summary>
     /// Builds the spec and the report. Throws <see cref="NirFormatException"/> for a graph the flavour
-    /// cannot express (naming node and field), and for a lossy conversion when <see cref="NirImportOptions.Strict"/>.
+    /// cannot express (naming node and field), and, when <see cref="NirImportOptions.Strict"/>, an
+    /// <see cref="EngineException"/> (FAILED_PRECONDITION) listing every lossy or ambiguous conversion.
     /// </summary>
-    public static NirImportResult Import(NirGraph graph, NirImportOptions options) =>
-        throw new NotImplementedException("in progress");
+    public static NirImportResult Import(NirGraph graph, NirImportOptions options)
+    {
+        var report = new List<NirConversion>();
+        var flat = NirFlatGraph.Flatten(graph, report);
+        var spec = new NirNetworkBuilder(flat, options, report).Build();
+        if (options.Strict)
+        {
+            var lossy = report.Where(line => line.Lossy).ToList();
+            if (lossy.Count > 0)
+            {
+                throw new EngineException(EngineError.FailedPrecondition,
+                    $"strict import refused: {lossy.Count} conversion(s) lose information or make a choice the file does not fix: " +
+                    string.Join("; ", lossy.Select(l => $"{(l.Node.Length == 0 ? "graph" : l.Node)}: {l.Detail}")) +
+                    ". Import without strict to accept them (the report flags each), or change the file");
+            }
+        }
+
+        return new NirImportResult(spec, report);
+    }
 }

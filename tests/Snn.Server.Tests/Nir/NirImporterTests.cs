@@ -1,0 +1,203 @@
+using Snn.Protos.V1;
+using Snn.Server.Engine;
+using Snn.Server.Nir;
+using Snn.Server.Services;
+
+namespace Snn.Server.Tests.Nir;
+
+/// <summary>
+/// The importer's graph mapping and each flavour's parameters, on the library-written files in
+/// tests/data/nir and on graphs built here; every spec it makes must build into a network.
+/// </summary>
+public sealed class NirImporterTests
+{
+    private static NirGraph Read(string name) => NirReader.Read(Path.Combine(AppContext.BaseDirectory, "data", "nir", name));
+
+    private static NirImportResult Import(NirGraph graph, NirFlavor flavor, bool strict = false, double dt = 0.001) =>
+        NirImporter.Import(graph, new NirImportOptions("net", dt, flavor, strict));
+
+    private static Snn.Server.Engine.Network Build(NetworkSpec spec) => NetworkBuilder.Build(SpecMapping.ToDefinition(spec), new EngineLimits());
+
+    private static NirTensor T(params float[] values) => new(values, [values.Length], false);
+
+    private static NirTensor M(int rows, int cols, params float[] values) => new(values, [rows, cols], false);
+
+    private static NirGraph Graph(IEnumerable<NirNode> nodes, params (string, string)[] edges) =>
+        new("0.5.0", nodes.ToDictionary(n => n.Name), edges.Select(e => new NirEdge(e.Item1, e.Item2)).ToList());
+
+    [Fact]
+    public void Sinabs_cnn_becomes_conv_pool_and_dense_projections_between_IAF_populations()
+    {
+        var result = Import(Read("cnn_sinabs.nir"), NirFlavor.Sinabs);
+        var spec = result.Spec;
+
+        var kinds = spec.Projections.Select(p => p.KindCase).ToList();
+        Assert.Equal(3, kinds.Count(k => k == ProjectionSpec.KindOneofCase.Conv2D));
+        Assert.Equal(2, kinds.Count(k => k == ProjectionSpec.KindOneofCase.SumPool2D));
+        Assert.Equal(2, kinds.Count(k => k == ProjectionSpec.KindOneofCase.Dense));
+        Assert.Equal(5, spec.Populations.Count(p => p.Model == "sinabs.IAF"));
+        var first = spec.Populations.Single(p => p.Name == "1");
+        Assert.Equal([16u, 16u, 16u], first.Shape);
+        Assert.Equal(-first.Params["spike_threshold"].Scalar, first.Params["min_v_mem"].Scalar);
+        Assert.Contains(result.Report, l => l.Node == "1" && l.Becomes.Contains("sinabs.IAF"));
+
+        var network = Build(spec);
+        Assert.Equal(spec.Populations.Count, network.Populations.Length);
+    }
+
+    [Fact]
+    public void Snntorch_nested_recurrent_cuba_lif_is_Synaptic_fed_back_its_weights_with_parameters_computed_in_float64()
+    {
+        var graph = Read("braille_noDelay_bias_zero_subgraph.nir");
+        var spec = Import(graph, NirFlavor.Snntorch).Spec;
+
+        var lif = spec.Populations.Single(p => p.Name == "lif1.lif1");
+        Assert.Equal("snntorch.Synaptic", lif.Model);
+        var node = (NirCubaLIF)((NirSubgraph)graph.Nodes["lif1"]).Graph.Nodes["lif1"];
+        Assert.True(node.TauSyn.WasFloat64);
+        double expectedAlpha = 1 - 1e-4 / node.TauSyn.Doubles![0];
+        Assert.Equal((float)expectedAlpha, AlphaOf(lif, 0));
+        Assert.Equal("zero", lif.Params["reset_mechanism"].Text);
+        Assert.False(lif.Params["reset_delay"].Flag);
+
+        var recurrent = spec.Projections.Single(p => p.Source == "lif1.lif1" && p.Target == "lif1.lif1");
+        Assert.Equal("lif1.lin", recurrent.Name);
+        Assert.False(recurrent.BiasOnFirstStep, "nirtorch's feedback is zero at step 0, bias included");
+        Assert.Equal("snntorch.Synaptic", spec.Populations.Single(p => p.Name == "lif2").Model);
+    }
+
+    [Fact]
+    public void Snntorch_refuses_a_top_level_recurrent_pair_its_importer_rewires_wrongly()
+    {
+        var e = Assert.Throws<NirFormatException>(() => Import(Read("braille_noDelay_noBias_subtract.nir"), NirFlavor.Snntorch));
+        Assert.Contains("lif1.w_rec", e.Message);
+    }
+
+    private static float AlphaOf(PopulationSpec pop, int neuron)
+    {
+        var alpha = pop.Params["alpha"];
+        return alpha.ValueCase == ParameterValue.ValueOneofCase.Scalar ? (float)alpha.Scalar : alpha.PerNeuron.Values[neuron];
+    }
+
+    [Fact]
+    public void A_nested_recurrent_subgraph_imports_as_the_same_network_as_its_flat_form()
+    {
+        var flat = Import(Read("braille_noDelay_noBias_subtract.nir"), NirFlavor.Generic).Spec;
+        var nested = Import(Read("braille_noDelay_bias_zero_subgraph.nir"), NirFlavor.Generic).Spec;
+
+        Assert.Equal(flat.Populations.Select(p => (p.Model, p.Size)), nested.Populations.Select(p => (p.Model, p.Size)));
+        var selfLoop = nested.Projections.Single(p => p.Source == p.Target);
+        Assert.StartsWith("lif1.", selfLoop.Source);
+        Assert.Equal(ProjectionSpec.KindOneofCase.Dense, selfLoop.KindCase);
+    }
+
+    [Fact]
+    public void Float64_parameters_are_flagged_and_strict_refuses_them_naming_each()
+    {
+        var graph = Read("braille_noDelay_noBias_subtract.nir");
+        var lenient = Import(graph, NirFlavor.Generic);
+        Assert.Contains(lenient.Report, l => l.Lossy && l.Becomes == "tau_syn" && l.Detail.Contains("float64"));
+
+        var e = Assert.Throws<EngineException>(() => Import(graph, NirFlavor.Generic, strict: true));
+        Assert.Equal(EngineError.FailedPrecondition, e.Error);
+        Assert.Contains("lif1.lif: float64", e.Message);
+    }
+
+    [Fact]
+    public void Norse_lif_becomes_LIFBox_with_tau_mem_inv_the_float32_reciprocal()
+    {
+        var spec = Import(Read("lif_norse.nir"), NirFlavor.Norse).Spec;
+
+        var lif = spec.Populations.Single(p => p.Name == "1");
+        Assert.Equal("norse.LIFBox", lif.Model);
+        Assert.Equal(1f / 0.0025f, (float)lif.Params["tau_mem_inv"].Scalar);
+        Assert.Equal(ProjectionSpec.KindOneofCase.Dense, spec.Projections.Single().KindCase);
+    }
+
+    [Fact]
+    public void A_flavour_refuses_a_neuron_its_library_does_not_map_naming_the_node()
+    {
+        var graph = Graph([new NirInput("in", [2]), new NirLI("li", T(0.01f), T(1f), T(0f)), new NirOutput("out", [2])],
+            ("in", "li"), ("li", "out"));
+
+        var e = Assert.Throws<NirFormatException>(() => Import(graph, NirFlavor.Snntorch));
+        Assert.Equal("li", e.Node);
+        Assert.Contains("--flavor generic", e.Message);
+    }
+
+    [Fact]
+    public void Snntorch_refuses_what_its_importer_asserts_against()
+    {
+        var graph = Graph([
+            new NirInput("in", [2]),
+            new NirLIF("lif", T(0.001f, 0.001f), T(10f, 10f), T(0.5f, 0.5f), T(1f, 1f), T(0f, 0f)),
+            new NirOutput("out", [2]),
+        ], ("in", "lif"), ("lif", "out"));
+
+        var e = Assert.Throws<NirFormatException>(() => Import(graph, NirFlavor.Snntorch));
+        Assert.Equal("v_leak", e.Field);
+    }
+
+    [Fact]
+    public void Snntorch_lif_beta_is_one_minus_dt_over_tau_in_float32_and_a_scaled_input_moves_the_threshold()
+    {
+        var graph = Graph([
+            new NirInput("in", [2]),
+            new NirAffine("fc", M(2, 2, 0.5f, 0f, 0f, 0.5f), T(0f, 0f)),
+            new NirLIF("lif", T(0.001f, 0.002f), T(10f, 10f), T(0f, 0f), T(1f, 1f), T(0f, 0f)),
+            new NirOutput("out", [2]),
+        ], ("in", "fc"), ("fc", "lif"), ("lif", "out"));
+
+        var result = Import(graph, NirFlavor.Snntorch);
+        var lif = result.Spec.Populations.Single(p => p.Name == "lif");
+
+        Assert.Equal(1f - 1e-4f / 0.001f, lif.Params["beta"].PerNeuron.Values[0]);
+        Assert.Equal(1f - 1e-4f / 0.002f, lif.Params["beta"].PerNeuron.Values[1]);
+        // r*dt/tau = 10*1e-4/0.001 = 1 for neuron 0 and 0.5 for neuron 1; snntorch divides by the smallest (0.5).
+        Assert.Equal(1f / (10f * 1e-4f / 0.002f), (float)lif.Params["threshold"].Scalar);
+        Assert.Contains(result.Report, l => l.Lossy && l.Becomes == "parameter threshold");
+    }
+
+    [Fact]
+    public void Chained_operations_hold_the_first_result_in_a_passthrough_and_a_delay_becomes_delay_steps()
+    {
+        var graph = Graph([
+            new NirInput("in", [2]),
+            new NirScale("scale", T(2f, 3f)),
+            new NirLinear("fc", M(2, 2, 1f, 1f, 1f, 1f)),
+            new NirDelay("d", T(0.003f, 0.003f)),
+            new NirIF("if", T(1f, 1f), T(1f, 1f), T(0f, 0f)),
+            new NirOutput("out", [2]),
+        ], ("in", "scale"), ("scale", "fc"), ("fc", "d"), ("d", "if"), ("if", "out"));
+
+        var spec = Import(graph, NirFlavor.Generic).Spec;
+
+        Assert.Equal("passthrough", spec.Populations.Single(p => p.Name == "scale").Model);
+        var fc = spec.Projections.Single(p => p.Name == "fc");
+        Assert.Equal(("scale", "if", 3u), (fc.Source, fc.Target, fc.DelaySteps));
+        Assert.Equal(ProjectionSpec.KindOneofCase.OneToOne, spec.Projections.Single(p => p.Name == "scale").KindCase);
+    }
+
+    [Fact]
+    public void Export_then_import_gives_back_the_same_network()
+    {
+        var graph = Graph([
+            new NirInput("in", [3]),
+            new NirAffine("fc1", M(2, 3, 0.5f, -0.25f, 1f, 0.125f, 0f, 2f), T(0.1f, -0.2f)),
+            new NirLIF("lif1", T(0.01f, 0.02f), T(1f, 2f), T(0f, 0.1f), T(1f, 1.5f), T(0f, -0.5f)),
+            new NirLinear("fc2", M(2, 2, 1f, 0f, 0f, 1f)),
+            new NirCubaLIF("lif2", T(0.005f, 0.005f), T(0.01f, 0.01f), T(1f, 1f), T(0f, 0f), T(1f, 1f), T(0f, 0f), T(2f, 2f)),
+            new NirAffine("rec", M(2, 2, 0f, 0.5f, 0.5f, 0f), T(0f, 0f)),
+            new NirOutput("output", [2]),
+        ], ("in", "fc1"), ("fc1", "lif1"), ("lif1", "fc2"), ("fc2", "lif2"), ("lif2", "rec"), ("rec", "lif2"), ("lif2", "output"));
+
+        var first = Import(graph, NirFlavor.Generic).Spec;
+        var exported = NirExporter.Export(first, []);
+        var second = Import(exported, NirFlavor.Generic).Spec;
+
+        Assert.Equal(first.ToString(), second.ToString());
+        var lif1 = Assert.IsType<NirLIF>(exported.Nodes["lif1"]);
+        Assert.Equal([0.01f, 0.02f], lif1.Tau.Values);
+        Assert.Equal([0f, -0.5f], lif1.VReset.Values);
+    }
+}
