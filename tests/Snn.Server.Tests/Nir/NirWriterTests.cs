@@ -101,6 +101,23 @@ public sealed class NirWriterTests : IDisposable
     }
 
     [Fact]
+    public void An_exported_network_written_and_read_back_imports_as_the_same_network()
+    {
+        var graph = EveryNodeType();
+        var lif = new NirLIF("lif", D(3, 0.02), D(3, 1), D(3, 0.1), D(3, 1), D(3, 0));
+        var chain = new NirGraph("1.0.7", Nodes(graph.Nodes["input"], graph.Nodes["affine"], lif, graph.Nodes["rnn"],
+            new NirOutput("output", [3])), [new("input", "affine"), new("affine", "lif"), new("lif", "rnn"), new("rnn", "output")]);
+        var options = new NirImportOptions("net", 0.001, NirFlavor.Generic, Strict: false);
+        var first = NirImporter.Import(chain, options).Spec;
+
+        var exported = NirExporter.Export(first, []);
+        var read = NirReader.Read(WriteFile(exported));
+
+        Assert.Equal(Canonical(exported), Canonical(read));
+        Assert.Equal(first.ToString(), NirImporter.Import(read, options).Spec.ToString());
+    }
+
+    [Fact]
     public void A_graph_without_a_version_is_written_with_the_layouts_version()
     {
         var graph = new NirGraph("", Nodes(new NirInput("input", [2]), new NirOutput("output", [2])), [new("input", "output")]);
