@@ -71,7 +71,13 @@ public static class NirDataWriter
         return group;
     }
 
-    /// <summary>An array dataset, gzip-compressed in one chunk (an empty one cannot be chunked and is stored plain).</summary>
+    /// <summary>About how many elements one chunk holds: a long recording is many chunks, none near HDF5's 4 GiB chunk limit.</summary>
+    public const int ChunkElements = 1 << 16;
+
+    /// <summary>
+    /// An array dataset, gzip-compressed in chunks that split the second axis (time, or events) and keep the
+    /// others whole. An empty one cannot be chunked and is stored plain.
+    /// </summary>
     private static H5Dataset Dataset<T>(T[] data, int[] shape)
     {
         long count = 1;
@@ -82,7 +88,13 @@ public static class NirDataWriter
         var dims = Array.ConvertAll(shape, d => (ulong)d);
         if (data.Length == 0)
             return new H5Dataset(data, fileDims: dims);
-        return new H5Dataset(data, chunks: Array.ConvertAll(shape, d => (uint)d), fileDims: dims,
+        var chunks = Array.ConvertAll(shape, d => (uint)d);
+        chunks[0] = 1;
+        long rest = 1;
+        for (var i = 2; i < shape.Length; i++)
+            rest *= shape[i];
+        chunks[1] = (uint)Math.Clamp(ChunkElements / Math.Max(1, rest), 1, shape[1]);
+        return new H5Dataset(data, chunks: chunks, fileDims: dims,
             datasetCreation: new H5DatasetCreation(Filters: [new H5Filter(DeflateFilter.Id)]));
     }
 }

@@ -67,8 +67,8 @@ public sealed class NirRunRecording
                 _traces[(state.Record, state.Variable)] = trace = new Trace(state.Values.Count);
             if (state.Values.Count != trace.Neurons)
                 throw new InvalidDataException($"step {step.Step}: record {state.Record} '{state.Variable}' has {state.Values.Count} values, earlier steps {trace.Neurons}");
-            foreach (var v in state.Values)
-                trace.Values.Add(v);
+            for (var i = 0; i < state.Values.Count; i++)
+                trace.Values.Add(state.Values[i]);
         }
     }
 

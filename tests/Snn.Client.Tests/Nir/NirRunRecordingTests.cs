@@ -96,6 +96,32 @@ public sealed class NirRunRecordingTests : IDisposable
     }
 
     [Fact]
+    public void A_long_recording_is_written_in_many_chunks_and_reads_back_whole()
+    {
+        const int steps = 4000, neurons = 80; // 320 000 values: five chunks of the time axis, the last one partial
+        var opened = new RunOpened { SpikePopulations = { "big" }, Records = { new RecordSpec { Population = "big", Variables = { "v" } } } };
+        var recording = new NirRunRecording(opened, new Dictionary<string, int> { ["big"] = neurons }, Dt, 0);
+        for (var s = 0; s < steps; s++)
+        {
+            var step = new StepOutput { Step = (ulong)s, Spikes = { new PopulationSpikes { Population = 0, Indices = { (uint)(s % neurons) } } } };
+            step.States.Add(new StateTrace { Record = 0, Variable = "v", Values = { Enumerable.Range(0, neurons).Select(n => s + n / 128f) } });
+            recording.Add(step);
+        }
+
+        var path = Path.Combine(_directory, "long.nir");
+        recording.Write(path);
+        using var json = JsonDocument.Parse(NirPython.Run("read_nir_data.py", path));
+
+        var big = json.RootElement.GetProperty("big");
+        var data = big.GetProperty("v").GetProperty("data");
+        Assert.Equal([1, steps, neurons], data.GetProperty("shape").EnumerateArray().Select(d => d.GetInt32()));
+        var values = data.GetProperty("values").EnumerateArray().Select(v => (float)v.GetDouble()).ToArray();
+        Assert.Equal(Enumerable.Range(0, steps).SelectMany(s => Enumerable.Range(0, neurons).Select(n => s + n / 128f)), values);
+        var idx = big.GetProperty("spikes").GetProperty("idx").GetProperty("values").EnumerateArray().Select(v => v.GetInt32());
+        Assert.Equal(Enumerable.Range(0, steps).Select(s => s % neurons), idx);
+    }
+
+    [Fact]
     public void A_trace_whose_width_changes_is_refused()
     {
         var recording = new NirRunRecording(Opened(), Sizes, Dt, First);
