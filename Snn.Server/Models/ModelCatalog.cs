@@ -19,6 +19,7 @@ public static class ModelCatalog
         new NorseLifModel(),
         new NorseLsnnModel(),
         new NorseLifAdExModel(),
+        .. NirGenericModel.All,
     ];
 
     private static readonly Dictionary<string, NeuronModel> s_byName =

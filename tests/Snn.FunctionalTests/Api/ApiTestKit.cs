@@ -67,6 +67,12 @@ internal static class Specs
 
     private static readonly Dictionary<string, (string, ParameterValue)[]> s_required = new()
     {
+        ["nir.I"] = [("r", Num(1000))],
+        ["nir.LI"] = [("tau", Num(0.01)), ("r", Num(10)), ("v_leak", Num(0))],
+        ["nir.IF"] = [("r", Num(1000)), ("v_threshold", Num(1))],
+        ["nir.LIF"] = [("tau", Num(0.01)), ("r", Num(10)), ("v_leak", Num(0)), ("v_threshold", Num(1))],
+        ["nir.CubaLI"] = [("tau_syn", Num(0.005)), ("tau_mem", Num(0.01)), ("r", Num(20)), ("v_leak", Num(0))],
+        ["nir.CubaLIF"] = [("tau_syn", Num(0.005)), ("tau_mem", Num(0.01)), ("r", Num(20)), ("v_leak", Num(0)), ("v_threshold", Num(1))],
         ["sinabs.LIF"] = [("tau_mem", Num(10))],
         ["sinabs.ALIF"] = [("tau_mem", Num(10)), ("tau_adapt", Num(20))],
         ["snntorch.Leaky"] = [("beta", Num(0.9))],

@@ -47,6 +47,11 @@ public sealed class GpuBackendTests : IClassFixture<GpuBackendTests.Backends>
 
     private static readonly Dictionary<string, Func<NetworkDefinition>> Cases = new()
     {
+        // The generic NIR models have no device kernels: the whole network steps on the CPU backend.
+        ["cpu-fallback-nir"] = () => Net(
+            [Pop("in", "input", 50), Pop("li", "nir.LI", 50, P(("tau", 0.02), ("r", 4), ("v_leak", 0.1))),
+                Pop("lif", "nir.CubaLIF", 20, P(("tau_syn", 0.005), ("tau_mem", 0.01), ("r", 20), ("v_leak", 0), ("v_threshold", 0.2)))],
+            [OneToOne("j", "in", "li"), Dense("w", "li", "lif", Dyadic(new Random(15), 1000))], 2),
         ["leaky"] = () => Net([Pop("in", "input", 300), Pop("a", "snntorch.Leaky", 300, P(("beta", 0.9)))], [OneToOne("j", "in", "a")], 3),
         ["leaky-zero-immediate"] = () => Net(
             [Pop("in", "input", 257), Pop("a", "snntorch.Leaky", 257, P(("beta", 0.8), ("reset_mechanism", "zero"), ("reset_delay", false), ("graded_spikes_factor", 0.5)))],
@@ -194,6 +199,15 @@ public sealed class GpuBackendTests : IClassFixture<GpuBackendTests.Backends>
                 }
             }
         }
+    }
+
+    [Fact]
+    public void A_network_with_a_generic_NIR_model_says_why_it_steps_on_the_cpu()
+    {
+        var net = NetworkBuilder.Build(Cases["cpu-fallback-nir"](), new EngineLimits());
+        Assert.False(_backends.Gpu.OnDevice(net));
+        Assert.Contains(_backends.Gpu.Placements(), p => p == $"{net.Name}: on the CPU backend, population 'li' (nir.LI) has no device kernel yet");
+        _backends.Gpu.Release(net);
     }
 
     [Fact]

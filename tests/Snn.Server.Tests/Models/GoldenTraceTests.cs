@@ -45,7 +45,8 @@ public sealed class GoldenTraceTests(ITestOutputHelper output)
     public void EveryCatalogueModelHasAReferenceCase()
     {
         var covered = RefCase.Names().Select(n => RefCase.Load(n).ServerModel).ToHashSet();
-        foreach (var model in ModelCatalog.All.Where(m => m.Name is not ("input" or "passthrough")))
+        // nir.* follow no library: NirGenericTraceTests checks them against their own reference.
+        foreach (var model in ModelCatalog.All.Where(m => m.Name is not ("input" or "passthrough") && !m.Name.StartsWith("nir.", StringComparison.Ordinal)))
         {
             Assert.Contains(model.Name, covered);
         }
