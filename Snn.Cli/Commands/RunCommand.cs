@@ -4,6 +4,7 @@ using System.Globalization;
 using Grpc.Core;
 using Snn.Cli.Internal;
 using Snn.Client;
+using Snn.Client.Nir;
 using Snn.Protos.V1;
 
 namespace Snn.Cli.Commands;
@@ -38,10 +39,16 @@ internal static class RunCommand
         var reset = new Option<bool>("--reset") { Description = "Reset the instance to step 0 first." };
         var plot = new Option<FileInfo>("--plot") { Description = "Also write an SVG: the spike raster, and the first state variable of every spike population (e.g. the membrane) as traces." };
         var plotNeurons = new Option<uint>("--plot-neurons") { Description = $"Neurons per population traced by --plot, from 0. Defaults to {DefaultPlotNeurons}.", DefaultValueFactory = _ => DefaultPlotNeurons };
-        var quiet = new Option<bool>("--quiet", "-q") { Description = "Print no line per step, only a summary (with --plot, for long runs)." };
+        var nirData = new Option<FileInfo>("--nir-data")
+        {
+            Description = "Also write the run's spikes and state as NIR data (HDF5, nir.read_data reads it): per spike population its spikes as EventData "
+                + "(time in seconds from the first printed step) and every state variable of its recorded neurons as TimeGriddedData.",
+        };
+        var nirDataNeurons = new Option<uint?>("--nir-data-neurons") { Description = "Neurons per population whose state --nir-data records, from 0. Defaults to all." };
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "Print no line per step, only a summary (with --plot or --nir-data, for long runs)." };
         var command = new Command("run", "Drive an instance: send inputs, advance, print the spikes of every step.")
         {
-            name, instance, steps, inputs, spikesFrom, reset, plot, plotNeurons, quiet,
+            name, instance, steps, inputs, spikesFrom, reset, plot, plotNeurons, nirData, nirDataNeurons, quiet,
         };
         command.SetAction((parseResult, cancellationToken) => SnnCli.Guard(context, async () =>
         {
@@ -56,21 +63,27 @@ internal static class RunCommand
             var options = new CallOptions(cancellationToken: cancellationToken);
             var description = await client.GetNetworkAsync(new GetNetworkRequest { Name = network }, options);
             bool realtime = description.Spec.Clock == ClockMode.Realtime;
-            var info = realtime || parseResult.GetValue(plot) is not null ? await client.GetServerInfoAsync(options: options) : null;
+            var nirDataFile = parseResult.GetValue(nirData);
+            var info = realtime || parseResult.GetValue(plot) is not null || nirDataFile is not null ? await client.GetServerInfoAsync(options: options) : null;
 
             var open = new RunOpen { Network = network, Instance = index, Reset = parseResult.GetValue(reset) };
             open.SpikesFrom.Add(parseResult.GetValue(spikesFrom) ?? []);
             var plotFile = parseResult.GetValue(plot);
             var records = plotFile is null ? [] : SpikePlot.Records(description.Spec, info!, open.SpikesFrom, parseResult.GetValue(plotNeurons));
             open.Record.Add(records.Select(r => r.Spec));
+            if (nirDataFile is not null)
+            {
+                open.Record.Add(NirDataRecords(description.Spec, info!, open.SpikesFrom, parseResult.GetValue(nirDataNeurons)));
+            }
 
             var opening = Stopwatch.StartNew();
             await using var run = await client.OpenRunAsync(open, options);
             var openRoundTrip = opening.Elapsed;
             var opened = run.Opened!;
-            var printer = new StepPrinter(context.Output);
+            var printer = new StepPrinter(context.Output) { PrintedRecords = records.Count };
             printer.Opened(opened, "driving");
             var plotter = plotFile is null ? null : SpikePlot.For(opened, description.Spec, records);
+            NirRunRecording? recording = null;
 
             ulong from = opened.Step;
             if (realtime && parsedInputs.Count > 0)
@@ -84,6 +97,13 @@ internal static class RunCommand
 
                 context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"REALTIME: the clock is running; inputs are placed from step {from} (offset 0), {from - opened.Step} tick(s) after the open step, and the run prints from there"));
+            }
+
+            if (nirDataFile is not null)
+            {
+                var sizes = description.Spec.Populations.ToDictionary(p => p.Name, p => (int)p.Size, StringComparer.Ordinal);
+                double dt = description.Spec.Dt > 0 ? description.Spec.Dt : 0.001;
+                recording = new NirRunRecording(opened, sizes, dt, from, firstRecord: records.Count);
             }
 
             var request = new RunRequest { Advance = realtime ? 0 : count };
@@ -123,6 +143,7 @@ internal static class RunCommand
                         }
 
                         plotter?.Add(step);
+                        recording?.Add(step);
                         spikes += step.Spikes.Sum(s => s.Indices.Count);
                         if (++printed == count)
                         {
@@ -154,6 +175,12 @@ internal static class RunCommand
                 context.Output.WriteLine($"wrote {plotFile.FullName}");
             }
 
+            if (recording is not null)
+            {
+                recording.Write(nirDataFile!.FullName);
+                context.Output.WriteLine($"wrote {nirDataFile.FullName}");
+            }
+
             if (realtime && parsedInputs.Count > 0)
             {
                 await WarnIfLateAsync(context, client, description, index, options);
@@ -162,6 +189,28 @@ internal static class RunCommand
             return 0;
         }, cancellationToken));
         return command;
+    }
+
+    /// <summary>
+    /// What <c>--nir-data</c> records after the plot's records: every state variable of each spike population
+    /// (of a model that has any), its first <paramref name="neurons"/> neurons or all of them.
+    /// </summary>
+    private static IEnumerable<RecordSpec> NirDataRecords(NetworkSpec spec, ServerInfo info, IList<string> spikesFrom, uint? neurons)
+    {
+        var populations = spikesFrom.Count > 0
+            ? spikesFrom.Select(n => spec.Populations.FirstOrDefault(p => p.Name == n)).OfType<PopulationSpec>()
+            : spec.Populations.Where(p => p.Model != "input");
+        foreach (var population in populations)
+        {
+            var variables = info.Models.FirstOrDefault(m => m.Name == population.Model)?.StateVariables;
+            uint count = Math.Min(neurons ?? population.Size, population.Size);
+            if (variables is null || variables.Count == 0 || count == 0)
+            {
+                continue;
+            }
+
+            yield return new RecordSpec { Population = population.Name, Variables = { variables }, Range = new IndexRange { Start = 0, End = count } };
+        }
     }
 
     /// <summary>

@@ -79,6 +79,11 @@ internal sealed class SpikePlot
 
         foreach (var state in step.States)
         {
+            if (state.Record >= _records.Count)
+            {
+                continue; // a record of someone else's (run --nir-data)
+            }
+
             var key = ((int)state.Record, state.Variable);
             if (!_traces.TryGetValue(key, out var list))
             {

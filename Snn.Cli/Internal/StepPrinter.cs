@@ -14,6 +14,9 @@ internal sealed class StepPrinter(TextWriter output)
     private readonly char[] _number = new char[32];
     private IReadOnlyList<string> _populations = [];
 
+    /// <summary>Traces of records from this index on are not printed (<c>run --nir-data</c> records them for the file).</summary>
+    public int PrintedRecords { get; init; } = int.MaxValue;
+
     public void Opened(RunOpened opened, string what)
     {
         _populations = opened.SpikePopulations.ToList();
@@ -51,6 +54,11 @@ internal sealed class StepPrinter(TextWriter output)
 
         foreach (var state in step.States)
         {
+            if (state.Record >= PrintedRecords)
+            {
+                continue;
+            }
+
             output.Write(" [");
             output.Write(state.Variable);
             output.Write(':');

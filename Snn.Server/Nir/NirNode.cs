@@ -146,10 +146,15 @@ internal sealed record NirCubaLIF(
     public override bool IsStateful => true;
 }
 
-/// <summary>A nested NIR graph standing as one node of its parent (snntorch writes recurrent layers this way).</summary>
+/// <summary>
+/// A graph nested as one node (NIR type "NIRGraph"), as snnTorch writes a recurrent layer. Edges of the
+/// enclosing graph name the subgraph by its own name, as nir.read keeps them: an edge into it feeds its Input
+/// node, an edge out of it carries its Output node. Faults inside it name the path, e.g. "lif1/w_rec".
+/// </summary>
 internal sealed record NirSubgraph(string Name, NirGraph Graph) : NirNode(Name)
 {
     public override string Type => "NIRGraph";
 
-    public override bool IsStateful => Graph.Nodes.Values.Any(n => n.IsStateful);
+    /// <summary>Stateful when any node inside is: a cycle through the subgraph then passes through state.</summary>
+    public override bool IsStateful => Graph.Nodes.Values.Any(node => node.IsStateful);
 }

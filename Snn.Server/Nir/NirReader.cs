@@ -45,6 +45,12 @@ internal static class NirReader
         }
     }
 
+    /// <summary>
+    /// How deep graphs may nest (a NIRGraph node inside a NIRGraph counts one level). snnTorch nests one level
+    /// for a recurrent layer; the limit bounds the recursion a crafted file can cause.
+    /// </summary>
+    public const int MaxNesting = 8;
+
     private static NirGraph ReadGraph(NativeFile file)
     {
         var version = file.LinkExists("version") ? ReadString(file, "", "version") : "";
@@ -55,102 +61,149 @@ internal static class NirReader
         if (rootType != "NIRGraph")
             throw new NirFormatException("", "node/type", $"the root node is a '{rootType}', expected 'NIRGraph'");
 
-        if (!root.LinkExists("nodes") || root.Get("nodes") is not IH5Group nodesGroup)
-            throw new NirFormatException("", "nodes", "the graph has no group 'nodes'");
-
-        var nodes = new Dictionary<string, NirNode>(StringComparer.Ordinal);
-        foreach (var child in nodesGroup.Children())
-        {
-            if (child is not IH5Group group)
-                throw new NirFormatException(child.Name, "", "a node must be an HDF5 group of datasets");
-            nodes.Add(child.Name, ReadNode(child.Name, group));
-        }
-
-        var edges = ReadEdges(root);
-        var graph = new NirGraph(version, nodes, edges);
+        var notes = new List<string>();
+        var graph = ReadGraphGroup(root, version, "", 0, notes);
+        graph = new NirGraph(graph.Version, graph.Nodes, graph.Edges, notes);
         NirValidator.Validate(graph);
         return graph;
     }
 
-    private static List<NirEdge> ReadEdges(IH5Group root)
+    /// <summary>
+    /// The nodes and edges of a graph group: the root's, or a nested NIRGraph node's, whose faults name the
+    /// node by its path ("lif1/w_rec"). <paramref name="prefix"/> is that path up to the graph ("" or "lif1/").
+    /// </summary>
+    private static NirGraph ReadGraphGroup(IH5Group group, string version, string prefix, int depth, List<string> notes)
     {
-        var dataset = Dataset(root, "", "edges");
+        var where = prefix.TrimEnd('/');
+        if (!group.LinkExists("nodes") || group.Get("nodes") is not IH5Group nodesGroup)
+            throw new NirFormatException(where, "nodes", "the graph has no group 'nodes'");
+
+        var nodes = new Dictionary<string, NirNode>(StringComparer.Ordinal);
+        foreach (var child in nodesGroup.Children())
+        {
+            if (child is not IH5Group childGroup)
+                throw new NirFormatException(prefix + child.Name, "", "a node must be an HDF5 group of datasets");
+            nodes.Add(child.Name, ReadNode(child.Name, prefix, childGroup, version, depth, notes));
+        }
+
+        var edges = ReadEdges(group, where);
+        if (depth > 0 && edges.FirstOrDefault(e => !nodes.ContainsKey(e.Source) || !nodes.ContainsKey(e.Target)) is { Source: not null } dangling
+            && RecurrentLayerEdges(nodes) is { } rebuilt)
+        {
+            var missing = nodes.ContainsKey(dangling.Source) ? dangling.Target : dangling.Source;
+            notes.Add($"NIR node '{where}': its edges name '{missing}', which is none of its nodes; read as snnTorch's import_from_nir reads a "
+                + $"recurrent subgraph, by node type: {string.Join(", ", rebuilt.Select(e => $"{e.Source} -> {e.Target}"))}");
+            edges = rebuilt;
+        }
+
+        return new NirGraph(version, nodes, edges);
+    }
+
+    /// <summary>
+    /// The edges of a recurrent layer as snnTorch nests it (its import_from_nir finds the parts by type and
+    /// ignores the subgraph's edges; some of its exports name nodes the subgraph lacks): exactly one Input,
+    /// one Output, one LIF or CubaLIF and one Affine or Linear, joined input -> lif -> w -> lif -> output.
+    /// Null for any other subgraph.
+    /// </summary>
+    private static List<NirEdge>? RecurrentLayerEdges(Dictionary<string, NirNode> nodes)
+    {
+        if (nodes.Count != 4)
+            return null;
+        var input = nodes.Values.OfType<NirInput>().ToList();
+        var output = nodes.Values.OfType<NirOutput>().ToList();
+        var neuron = nodes.Values.Where(n => n is NirLIF or NirCubaLIF).ToList();
+        var weight = nodes.Values.Where(n => n is NirAffine or NirLinear).ToList();
+        if (input.Count != 1 || output.Count != 1 || neuron.Count != 1 || weight.Count != 1)
+            return null;
+        string i = input[0].Name, o = output[0].Name, n = neuron[0].Name, w = weight[0].Name;
+        return [new(i, n), new(n, w), new(w, n), new(n, o)];
+    }
+
+    private static List<NirEdge> ReadEdges(IH5Group root, string where)
+    {
+        var dataset = Dataset(root, where, "edges");
         var dims = dataset.Space.Dimensions;
         if (dims.Length > 0 && dims.Contains(0UL))
             return []; // nir.write stores an empty edge list as an empty float array
         if (dims.Length != 2 || dims[1] != 2 || dataset.Type.Class is not (H5DataTypeClass.String or H5DataTypeClass.VariableLength))
-            throw new NirFormatException("", "edges", $"expected an (n, 2) array of node names, found shape [{string.Join(", ", dims)}] of {dataset.Type.Class}");
+            throw new NirFormatException(where, "edges", $"expected an (n, 2) array of node names, found shape [{string.Join(", ", dims)}] of {dataset.Type.Class}");
 
-        var names = Load<string[]>(dataset, "", "edges");
+        var names = Load<string[]>(dataset, where, "edges");
         var edges = new List<NirEdge>(names.Length / 2);
         for (var i = 0; i < names.Length; i += 2)
             edges.Add(new NirEdge(names[i], names[i + 1]));
         return edges;
     }
 
-    private static NirNode ReadNode(string name, IH5Group g)
+    private static NirNode ReadNode(string name, string prefix, IH5Group g, string version, int depth, List<string> notes)
     {
-        var type = ReadString(g, name, "type");
+        // Faults name the node by its path from the root graph; the record keeps the name its graph gives it.
+        var where = prefix + name;
+        var type = ReadString(g, where, "type");
         return type switch
         {
-            "Input" => new NirInput(name, Ints(g, name, "shape")),
-            "Output" => new NirOutput(name, Ints(g, name, "shape")),
-            "Affine" => new NirAffine(name, Tensor(g, name, "weight"), Tensor(g, name, "bias")),
-            "Linear" => new NirLinear(name, Tensor(g, name, "weight")),
-            "Scale" => new NirScale(name, Tensor(g, name, "scale")),
-            "Conv1d" => Conv(g, name, 1),
-            "Conv2d" => Conv(g, name, 2),
+            "Input" => new NirInput(name, Ints(g, where, "shape")),
+            "Output" => new NirOutput(name, Ints(g, where, "shape")),
+            "Affine" => new NirAffine(name, Tensor(g, where, "weight"), Tensor(g, where, "bias")),
+            "Linear" => new NirLinear(name, Tensor(g, where, "weight")),
+            "Scale" => new NirScale(name, Tensor(g, where, "scale")),
+            "Conv1d" => Conv(g, name, where, 1),
+            "Conv2d" => Conv(g, name, where, 2),
             "SumPool2d" or "AvgPool2d" => new NirPool2d(name, type == "AvgPool2d",
-                PerDimension(g, name, "kernel_size", 2), PerDimension(g, name, "stride", 2), PerDimension(g, name, "padding", 2)),
-            "Flatten" => new NirFlatten(name, Int(g, name, "start_dim"), Int(g, name, "end_dim"),
-                g.LinkExists("input_type") ? Ints(g, name, "input_type") : null),
-            "Delay" => new NirDelay(name, Tensor(g, name, "delay")),
-            "Threshold" => new NirThreshold(name, Tensor(g, name, "threshold")),
-            "I" => new NirI(name, Tensor(g, name, "r")),
-            "LI" => new NirLI(name, Tensor(g, name, "tau"), Tensor(g, name, "r"), Tensor(g, name, "v_leak")),
-            "IF" => new NirIF(name, Tensor(g, name, "r"), Tensor(g, name, "v_threshold"), VReset(g, name)),
-            "LIF" => new NirLIF(name, Tensor(g, name, "tau"), Tensor(g, name, "r"), Tensor(g, name, "v_leak"),
-                Tensor(g, name, "v_threshold"), VReset(g, name)),
-            "CubaLI" => new NirCubaLI(name, Tensor(g, name, "tau_syn"), Tensor(g, name, "tau_mem"), Tensor(g, name, "r"),
-                Tensor(g, name, "v_leak"), Tensor(g, name, "w_in")),
-            "CubaLIF" => new NirCubaLIF(name, Tensor(g, name, "tau_syn"), Tensor(g, name, "tau_mem"), Tensor(g, name, "r"),
-                Tensor(g, name, "v_leak"), Tensor(g, name, "v_threshold"), VReset(g, name), Tensor(g, name, "w_in")),
-            "NIRGraph" => throw new NirFormatException(name, "type", "nested NIR graphs are not supported; flatten the graph before export"),
-            _ => throw new NirFormatException(name, "type", $"unknown node type '{type}'; supported: {SupportedTypes}"),
+                PerDimension(g, where, "kernel_size", 2), PerDimension(g, where, "stride", 2), PerDimension(g, where, "padding", 2)),
+            "Flatten" => new NirFlatten(name, Int(g, where, "start_dim"), Int(g, where, "end_dim"),
+                g.LinkExists("input_type") ? Ints(g, where, "input_type") : null),
+            "Delay" => new NirDelay(name, Tensor(g, where, "delay")),
+            "Threshold" => new NirThreshold(name, Tensor(g, where, "threshold")),
+            "I" => new NirI(name, Tensor(g, where, "r")),
+            "LI" => new NirLI(name, Tensor(g, where, "tau"), Tensor(g, where, "r"), Tensor(g, where, "v_leak")),
+            "IF" => new NirIF(name, Tensor(g, where, "r"), Tensor(g, where, "v_threshold"), VReset(g, where)),
+            "LIF" => new NirLIF(name, Tensor(g, where, "tau"), Tensor(g, where, "r"), Tensor(g, where, "v_leak"),
+                Tensor(g, where, "v_threshold"), VReset(g, where)),
+            "CubaLI" => new NirCubaLI(name, Tensor(g, where, "tau_syn"), Tensor(g, where, "tau_mem"), Tensor(g, where, "r"),
+                Tensor(g, where, "v_leak"), Tensor(g, where, "w_in")),
+            "CubaLIF" => new NirCubaLIF(name, Tensor(g, where, "tau_syn"), Tensor(g, where, "tau_mem"), Tensor(g, where, "r"),
+                Tensor(g, where, "v_leak"), Tensor(g, where, "v_threshold"), VReset(g, where), Tensor(g, where, "w_in")),
+            "NIRGraph" => depth < MaxNesting
+                ? new NirSubgraph(name, ReadGraphGroup(g, version, where + "/", depth + 1, notes))
+                : throw new NirFormatException(where, "type", $"graphs nest more than {MaxNesting} deep; flatten the inner graphs before export"),
+            _ => throw new NirFormatException(where, "type", $"unknown node type '{type}'; supported: {SupportedTypes}"),
         };
     }
 
     public const string SupportedTypes =
-        "Input, Output, Affine, Linear, Scale, Conv1d, Conv2d, SumPool2d, AvgPool2d, Flatten, Delay, Threshold, I, LI, IF, LIF, CubaLI, CubaLIF";
+        "Input, Output, Affine, Linear, Scale, Conv1d, Conv2d, SumPool2d, AvgPool2d, Flatten, Delay, Threshold, I, LI, IF, LIF, CubaLI, CubaLIF, NIRGraph";
 
-    private static NirConv Conv(IH5Group g, string name, int dims)
+    private static NirConv Conv(IH5Group g, string name, string where, int dims)
     {
         int[] padding;
         string? mode = null;
-        var paddingSet = Dataset(g, name, "padding");
+        var paddingSet = Dataset(g, where, "padding");
         if (paddingSet.Type.Class is H5DataTypeClass.String or H5DataTypeClass.VariableLength)
         {
-            mode = ReadString(g, name, "padding");
+            mode = ReadString(g, where, "padding");
             if (mode is not ("same" or "valid"))
-                throw new NirFormatException(name, "padding", $"'{mode}' is not a padding; use 'same', 'valid' or numbers");
+                throw new NirFormatException(where, "padding", $"'{mode}' is not a padding; use 'same', 'valid' or numbers");
             padding = new int[dims];
         }
         else
         {
-            padding = PerDimension(g, name, "padding", dims);
+            padding = PerDimension(g, where, "padding", dims);
         }
 
-        return new NirConv(name, dims, Tensor(g, name, "weight"), Tensor(g, name, "bias"), PerDimension(g, name, "stride", dims), padding, mode,
-            PerDimension(g, name, "dilation", dims), Int(g, name, "groups"), g.LinkExists("input_shape") ? Ints(g, name, "input_shape") : null);
+        return new NirConv(name, dims, Tensor(g, where, "weight"), Tensor(g, where, "bias"), PerDimension(g, where, "stride", dims), padding, mode,
+            PerDimension(g, where, "dilation", dims), Int(g, where, "groups"), g.LinkExists("input_shape") ? Ints(g, where, "input_shape") : null);
     }
 
-    /// <summary>v_reset, or zeros shaped like v_threshold where the file has none (as nir.read does).</summary>
+    /// <summary>v_reset, or zeros shaped and typed like v_threshold where the file has none (as nir.read's np.zeros_like does).</summary>
     private static NirTensor VReset(IH5Group g, string name)
     {
         if (g.LinkExists("v_reset"))
             return Tensor(g, name, "v_reset");
         var threshold = Tensor(g, name, "v_threshold");
-        return new NirTensor(new float[threshold.Values.Length], threshold.Shape, false);
+        return threshold.WasFloat64
+            ? new NirTensor(new double[threshold.Values.Length], threshold.Shape)
+            : new NirTensor(new float[threshold.Values.Length], threshold.Shape, false);
     }
 
     /// <summary>
@@ -202,7 +255,7 @@ internal static class NirReader
         return shape;
     }
 
-    /// <summary>A numeric dataset as float32, noting whether it held float64.</summary>
+    /// <summary>A numeric dataset as float32; a float64 one keeps its doubles as well (<see cref="NirTensor.Doubles"/>).</summary>
     private static NirTensor Tensor(IH5Group g, string node, string field)
     {
         var dataset = Dataset(g, node, field);
@@ -213,11 +266,7 @@ internal static class NirReader
             case H5DataTypeClass.FloatingPoint when type.Size == 4:
                 return new NirTensor(Load<float[]>(dataset, node, field), shape, false);
             case H5DataTypeClass.FloatingPoint when type.Size == 8:
-                var doubles = Load<double[]>(dataset, node, field);
-                var values = new float[doubles.Length];
-                for (var i = 0; i < doubles.Length; i++)
-                    values[i] = (float)doubles[i];
-                return new NirTensor(values, shape, true) { Doubles = doubles };
+                return new NirTensor(Load<double[]>(dataset, node, field), shape);
             case H5DataTypeClass.FixedPoint:
                 var longs = ReadIntegers(dataset, node, field);
                 return new NirTensor(Array.ConvertAll(longs, v => (float)v), shape, false);

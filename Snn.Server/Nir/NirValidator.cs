@@ -7,25 +7,35 @@ namespace Snn.Server.Nir;
 /// </summary>
 internal static class NirValidator
 {
-    public static void Validate(NirGraph graph)
+    public static void Validate(NirGraph graph) => Validate(graph, "");
+
+    /// <summary>
+    /// Validates a graph whose nodes are named <paramref name="prefix"/> + name in faults: "" for the root,
+    /// "lif1/" for the graph nested as node lif1, so that a fault names the path to the node.
+    /// </summary>
+    private static void Validate(NirGraph graph, string prefix)
     {
+        var where = prefix.TrimEnd('/');
         if (graph.Nodes.Count == 0)
-            throw new NirFormatException("", "nodes", "the graph has no nodes");
+            throw new NirFormatException(where, "nodes", "the graph has no nodes");
         foreach (var node in graph.Nodes.Values)
-            ValidateNode(node);
+            ValidateNode(node, prefix);
         if (!graph.Nodes.Values.Any(node => node is NirInput))
-            throw new NirFormatException("", "nodes", "the graph has no Input node; its inputs must be Input nodes");
+            throw new NirFormatException(where, "nodes", "the graph has no Input node; its inputs must be Input nodes");
         if (!graph.Nodes.Values.Any(node => node is NirOutput))
-            throw new NirFormatException("", "nodes", "the graph has no Output node; its outputs must be Output nodes");
-        ValidateEdges(graph);
-        ValidateCycles(graph);
+            throw new NirFormatException(where, "nodes", "the graph has no Output node; its outputs must be Output nodes");
+        ValidateEdges(graph, prefix);
+        ValidateCycles(graph, prefix);
     }
 
-    private static void ValidateNode(NirNode node)
+    private static void ValidateNode(NirNode node, string prefix)
     {
-        var n = node.Name;
+        var n = prefix + node.Name;
         switch (node)
         {
+            case NirSubgraph subgraph:
+                Validate(subgraph.Graph, n + "/");
+                break;
             case NirInput input:
                 Dimensions(n, "shape", input.Shape);
                 break;
@@ -47,7 +57,7 @@ internal static class NirValidator
                 Finite(n, "scale", scale.Scale);
                 break;
             case NirConv conv:
-                ValidateConv(conv);
+                ValidateConv(conv, n);
                 break;
             case NirPool2d pool:
                 PerDimension(n, "kernel_size", pool.KernelSize, 2, 1);
@@ -101,9 +111,8 @@ internal static class NirValidator
         }
     }
 
-    private static void ValidateConv(NirConv conv)
+    private static void ValidateConv(NirConv conv, string n)
     {
-        var n = conv.Name;
         var d = conv.SpatialDims;
         var layout = d == 1 ? "[out, in / groups, k]" : "[out, in / groups, kh, kw]";
         Rank(n, "weight", conv.Weight, d + 2, layout);
@@ -125,18 +134,18 @@ internal static class NirValidator
         }
     }
 
-    private static void ValidateEdges(NirGraph graph)
+    private static void ValidateEdges(NirGraph graph, string prefix)
     {
         foreach (var (source, target) in graph.Edges)
         {
             if (!graph.Nodes.ContainsKey(source))
-                throw new NirFormatException(source, "edges", $"the edge {source} -> {target} starts at a node the graph does not have");
+                throw new NirFormatException(prefix + source, "edges", $"the edge {source} -> {target} starts at a node the graph does not have");
             if (!graph.Nodes.ContainsKey(target))
-                throw new NirFormatException(target, "edges", $"the edge {source} -> {target} ends at a node the graph does not have");
+                throw new NirFormatException(prefix + target, "edges", $"the edge {source} -> {target} ends at a node the graph does not have");
             if (graph.Nodes[source] is NirOutput)
-                throw new NirFormatException(source, "edges", $"the edge {source} -> {target} leaves an Output node");
+                throw new NirFormatException(prefix + source, "edges", $"the edge {source} -> {target} leaves an Output node");
             if (graph.Nodes[target] is NirInput)
-                throw new NirFormatException(target, "edges", $"the edge {source} -> {target} enters an Input node");
+                throw new NirFormatException(prefix + target, "edges", $"the edge {source} -> {target} enters an Input node");
         }
     }
 
@@ -144,7 +153,7 @@ internal static class NirValidator
     /// A cycle made only of stateless nodes has no well-defined step. Removing the stateful nodes must leave
     /// an acyclic graph: Kahn's algorithm over the stateless nodes; whatever it cannot order lies on such a cycle.
     /// </summary>
-    private static void ValidateCycles(NirGraph graph)
+    private static void ValidateCycles(NirGraph graph, string prefix)
     {
         var stateless = graph.Nodes.Values.Where(node => !node.IsStateful).Select(node => node.Name).ToHashSet(StringComparer.Ordinal);
         var indegree = stateless.ToDictionary(name => name, _ => 0, StringComparer.Ordinal);
@@ -169,9 +178,9 @@ internal static class NirValidator
 
         if (ordered == stateless.Count)
             return;
-        var onCycle = graph.Nodes.Keys.Where(name => indegree.TryGetValue(name, out var d) && d > 0).ToList();
+        var onCycle = graph.Nodes.Keys.Where(name => indegree.TryGetValue(name, out var d) && d > 0).Select(name => prefix + name).ToList();
         throw new NirFormatException(onCycle[0], "edges",
-            $"a cycle through {string.Join(", ", onCycle)} has no stateful node (I, LI, IF, LIF, CubaLI, CubaLIF or Delay), so no step can compute it");
+            $"a cycle through {string.Join(", ", onCycle)} has no stateful node (I, LI, IF, LIF, CubaLI, CubaLIF, Delay or a subgraph holding one), so no step can compute it");
     }
 
     /// <summary>A dimension index of an input of rank <paramref name="rank"/>, negative counting from the end (as torch does).</summary>

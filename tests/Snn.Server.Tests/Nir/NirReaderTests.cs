@@ -13,14 +13,15 @@ public sealed class NirReaderTests(NirFiles files) : IClassFixture<NirFiles>
     private static readonly string[] ValidNames =
     [
         "affine", "linear", "scale", "conv1d", "conv2d", "sumpool2d", "avgpool2d", "flatten", "delay", "threshold",
-        "i", "li", "if", "lif", "cubali", "cubalif", "recurrent",
+        "i", "li", "if", "lif", "cubali", "cubalif", "recurrent", "subgraph",
     ];
 
     private static readonly string[] MalformedNames =
     [
         "missing_tau", "lif_threshold_shape", "lif_negative_tau", "affine_bias_shape", "affine_weight_rank",
         "edge_to_missing_node", "unknown_type", "missing_type", "stateless_cycle", "conv_groups",
-        "flatten_start_dim", "flatten_end_before_start", "no_output", "huge_dataset", "no_graph", "not_hdf5",
+        "flatten_start_dim", "flatten_end_before_start", "no_output", "subgraph_bad_weight", "subgraph_stateless_cycle", "subgraph_dangling_edge",
+        "nested_too_deep", "huge_dataset", "no_graph", "not_hdf5",
     ];
 
     public static TheoryData<string> ValidFiles => new(ValidNames);
@@ -58,7 +59,11 @@ public sealed class NirReaderTests(NirFiles files) : IClassFixture<NirFiles>
             .Select(e => new NirEdge(e[0].GetString()!, e[1].GetString()!)).ToList();
         Assert.Equal(expectedEdges, graph.Edges);
 
-        var expectedNodes = expected.GetProperty("nodes");
+        AssertNodes(expected.GetProperty("nodes"), graph);
+    }
+
+    private static void AssertNodes(JsonElement expectedNodes, NirGraph graph)
+    {
         Assert.Equal(expectedNodes.EnumerateObject().Select(p => p.Name).Order(), graph.Nodes.Keys.Order());
         foreach (var property in expectedNodes.EnumerateObject())
             AssertNode(property.Value, graph.Nodes[property.Name]);
@@ -83,14 +88,31 @@ public sealed class NirReaderTests(NirFiles files) : IClassFixture<NirFiles>
     }
 
     [Fact]
-    public void Float64_parameters_are_rounded_to_float32_and_flagged()
+    public void Float64_parameters_keep_their_doubles_beside_the_float32_values()
     {
         var lif = Assert.IsType<NirLIF>(NirReader.Read(files.PathOf("lif")).Nodes["x"]);
         Assert.All([lif.Tau, lif.R, lif.VLeak, lif.VThreshold, lif.VReset], t => Assert.True(t.WasFloat64));
         Assert.Equal((float)0.03, lif.Tau.Values[1]);
+        Assert.Equal(0.02 + 0.01 * 1 + 1e-12, lif.Tau.Doubles![1]); // 1e-12 is below float32's resolution at 0.03
+        Assert.NotEqual((double)lif.Tau.Values[1], lif.Tau.Doubles[1]);
 
         var affine = Assert.IsType<NirAffine>(NirReader.Read(files.PathOf("affine")).Nodes["x"]);
         Assert.False(affine.Weight.WasFloat64);
+        Assert.Null(affine.Weight.Doubles);
+    }
+
+    [Fact]
+    public void A_nested_graph_reads_as_a_stateful_subgraph_node()
+    {
+        var graph = NirReader.Read(files.PathOf("subgraph"));
+
+        var rnn = Assert.IsType<NirSubgraph>(graph.Nodes["rnn"]);
+        Assert.Equal("NIRGraph", rnn.Type);
+        Assert.True(rnn.IsStateful);
+        Assert.Contains(new NirEdge("fc", "rnn"), graph.Edges);
+        Assert.Contains(new NirEdge("w_rec", "lif"), rnn.Graph.Edges);
+        var lif = Assert.IsType<NirCubaLIF>(rnn.Graph.Nodes["lif"]);
+        Assert.Equal(0.02 / 3, lif.TauMem.Doubles![0]);
     }
 
     [Fact]
@@ -105,6 +127,14 @@ public sealed class NirReaderTests(NirFiles files) : IClassFixture<NirFiles>
     private static void AssertNode(JsonElement expected, NirNode actual)
     {
         Assert.Equal(expected.GetProperty("type").GetString(), actual.Type);
+        if (actual is NirSubgraph subgraph)
+        {
+            var edges = expected.GetProperty("edges").EnumerateArray().Select(e => new NirEdge(e[0].GetString()!, e[1].GetString()!));
+            Assert.Equal(edges, subgraph.Graph.Edges);
+            AssertNodes(expected.GetProperty("nodes"), subgraph.Graph);
+            return;
+        }
+
         var (tensors, ints, strings) = Fields(actual);
 
         // Fields the file left out (v_reset) are in the manifest with the defaults the reader fills in.
@@ -117,6 +147,10 @@ public sealed class NirReaderTests(NirFiles files) : IClassFixture<NirFiles>
             Assert.True(field.Value.GetProperty("shape").EnumerateArray().Select(d => d.GetInt32()).SequenceEqual(tensor.Shape), because + " shape");
             Assert.True(field.Value.GetProperty("values").EnumerateArray().Select(v => (float)v.GetDouble()).SequenceEqual(tensor.Values), because + " values");
             Assert.True(field.Value.GetProperty("float64").GetBoolean() == tensor.WasFloat64, because + " float64");
+            if (field.Value.TryGetProperty("doubles", out var doubles))
+                Assert.True(doubles.EnumerateArray().Select(v => v.GetDouble()).SequenceEqual(tensor.Doubles!), because + " doubles");
+            else
+                Assert.Null(tensor.Doubles);
         }
 
         var expectedInts = expected.GetProperty("ints");

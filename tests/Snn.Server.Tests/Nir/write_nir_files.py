@@ -50,7 +50,11 @@ def write(name, nodes, edges, expect):
 
 
 def describe(node):
-    """What the reader must return for a node: float fields as float32 values, integer fields, strings."""
+    """What the reader must return for a node: float fields as float32 values (and the doubles where float64),
+    integer fields, strings; a nested graph as its nodes and edges."""
+    if node.get("type") == "NIRGraph":
+        return {"type": "NIRGraph", "nodes": {k: describe(v) for k, v in node["nodes"].items()},
+                "edges": [list(e) for e in node["edges"]]}
     fields, ints, strings = {}, {}, {}
     for k, v in node.items():
         if k == "type":
@@ -60,8 +64,10 @@ def describe(node):
         elif isinstance(v, np.ndarray) and v.dtype.kind == "f":
             fields[k] = {"shape": list(v.shape), "values": [float(x) for x in v.astype(np.float32).ravel()],
                          "float64": v.dtype == np.float64}
+            if v.dtype == np.float64:  # the doubles as stored (JSON keeps a double exactly)
+                fields[k]["doubles"] = [float(x) for x in v.ravel()]
         elif isinstance(v, float):
-            fields[k] = {"shape": [], "values": [float(np.float32(v))], "float64": True}
+            fields[k] = {"shape": [], "values": [float(np.float32(v))], "float64": True, "doubles": [v]}
         else:
             ints[k] = [int(x) for x in np.atleast_1d(v)]
     return {"type": node["type"], "fields": fields, "ints": ints, "strings": strings}
@@ -99,7 +105,7 @@ chain("i", {"type": "I", "r": arr((3,), 1.5)}, 3, 3)
 chain("li", {"type": "LI", "tau": arr((3,), 0.01, 0.005), "r": arr((3,), 1.0, 0.0), "v_leak": arr((3,), 0.0, 0.1)}, 3, 3)
 chain("if", {"type": "IF", "r": arr((2,), 1.0), "v_threshold": arr((2,), 1.0, 0.5), "v_reset": arr((2,), -0.5, 0.0)}, 2, 2)
 # float64 parameters as NIR's own examples often have them: the reader rounds to float32 and says so.
-chain("lif", {"type": "LIF", "tau": arr((4,), 0.02, 0.01, np.float64), "r": arr((4,), 1.0, 0.0, np.float64),
+chain("lif", {"type": "LIF", "tau": arr((4,), 0.02, 0.01, np.float64) + 1e-12, "r": arr((4,), 1.0, 0.0, np.float64),
               "v_leak": arr((4,), 0.1, 0.1, np.float64), "v_threshold": arr((4,), 1.0, 0.1, np.float64),
               "v_reset": arr((4,), 0.0, 0.0, np.float64)}, 4, 4)
 chain("cubali", {"type": "CubaLI", "tau_syn": arr((3,), 0.005), "tau_mem": arr((3,), 0.02), "r": arr((3,), 1.0, 0.0),
@@ -119,6 +125,26 @@ rec_edges = [("input", "in_proj"), ("in_proj", "lif"), ("lif", "rec"), ("rec", "
 expected = {k: describe(v) for k, v in rec_nodes.items()}
 expected["lif"]["fields"]["v_reset"] = {"shape": [3], "values": [0.0, 0.0, 0.0], "float64": False}
 write("recurrent", rec_nodes, rec_edges, {"ok": True, "nodes": expected, "edges": [list(e) for e in rec_edges]})
+
+# A recurrent layer nested as a NIRGraph node, as snnTorch writes it; the outer edges name the subgraph.
+inner = {"type": "NIRGraph",
+         "nodes": {"input": {"type": "Input", "shape": np.array([3])},
+                   "lif": {"type": "CubaLIF", "tau_syn": arr((3,), 0.005, 0.0, np.float64),
+                           "tau_mem": arr((3,), 0.02, 0.0, np.float64) / 3, "r": arr((3,), 1.0, 0.0, np.float64),
+                           "v_leak": arr((3,), 0.0, 0.0, np.float64), "v_threshold": arr((3,), 1.0, 0.0, np.float64),
+                           "w_in": arr((3,), 1.0, 0.0, np.float64)},
+                   "w_rec": {"type": "Linear", "weight": arr((3, 3), -0.5, 0.125)},
+                   "output": {"type": "Output", "shape": np.array([3])}},
+         "edges": [("input", "lif"), ("lif", "w_rec"), ("w_rec", "lif"), ("lif", "output")]}
+sub_nodes = {"input": {"type": "Input", "shape": np.array([2])},
+             "fc": {"type": "Linear", "weight": arr((3, 2))},
+             "rnn": inner,
+             "output": {"type": "Output", "shape": np.array([3])}}
+sub_edges = [("input", "fc"), ("fc", "rnn"), ("rnn", "output")]
+expected = {k: describe(v) for k, v in sub_nodes.items()}
+expected["rnn"]["nodes"]["lif"]["fields"]["v_reset"] = {"shape": [3], "values": [0.0] * 3, "float64": True,
+                                                         "doubles": [0.0] * 3}
+write("subgraph", sub_nodes, sub_edges, {"ok": True, "nodes": expected, "edges": [list(e) for e in sub_edges]})
 
 # Malformed files: each must fail naming this node and field.
 io = {"input": {"type": "Input", "shape": np.array([4])}, "output": {"type": "Output", "shape": np.array([4])}}
@@ -144,6 +170,30 @@ bad("flatten_start_dim", {**io, "flat": {"type": "Flatten", "start_dim": 3, "end
 bad("flatten_end_before_start", {**io, "flat": {"type": "Flatten", "start_dim": 2, "end_dim": -2, "input_type": np.array([2, 3, 4])}},
     [("input", "flat"), ("flat", "output")], "flat", "end_dim")
 bad("no_output", {"input": io["input"], "lif": lif4}, [("input", "lif")], "", "nodes")
+# Faults inside a nested graph name the path to the node.
+bad("subgraph_bad_weight", {**io, "sub": {**inner, "nodes": {**inner["nodes"], "w_rec": {"type": "Linear", "weight": arr((9,))}}}},
+    [("input", "sub"), ("sub", "output")], "sub/w_rec", "weight")
+bad("subgraph_stateless_cycle", {**io, "sub": {"type": "NIRGraph", "nodes": {
+    "input": {"type": "Input", "shape": np.array([4])}, "a": {"type": "Linear", "weight": arr((4, 4))},
+    "b": {"type": "Scale", "scale": arr((4,))}, "output": {"type": "Output", "shape": np.array([4])}},
+    "edges": [("input", "a"), ("a", "b"), ("b", "a"), ("b", "output")]}}, [("input", "sub"), ("sub", "output")], "sub/a", "edges")
+
+# A dangling edge in a subgraph that is not snnTorch's recurrent layer shape is not repaired.
+bad("subgraph_dangling_edge", {**io, "sub": {"type": "NIRGraph", "nodes": {
+    "input": {"type": "Input", "shape": np.array([4])}, "a": {"type": "Linear", "weight": arr((4, 4))},
+    "output": {"type": "Output", "shape": np.array([4])}},
+    "edges": [("input", "a"), ("a", "ghost"), ("a", "output")]}}, [("input", "sub"), ("sub", "output")], "sub/ghost", "edges")
+
+
+def nest(depth):
+    """A graph nested depth levels deep, each level Input -> inner -> Output."""
+    node = {"type": "NIRGraph", "nodes": {**io, "lif": lif4}, "edges": path}
+    for _ in range(depth - 1):
+        node = {"type": "NIRGraph", "nodes": {**io, "g": node}, "edges": [("input", "g"), ("g", "output")]}
+    return node
+
+
+bad("nested_too_deep", {**io, "g": nest(9)}, [("input", "g"), ("g", "output")], "g/" * 8 + "g", "type")
 
 # A dataset that claims 2^27 elements but stores none (chunks never written): the reader refuses it before
 # allocating, as a gzip-compressed dataset can claim far more than the file's size.
