@@ -13,7 +13,7 @@ internal static class NirImporter
     /// </summary>
     public static NirImportResult Import(NirGraph graph, NirImportOptions options)
     {
-        var report = new List<NirConversion>();
+        var report = graph.Notes.Select(note => NirReport.Note("", "file", note, lossy: true)).ToList();
         var flat = NirFlatGraph.Flatten(graph, report);
         var spec = new NirNetworkBuilder(flat, options, report).Build();
         if (options.Strict)

@@ -80,15 +80,17 @@ public sealed class NirImporterTests
     }
 
     [Fact]
-    public void A_nested_recurrent_subgraph_imports_as_the_same_network_as_its_flat_form()
+    public void A_nested_recurrent_subgraph_is_inlined_with_its_cycle_and_the_reader_repair_reported()
     {
-        var flat = Import(Read("braille_noDelay_noBias_subtract.nir"), NirFlavor.Generic).Spec;
-        var nested = Import(Read("braille_noDelay_bias_zero_subgraph.nir"), NirFlavor.Generic).Spec;
+        var result = Import(Read("braille_noDelay_bias_zero_subgraph.nir"), NirFlavor.Generic);
+        var spec = result.Spec;
 
-        Assert.Equal(flat.Populations.Select(p => (p.Model, p.Size)), nested.Populations.Select(p => (p.Model, p.Size)));
-        var selfLoop = nested.Projections.Single(p => p.Source == p.Target);
-        Assert.StartsWith("lif1.", selfLoop.Source);
-        Assert.Equal(ProjectionSpec.KindOneofCase.Dense, selfLoop.KindCase);
+        Assert.Equal(["input", "lif1.lif1", "lif2"], spec.Populations.Select(p => p.Name).Order(StringComparer.Ordinal));
+        Assert.Equal("nir.CubaLIF", spec.Populations.Single(p => p.Name == "lif1.lif1").Model);
+        var selfLoop = spec.Projections.Single(p => p.Source == p.Target);
+        Assert.Equal(("lif1.lin", "lif1.lif1"), (selfLoop.Name, selfLoop.Source));
+        Assert.Equal(["fc1", "fc2", "lif1.lin"], spec.Projections.Select(p => p.Name).Order(StringComparer.Ordinal));
+        Assert.Contains(result.Report, l => l.Node == "lif1" && l.Becomes == "inlined");
     }
 
     [Fact]
