@@ -47,7 +47,7 @@ internal sealed partial class SnnService
         var network = await CreateAsync(SpecMapping.ToDefinition(spec), context);
         foreach (var line in result.Report)
         {
-            LogNirConversion(request.Name, line.Node, line.Becomes, line.Detail, line.Lossy ? " (lossy)" : "");
+            LogNirConversion(network.Name, line.Node, line.Becomes, line.Detail, line.Lossy);
         }
 
         var response = new ImportNetworkResponse { Network = ToProto(network, includeWeights: false, context) };
@@ -89,6 +89,10 @@ internal sealed partial class SnnService
             : throw EngineException.Invalid($"dt is {dt}; it must be a positive, finite number of seconds per step (0 = {SpecMapping.DefaultDt})");
     }
 
-    [LoggerMessage(EventId = 30, Level = LogLevel.Information, Message = "NIR import {Network}: {Node} → {Becomes}: {Detail}{Lossy}")]
-    private partial void LogNirConversion(string network, string node, string becomes, string detail, string lossy);
+    /// <summary>
+    /// One line of an import's report (the reply holds the same lines), under the network's server-wide name
+    /// (tenant:name with API keys, as the server's other log lines name networks); Lossy is a property of its own for log queries.
+    /// </summary>
+    [LoggerMessage(EventId = 30, Level = LogLevel.Information, Message = "NIR import {Network}: {Node} → {Becomes}: {Detail} (lossy: {Lossy})")]
+    private partial void LogNirConversion(string network, string node, string becomes, string detail, bool lossy);
 }
