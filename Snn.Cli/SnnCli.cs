@@ -58,6 +58,8 @@ public static class SnnCli
         root.Subcommands.Add(NetworkCommands.Get(context));
         root.Subcommands.Add(NetworkCommands.Create(context));
         root.Subcommands.Add(NetworkCommands.Delete(context));
+        root.Subcommands.Add(NirCommands.Import(context));
+        root.Subcommands.Add(NirCommands.Export(context));
         root.Subcommands.Add(RunCommand.Create(context));
         root.Subcommands.Add(WatchCommand.Create(context));
         root.Subcommands.Add(ReplayCommand.Create(context));

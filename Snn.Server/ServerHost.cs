@@ -119,7 +119,10 @@ public sealed class ServerHost : IAsyncDisposable
         builder.Services.AddSingleton<SnapshotScheduler>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SnapshotScheduler>());
         builder.Services.AddSingleton(sp => new SnnService(sp.GetRequiredService<StepLoop>(), sp.GetRequiredService<TenantQuotas>(),
-            sp.GetRequiredService<Durability>(), sp.GetRequiredService<Recovery>()) { MaxMessageBytes = maxMessage });
+            sp.GetRequiredService<Durability>(), sp.GetRequiredService<Recovery>(), sp.GetRequiredService<ILogger<SnnService>>())
+        {
+            MaxMessageBytes = maxMessage,
+        });
         builder.Services.AddSingleton<RunHandler>();
         builder.Services.AddSingleton<WatchHandler>();
         builder.Services.AddSnnGrpc(config, maxMessage);

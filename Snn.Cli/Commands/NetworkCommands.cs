@@ -12,7 +12,7 @@ using Snn.Protos.V1;
 
 namespace Snn.Cli.Commands;
 
-/// <summary><c>snn list</c>, <c>get</c>, <c>create</c> and <c>delete</c>.</summary>
+/// <summary><c>snn list</c>, <c>get</c>, <c>create</c> and <c>delete</c> (<c>import</c> and <c>export</c> are in NirCommands).</summary>
 internal static class NetworkCommands
 {
     /// <summary>
@@ -106,8 +106,7 @@ internal static class NetworkCommands
 
             using var client = context.Connect(parseResult);
             var network = await client.CreateNetworkAsync(specFile, new CallOptions(cancellationToken: cancellationToken));
-            context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"created network '{network.Spec.Name}': {network.Neurons} neurons, {network.Synapses} synapses, {network.Instances.Count} instance(s), {ClockName(network.Spec.Clock)}, order {string.Join(" -> ", network.Order)}"));
+            context.Output.WriteLine(Created(network));
             return 0;
         }, cancellationToken));
         return command;
@@ -145,6 +144,10 @@ internal static class NetworkCommands
             throw new CliException(e.Message);
         }
     }
+
+    /// <summary>"created network 'n': 8 neurons, 4 synapses, 1 instance(s), LOCKSTEP, order in -> out" (create and import).</summary>
+    internal static string Created(Network network) => string.Create(CultureInfo.InvariantCulture,
+        $"created network '{network.Spec.Name}': {network.Neurons} neurons, {network.Synapses} synapses, {network.Instances.Count} instance(s), {ClockName(network.Spec.Clock)}, order {string.Join(" -> ", network.Order)}");
 
     internal static string ClockName(ClockMode clock) => clock == ClockMode.Realtime ? "REALTIME" : "LOCKSTEP";
 

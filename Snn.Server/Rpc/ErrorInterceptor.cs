@@ -12,6 +12,8 @@ namespace Snn.Server.Rpc;
 /// throw <see cref="EngineException"/> (a refusal that says what to fix) or let a fault escape:
 /// <list type="bullet">
 /// <item>an <see cref="EngineException"/> becomes its status with its message;</item>
+/// <item>a <see cref="Nir.NirFormatException"/> (a NIR file the server cannot read) becomes INVALID_ARGUMENT
+/// with its message, which names the node and the field to fix;</item>
 /// <item>anything after the server began to stop becomes UNAVAILABLE "server is shutting down";</item>
 /// <item>cancellation by the client (or its deadline) is left to grpc-dotnet, which logs it at information level;
 /// an <see cref="IOException"/> (the client reset the stream or dropped the connection, which Kestrel may
@@ -111,6 +113,8 @@ internal sealed partial class ErrorInterceptor(IHostApplicationLifetime lifetime
             case EngineException engine:
                 // The engine quotes its own (tenant-qualified) names; the caller reads its own.
                 return new RpcException(new Status(ToStatusCode(engine.Error), Security.TenantScope.UnqualifyMessage(context, engine.Message)));
+            case Nir.NirFormatException nir:
+                return new RpcException(new Status(StatusCode.InvalidArgument, nir.Message));
             case StoreCorruptException corrupt:
                 LogFault(corrupt, context.Method);
                 return new RpcException(new Status(StatusCode.DataLoss, corrupt.Message));

@@ -13,10 +13,11 @@ namespace Snn.Server.Services;
 /// to engine types, hand it to the step loop, map the answer back. Refusals are thrown as
 /// <see cref="EngineException"/>; Rpc/ErrorInterceptor turns them into statuses. Run and Watch are in
 /// <see cref="RunHandler"/> and <see cref="WatchHandler"/> (Rpc/StreamingMethods binds them); snapshots in
-/// SnnService.Snapshots.cs. Changes to networks are made durable (<see cref="Durability"/>) before they are answered.
+/// SnnService.Snapshots.cs; NIR import and export in SnnService.Nir.cs. Changes to networks are made durable (<see cref="Durability"/>) before they are answered.
 /// Every network name in or out passes <see cref="TenantScope"/>: a caller sees only its tenant's networks.
 /// </summary>
-internal sealed partial class SnnService(StepLoop loop, TenantQuotas quotas, Durability durability, Recovery recovery)
+internal sealed partial class SnnService(StepLoop loop, TenantQuotas quotas, Durability durability, Recovery recovery,
+    ILogger<SnnService> logger)
     : Protos.V1.Snn.SnnBase
 {
     private static readonly string s_version =
@@ -105,10 +106,17 @@ internal sealed partial class SnnService(StepLoop loop, TenantQuotas quotas, Dur
     {
         var definition = SpecMapping.ToDefinition(request.Spec);
         NetworkBuilder.CheckName(definition.Name, "spec.name");
+        return ToProto(await CreateAsync(definition, context), includeWeights: false, context);
+    }
+
+    /// <summary>
+    /// Creates the caller's network <paramref name="definition"/> (its name already checked): under the caller's
+    /// tenant, within its quotas, durable before it is answered. CreateNetwork and ImportNetwork both create here.
+    /// </summary>
+    private Task<Engine.Network> CreateAsync(NetworkDefinition definition, ServerCallContext context)
+    {
         string tenant = TenantScope.Tenant(context);
-        var network = await quotas.CreateAsync(tenant, definition with { Name = TenantScope.Qualify(tenant, definition.Name) },
-            context.CancellationToken);
-        return ToProto(network, includeWeights: false, context);
+        return quotas.CreateAsync(tenant, definition with { Name = TenantScope.Qualify(tenant, definition.Name) }, context.CancellationToken);
     }
 
     public override Task<Protos.V1.Network> GetNetwork(GetNetworkRequest request, ServerCallContext context) =>

@@ -103,6 +103,22 @@ internal sealed class FakeSnnServer : IAsyncDisposable
         public override Task<GetStateResponse> GetState(GetStateRequest request, ServerCallContext context) =>
             Task.FromResult(new GetStateResponse { Step = 7 });
 
+        /// <summary>Echoes what arrived: the network under the name, and one report line with the file's bytes, flavour, dt and strict.</summary>
+        public override Task<ImportNetworkResponse> ImportNetwork(ImportNetworkRequest request, ServerCallContext context) =>
+            Task.FromResult(new ImportNetworkResponse
+            {
+                Network = new Network { Spec = new NetworkSpec { Name = request.Name, Instances = request.Instances } },
+                Report = { new NirConversion { Node = Convert.ToHexString(request.Nir.Span), Becomes = request.Flavor, Detail = FormattableString.Invariant($"dt={request.Dt} strict={request.Strict}") } },
+            });
+
+        /// <summary>The "file" is the network's name in UTF-8, with one lossy report line.</summary>
+        public override Task<ExportNetworkResponse> ExportNetwork(ExportNetworkRequest request, ServerCallContext context) =>
+            Task.FromResult(new ExportNetworkResponse
+            {
+                Nir = Google.Protobuf.ByteString.CopyFromUtf8(request.Name),
+                Report = { new NirConversion { Node = request.Name, Becomes = "CubaLIF", Lossy = true } },
+            });
+
         /// <summary>open → opened; advance N → one response with the next N steps; half-close → OK. Network "busy" is refused.</summary>
         public override async Task Run(IAsyncStreamReader<RunRequest> requestStream, IServerStreamWriter<RunResponse> responseStream, ServerCallContext context)
         {

@@ -43,6 +43,31 @@ public sealed class SnnClientTests
     }
 
     [Fact]
+    public async Task ImportNetwork_SendsTheStreamsBytesWithFlavourDtAndStrict_ExportNetwork_ReturnsTheFileAndReport()
+    {
+        await using var server = await FakeSnnServer.StartAsync();
+        using var client = new SnnClient(server.Address);
+        using var nir = new MemoryStream([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a]);
+        nir.Position = 1; // read from where the stream stands, to its end
+
+        var imported = await client.ImportNetworkAsync("m", nir, flavor: "snntorch", dt: 0.0005, strict: true).WaitAsync(Timeout);
+        Assert.Equal("m", imported.Network.Spec.Name);
+        var line = Assert.Single(imported.Report);
+        Assert.Equal("4844460D0A", line.Node);
+        Assert.Equal("snntorch", line.Becomes);
+        Assert.Equal("dt=0.0005 strict=True", line.Detail);
+
+        var request = new ImportNetworkRequest { Name = "k", Nir = Google.Protobuf.ByteString.CopyFrom(1, 2), Instances = 3 };
+        Assert.Equal(3u, (await client.ImportNetworkAsync(request).WaitAsync(Timeout)).Network.Spec.Instances);
+
+        var exported = await client.ExportNetworkAsync("net1").WaitAsync(Timeout);
+        Assert.Equal("net1", exported.Nir.ToStringUtf8());
+        Assert.True(Assert.Single(exported.Report).Lossy);
+
+        Assert.Equal([Service + "ImportNetwork", Service + "ImportNetwork", Service + "ExportNetwork"], server.Requests.Select(r => r.Path));
+    }
+
+    [Fact]
     public async Task DefaultHeaders_AreAddedOnce_AndLeaveTheCallersMetadataAlone()
     {
         await using var server = await FakeSnnServer.StartAsync();

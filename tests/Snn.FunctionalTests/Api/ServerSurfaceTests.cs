@@ -31,7 +31,7 @@ public sealed class ServerSurfaceTests(ApiServerFixture server) : ApiTest(server
             call.ResponseStream.Current.FileDescriptorResponse.FileDescriptorProto[0]);
         Assert.Equal("snn/v1/snn.proto", file.Name);
         Assert.Equal(["GetServerInfo", "CreateNetwork", "GetNetwork", "ListNetworks", "DeleteNetwork", "Run", "Watch", "SetParameters", "ResetState", "GetState",
-            "SaveSnapshot", "ListSnapshots", "RestoreSnapshot", "DeleteSnapshot", "ForkNetwork"],
+            "SaveSnapshot", "ListSnapshots", "RestoreSnapshot", "DeleteSnapshot", "ForkNetwork", "ImportNetwork", "ExportNetwork"],
             file.Service.Single().Method.Select(m => m.Name));
         await call.RequestStream.CompleteAsync().Within();
         Assert.False(await call.ResponseStream.MoveNext(CancellationToken.None).Within());

@@ -75,6 +75,9 @@ internal sealed class SecuredServer : IAsyncDisposable
         return http;
     }
 
+    /// <summary>Everything the server logged so far (debug and up).</summary>
+    public IReadOnlyCollection<(string Category, LogLevel Level, EventId EventId, string Message, Exception? Exception)> LogEntries => _logs.Entries;
+
     public void AssertNoErrorsLogged()
     {
         var errors = _logs.UnexpectedErrors([]);

@@ -212,7 +212,11 @@ public sealed class TenantTests(SecuredServerFixture fixture) : IClassFixture<Se
         ["RestoreSnapshot"] = (c, n) => c.RestoreSnapshotAsync(new RestoreSnapshotRequest { Network = n, Snapshot = 1 }),
         ["DeleteSnapshot"] = (c, n) => c.DeleteSnapshotAsync(new DeleteSnapshotRequest { Network = n, Snapshot = 1 }),
         ["ForkNetwork"] = (c, n) => c.ForkNetworkAsync(new ForkNetworkRequest { Network = n, Snapshot = 1, Name = "fork" }),
+        ["ExportNetwork"] = (c, n) => c.ExportNetworkAsync(n),
     };
+
+    /// <summary>RPCs whose <c>name</c> is the network they create, in the caller's own tenant (Nir/NirTenantTests imports one name for two tenants).</summary>
+    private static readonly string[] s_creating = ["ImportNetwork"];
 
     [Fact]
     public void The_cross_tenant_test_covers_every_RPC_that_names_a_network()
@@ -221,7 +225,7 @@ public sealed class TenantTests(SecuredServerFixture fixture) : IClassFixture<Se
             request.Fields.InDeclarationOrder().Any(f => f.Name is "name" or "network" && f.FieldType == FieldType.String)
             || request.Fields.InDeclarationOrder().Any(f => f.Name == "open" && f.FieldType == FieldType.Message && NamesANetwork(f.MessageType));
 
-        var naming = Snn.Protos.V1.Snn.Descriptor.Methods.Where(m => NamesANetwork(m.InputType)).Select(m => m.Name).Order().ToList();
+        var naming = Snn.Protos.V1.Snn.Descriptor.Methods.Where(m => NamesANetwork(m.InputType) && !s_creating.Contains(m.Name)).Select(m => m.Name).Order().ToList();
         Assert.Equal(naming, s_byName.Keys.Order().ToList());
     }
 

@@ -44,6 +44,26 @@ public sealed class ErrorInterceptorTests
     }
 
     [Fact]
+    public async Task A_NIR_file_the_server_cannot_read_is_INVALID_ARGUMENT_naming_node_and_field()
+    {
+        foreach (var call in Calls(() => throw new Snn.Server.Nir.NirFormatException("lif1", "tau", "shape is [3]; it must match v_threshold's [4]")))
+        {
+            var e = await Assert.ThrowsAsync<RpcException>(call);
+            Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+            Assert.Equal("NIR node 'lif1', field 'tau': shape is [3]; it must match v_threshold's [4]", e.Status.Detail);
+        }
+
+        foreach (var call in Calls(() => throw new Snn.Server.Nir.NirFormatException("", "edges", "edge 2 names node 'fc9', which the graph lacks")))
+        {
+            var e = await Assert.ThrowsAsync<RpcException>(call);
+            Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+            Assert.Equal("NIR file: edges: edge 2 names node 'fc9', which the graph lacks", e.Status.Detail);
+        }
+
+        Assert.Empty(_log.Errors);
+    }
+
+    [Fact]
     public async Task A_fault_is_logged_and_becomes_INTERNAL_without_its_text()
     {
         foreach (var call in Calls(() => throw new InvalidOperationException("secret path /etc/x")))
