@@ -54,7 +54,7 @@ public sealed class NirCliTests(ServerFixture server, NirTestFiles files) : ICla
         Assert.True(exported.ExitCode == 0, exported.ToString());
         Assert.Matches(@"(?m)^NODE\s+BECOMES\s+LOSSY\s+DETAIL$", exported.Output);
         Assert.Contains($"wrote network '{name}' to {file} ({new FileInfo(file).Length} bytes)", exported.Output);
-        Assert.Equal("\x89HDF\r\n\x1a\n"u8.ToArray(), File.ReadAllBytes(file)[..8]);
+        Assert.Equal(Hdf5Signature.Bytes, File.ReadAllBytes(file)[..8]);
 
         // The exported file imports again.
         var again = await CliRunner.RunAsync("import", file, "--name", name + "-again", "-s", Server);

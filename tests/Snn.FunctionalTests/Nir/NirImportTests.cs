@@ -104,7 +104,7 @@ public sealed class NirImportTests(ApiServerFixture server, NirTestFiles files) 
         var imported = await Client.ImportNetworkAsync(new ImportNetworkRequest { Name = name, Nir = ByteString.CopyFrom(files.Bytes("feedforward")) }).Within();
         var exported = await Client.ExportNetworkAsync(name).Within();
         Assert.NotEmpty(exported.Report);
-        Assert.Equal("\x89HDF\r\n\x1a\n"u8.ToArray(), exported.Nir.Span[..8].ToArray());
+        Assert.Equal(Hdf5Signature.Bytes, exported.Nir.Span[..8].ToArray());
 
         string again = name + "-again";
         var reimported = await Client.ImportNetworkAsync(new ImportNetworkRequest { Name = again, Nir = exported.Nir }).Within();

@@ -57,7 +57,7 @@ public sealed class NirJsonApiTests(ApiServerFixture server, NirTestFiles files)
         Assert.Equal(HttpStatusCode.OK, exported.StatusCode);
         var file = await Json(exported);
         var nir = Convert.FromBase64String(file.GetProperty("nir").GetString()!);
-        Assert.Equal("\x89HDF\r\n\x1a\n"u8.ToArray(), nir[..8]);
+        Assert.Equal(Hdf5Signature.Bytes, nir[..8]);
         Assert.NotEqual(0, file.GetProperty("report").GetArrayLength());
 
         await Client.DeleteNetworkAsync(new DeleteNetworkRequest { Name = name }).Within();
