@@ -158,3 +158,25 @@ internal sealed record NirSubgraph(string Name, NirGraph Graph) : NirNode(Name)
     /// <summary>Stateful when any node inside is: a cycle through the subgraph then passes through state.</summary>
     public override bool IsStateful => Graph.Nodes.Values.Any(node => node.IsStateful);
 }
+
+/// <summary>
+/// The per-element parameter arrays of a neuron, Threshold, Scale or Delay node under NIR's field names, in
+/// NIR's order: what the reader reads, the writer writes, shapes are checked against and the generic flavour
+/// passes on.
+/// </summary>
+internal static class NirParameters
+{
+    public static IEnumerable<(string Field, NirTensor Tensor)> Of(NirNode node) => node switch
+    {
+        NirI n => [("r", n.R)],
+        NirLI n => [("tau", n.Tau), ("r", n.R), ("v_leak", n.VLeak)],
+        NirIF n => [("r", n.R), ("v_threshold", n.VThreshold), ("v_reset", n.VReset)],
+        NirLIF n => [("tau", n.Tau), ("r", n.R), ("v_leak", n.VLeak), ("v_threshold", n.VThreshold), ("v_reset", n.VReset)],
+        NirCubaLI n => [("tau_syn", n.TauSyn), ("tau_mem", n.TauMem), ("r", n.R), ("v_leak", n.VLeak), ("w_in", n.WIn)],
+        NirCubaLIF n => [("tau_syn", n.TauSyn), ("tau_mem", n.TauMem), ("r", n.R), ("v_leak", n.VLeak), ("v_threshold", n.VThreshold), ("v_reset", n.VReset), ("w_in", n.WIn)],
+        NirThreshold n => [("threshold", n.Threshold)],
+        NirScale n => [("scale", n.Scale)],
+        NirDelay n => [("delay", n.Delay)],
+        _ => [],
+    };
+}

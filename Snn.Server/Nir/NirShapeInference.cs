@@ -107,19 +107,7 @@ internal sealed class NirShapeInference
     /// <summary>The shape a neuron node's parameters state, where one of them has more than one element.</summary>
     private static int[]? ParameterShape(NirNode node)
     {
-        NirTensor[] tensors = node switch
-        {
-            NirI n => [n.R],
-            NirLI n => [n.Tau, n.R, n.VLeak],
-            NirIF n => [n.R, n.VThreshold, n.VReset],
-            NirLIF n => [n.Tau, n.R, n.VLeak, n.VThreshold, n.VReset],
-            NirCubaLI n => [n.TauSyn, n.TauMem, n.R, n.VLeak, n.WIn],
-            NirCubaLIF n => [n.TauSyn, n.TauMem, n.R, n.VLeak, n.VThreshold, n.VReset, n.WIn],
-            NirThreshold n => [n.Threshold],
-            NirScale n => [n.Scale],
-            _ => [],
-        };
-        return tensors.FirstOrDefault(t => t.Values.Length > 1)?.Shape;
+        return NirParameters.Of(node).Select(p => p.Tensor).FirstOrDefault(t => t.Values.Length > 1)?.Shape;
     }
 
     private static int[] Flatten(NirFlatten n, int[] input)
@@ -179,7 +167,7 @@ internal sealed class NirShapeInference
                 throw new NirFormatException(node.Name, "shape", $"states {NirShapes.Format(o.Shape)}, but what reaches it has shape {NirShapes.Format(_output[node.Name])}");
         }
 
-        var parameters = ParameterTensors(node);
+        var parameters = NirParameters.Of(node);
         long size = Size(_output[node.Name]);
         foreach (var (field, tensor) in parameters)
         {
@@ -187,18 +175,4 @@ internal sealed class NirShapeInference
                 throw new NirFormatException(node.Name, field, $"has {tensor.Values.Length} values ({tensor.ShapeText}); the node has {size} neurons ({NirShapes.Format(_output[node.Name])}): give one value or one per neuron");
         }
     }
-
-    internal static IEnumerable<(string Field, NirTensor Tensor)> ParameterTensors(NirNode node) => node switch
-    {
-        NirI n => [("r", n.R)],
-        NirLI n => [("tau", n.Tau), ("r", n.R), ("v_leak", n.VLeak)],
-        NirIF n => [("r", n.R), ("v_threshold", n.VThreshold), ("v_reset", n.VReset)],
-        NirLIF n => [("tau", n.Tau), ("r", n.R), ("v_leak", n.VLeak), ("v_threshold", n.VThreshold), ("v_reset", n.VReset)],
-        NirCubaLI n => [("tau_syn", n.TauSyn), ("tau_mem", n.TauMem), ("r", n.R), ("v_leak", n.VLeak), ("w_in", n.WIn)],
-        NirCubaLIF n => [("tau_syn", n.TauSyn), ("tau_mem", n.TauMem), ("r", n.R), ("v_leak", n.VLeak), ("v_threshold", n.VThreshold), ("v_reset", n.VReset), ("w_in", n.WIn)],
-        NirThreshold n => [("threshold", n.Threshold)],
-        NirScale n => [("scale", n.Scale)],
-        NirDelay n => [("delay", n.Delay)],
-        _ => [],
-    };
 }

@@ -89,47 +89,9 @@ internal static class NirWriter
                 if (flatten.InputShape is { } shape)
                     g["input_type"] = IntArray(shape);
                 break;
-            case NirDelay delay:
-                g["delay"] = Tensor(delay.Delay);
-                break;
-            case NirThreshold threshold:
-                g["threshold"] = Tensor(threshold.Threshold);
-                break;
-            case NirI i:
-                g["r"] = Tensor(i.R);
-                break;
-            case NirLI li:
-                g["tau"] = Tensor(li.Tau);
-                g["r"] = Tensor(li.R);
-                g["v_leak"] = Tensor(li.VLeak);
-                break;
-            case NirIF iF:
-                g["r"] = Tensor(iF.R);
-                g["v_threshold"] = Tensor(iF.VThreshold);
-                g["v_reset"] = Tensor(iF.VReset);
-                break;
-            case NirLIF lif:
-                g["tau"] = Tensor(lif.Tau);
-                g["r"] = Tensor(lif.R);
-                g["v_leak"] = Tensor(lif.VLeak);
-                g["v_threshold"] = Tensor(lif.VThreshold);
-                g["v_reset"] = Tensor(lif.VReset);
-                break;
-            case NirCubaLI cubaLi:
-                g["tau_syn"] = Tensor(cubaLi.TauSyn);
-                g["tau_mem"] = Tensor(cubaLi.TauMem);
-                g["r"] = Tensor(cubaLi.R);
-                g["v_leak"] = Tensor(cubaLi.VLeak);
-                g["w_in"] = Tensor(cubaLi.WIn);
-                break;
-            case NirCubaLIF cubaLif:
-                g["tau_syn"] = Tensor(cubaLif.TauSyn);
-                g["tau_mem"] = Tensor(cubaLif.TauMem);
-                g["r"] = Tensor(cubaLif.R);
-                g["v_leak"] = Tensor(cubaLif.VLeak);
-                g["v_threshold"] = Tensor(cubaLif.VThreshold);
-                g["v_reset"] = Tensor(cubaLif.VReset);
-                g["w_in"] = Tensor(cubaLif.WIn);
+            case NirDelay or NirThreshold or NirI or NirLI or NirIF or NirLIF or NirCubaLI or NirCubaLIF:
+                foreach (var (field, tensor) in NirParameters.Of(node))
+                    g[field] = Tensor(tensor);
                 break;
             default:
                 throw new ArgumentException($"NIR node '{node.Name}' is a {node.GetType().Name}, which the writer has no layout for", nameof(node));

@@ -19,11 +19,11 @@ internal sealed class GenericFlavor : NirFlavorBase
     {
         NoteFloat64(node, report);
         var parameters = new Dictionary<string, ParameterValue>();
-        foreach (var (field, tensor) in NirShapeInference.ParameterTensors(node))
+        foreach (var (field, tensor) in NirParameters.Of(node))
             parameters[field] = Value(NirArray.Of(tensor));
         string model = "nir." + node.Type;
         report.Add(NirReport.Note(node.Name, $"population {node.Name} ({model})",
-            string.Join(", ", NirShapeInference.ParameterTensors(node).Select(p => $"{p.Field} = {NirReport.Values(p.Tensor.Values)}"))));
+            string.Join(", ", NirParameters.Of(node).Select(p => $"{p.Field} = {NirReport.Values(p.Tensor.Values)}"))));
         return new NirNeuronPlan([new NirStage("", model, parameters)]);
     }
 }

@@ -98,11 +98,20 @@ internal abstract class NirFlavorBase
     /// <summary>Notes each float64 input of a node: the served model is float32.</summary>
     protected void NoteFloat64(NirNode node, List<NirConversion> report)
     {
-        foreach (var (field, tensor) in NirShapeInference.ParameterTensors(node))
+        foreach (var (field, tensor) in NirParameters.Of(node))
         {
             if (tensor.WasFloat64)
                 report.Add(NirReport.Note(node.Name, field, "float64 in the file; the parameter the importer computes from it is rounded to float32", lossy: true));
         }
+    }
+
+    protected static NirNeuronPlan Single(string model, Dictionary<string, ParameterValue> parameters) => new([new NirStage("", model, parameters)]);
+
+    /// <summary>Flags a field this library's importer reads past, where the file gives other than what the library assumes.</summary>
+    protected void NoteUnused(string node, string field, NirTensor tensor, float expected, List<NirConversion> report)
+    {
+        if (tensor.Values.Any(v => v != expected))
+            report.Add(NirReport.Note(node, field, $"{field} = {NirReport.Values(tensor.Values)} is not used by {Name}'s importer (it expects {NirReport.F(expected)})", lossy: true));
     }
 
     protected static string V(NirArray array) => NirReport.Values(array.ToFloats());

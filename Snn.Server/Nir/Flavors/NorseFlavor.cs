@@ -66,8 +66,6 @@ internal sealed class NorseFlavor : NirFlavorBase
 
     private static NirNeuronPlan Single(NirStage stage) => new([stage]);
 
-    private static NirNeuronPlan Single(string model, Dictionary<string, ParameterValue> parameters) => new([new NirStage("", model, parameters)]);
-
     /// <summary>A box cell: tau_mem_inv = 1 / torch.from_numpy(tau).float(), in float32.</summary>
     private static NirStage Box(string name, string model, NirTensor tau, NirTensor vLeak, NirTensor? vThreshold, List<NirConversion> report)
     {
@@ -84,11 +82,5 @@ internal sealed class NorseFlavor : NirFlavorBase
 
         report.Add(NirReport.Note(name, $"population {name} ({model})", detail));
         return new NirStage("", model, parameters);
-    }
-
-    private static void NoteUnused(string node, string field, NirTensor tensor, float expected, List<NirConversion> report)
-    {
-        if (tensor.Values.Any(v => v != expected))
-            report.Add(NirReport.Note(node, field, $"{field} = {NirReport.Values(tensor.Values)} is not used by norse's importer (it expects {NirReport.F(expected)})", lossy: true));
     }
 }

@@ -80,11 +80,4 @@ internal sealed class SinabsFlavor : NirFlavorBase
         }
     }
 
-    private static NirNeuronPlan Single(string model, Dictionary<string, ParameterValue> parameters) => new([new NirStage("", model, parameters)]);
-
-    private static void NoteUnused(string node, string field, NirTensor tensor, float expected, List<NirConversion> report)
-    {
-        if (tensor.Values.Any(v => v != expected))
-            report.Add(NirReport.Note(node, field, $"{field} = {NirReport.Values(tensor.Values)} is not used by sinabs' importer (it expects {NirReport.F(expected)})", lossy: true));
-    }
 }
