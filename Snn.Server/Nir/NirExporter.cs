@@ -121,6 +121,13 @@ internal static class NirExporter
                 report.Add(NirReport.Note(j.Name, "Scale", $"scale {NirReport.Values(scale)}"));
                 return new NirScale(name, Tensor(scale, [sourceSize]));
             case ProjectionSpec.KindOneofCase.Sparse:
+                if ((long)targetSize * sourceSize > (long)NirReader.MaxElementsPerDataset)
+                {
+                    throw new EngineException(EngineError.FailedPrecondition,
+                        $"projection '{j.Name}' is sparse over {sourceSize} x {targetSize} neurons; NIR has no sparse node, and as a dense matrix " +
+                        $"it would exceed the {NirReader.MaxElementsPerDataset} elements a NIR dataset may hold here");
+                }
+
                 var dense = new float[targetSize * sourceSize];
                 for (int k = 0; k < j.Sparse.Pre.Count; k++)
                     dense[j.Sparse.Post[k] * sourceSize + j.Sparse.Pre[k]] += j.Sparse.Weights[k];
@@ -216,8 +223,10 @@ internal static class NirExporter
 
     private static void NoteReset(PopulationSpec pop, List<NirConversion> report)
     {
-        if (pop.Params.TryGetValue("reset_mechanism", out var reset) && reset.Text != "zero")
-            report.Add(NirReport.Note(pop.Name, "v_reset", $"reset_mechanism '{reset.Text}' is written as NIR's reset to v_reset = 0 (as snntorch's exporter does)", lossy: true));
+        // snntorch's neurons subtract the threshold unless told otherwise.
+        string reset = pop.Params.TryGetValue("reset_mechanism", out var given) ? given.Text : "subtract";
+        if (reset != "zero")
+            report.Add(NirReport.Note(pop.Name, "v_reset", $"reset_mechanism '{reset}' is written as NIR's reset to v_reset = 0 (as snntorch's exporter does)", lossy: true));
     }
 
     private static float[] Param(PopulationSpec pop, string name, float fallback, int size)

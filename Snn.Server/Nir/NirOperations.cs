@@ -157,7 +157,10 @@ internal static class NirOperations
         int dh = dims == 2 ? c.Dilation[0] : 1, dw = c.Dilation[dims - 1];
         int ph = dims == 2 ? pads[0].Before : 0, pw = pads[dims - 1].Before;
         int outC = output[0], groupIn = c.Weight.Shape[1], groupOut = outC / c.Groups;
-        var sparse = new SparseProjection { Bias = { c.Bias.Values } };
+        // A sparse projection's bias is per target neuron: the channel's bias at each of its positions.
+        var sparse = new SparseProjection();
+        for (int o = 0; o < output[0]; o++)
+            sparse.Bias.Add(Enumerable.Repeat(c.Bias.Values[o], outH * outW));
         var w = c.Weight.Values;
         for (int o = 0; o < outC; o++)
         {

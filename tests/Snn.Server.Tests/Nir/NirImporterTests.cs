@@ -2,6 +2,8 @@ using Snn.Protos.V1;
 using Snn.Server.Engine;
 using Snn.Server.Nir;
 using Snn.Server.Services;
+using OneToOneProjection = Snn.Protos.V1.OneToOneProjection;
+using SparseProjection = Snn.Protos.V1.SparseProjection;
 
 namespace Snn.Server.Tests.Nir;
 
@@ -201,5 +203,62 @@ public sealed class NirImporterTests
         var lif1 = Assert.IsType<NirLIF>(exported.Nodes["lif1"]);
         Assert.Equal([0.01f, 0.02f], lif1.Tau.Values);
         Assert.Equal([0f, -0.5f], lif1.VReset.Values);
+    }
+
+    private static NetworkSpec Spec(params PopulationSpec[] populations)
+    {
+        var spec = new NetworkSpec { Name = "net", Dt = 0.001 };
+        spec.Populations.AddRange(populations);
+        return spec;
+    }
+
+    [Fact]
+    public void Export_refuses_a_model_NIR_has_no_node_for_naming_the_population()
+    {
+        var spec = Spec(new PopulationSpec { Name = "in", Model = "input", Size = 2 },
+            new PopulationSpec { Name = "adex", Model = "norse.LIFAdEx", Size = 2 });
+        spec.Projections.Add(new ProjectionSpec { Name = "p", Source = "in", Target = "adex", OneToOne = new OneToOneProjection() });
+
+        var e = Assert.Throws<EngineException>(() => NirExporter.Export(spec, []));
+        Assert.Equal(EngineError.FailedPrecondition, e.Error);
+        Assert.Contains("'adex'", e.Message);
+    }
+
+    [Fact]
+    public void Export_refuses_a_sparse_projection_too_large_to_write_as_a_dense_matrix()
+    {
+        var spec = Spec(new PopulationSpec { Name = "in", Model = "input", Size = 1 << 14 },
+            new PopulationSpec { Name = "out", Model = "nir.I", Size = 1 << 14, Params = { ["r"] = new ParameterValue { Scalar = 1 } } });
+        spec.Projections.Add(new ProjectionSpec
+        {
+            Name = "wide", Source = "in", Target = "out",
+            Sparse = new SparseProjection { Pre = { 0u }, Post = { 1u }, Weights = { 0.5f } },
+        });
+
+        var e = Assert.Throws<EngineException>(() => NirExporter.Export(spec, []));
+        Assert.Contains("'wide'", e.Message);
+    }
+
+    [Fact]
+    public void Export_writes_a_snntorch_Leaky_as_snntorch_export_does()
+    {
+        var spec = Spec(new PopulationSpec { Name = "in", Model = "input", Size = 1 },
+            new PopulationSpec
+            {
+                Name = "lif", Model = "snntorch.Leaky", Size = 1,
+                Params = { ["beta"] = new ParameterValue { Scalar = 0.9f }, ["threshold"] = new ParameterValue { Scalar = 1.5f } },
+            });
+        spec.Projections.Add(new ProjectionSpec { Name = "p", Source = "in", Target = "lif", OneToOne = new OneToOneProjection() });
+        var report = new List<NirConversion>();
+
+        var graph = NirExporter.Export(spec, report);
+
+        var lif = Assert.IsType<NirLIF>(graph.Nodes["lif"]);
+        float tau = 1e-4f / (1f - 0.9f);
+        Assert.Equal([tau], lif.Tau.Values);
+        Assert.Equal([tau / 1e-4f], lif.R.Values);
+        Assert.Equal([1.5f], lif.VThreshold.Values);
+        Assert.Contains(report, l => l.Lossy && l.Node == "lif" && l.Becomes == "v_reset");
+        Assert.Equal([new NirEdge("in", "lif"), new NirEdge("lif", "output")], graph.Edges);
     }
 }
