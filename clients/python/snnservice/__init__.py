@@ -11,8 +11,9 @@ spikes and state out as NumPy arrays.
 """
 from snnservice.client import DEFAULT_URL, Client, State
 from snnservice.errors import SnnError
+from snnservice.nir import Conversion, ExportedNetwork, ImportedNetwork, format_report
 from snnservice.specs import read_spec_file, to_parameter_value, to_spec
 from snnservice.streams import RunSession, Step, Trace, WatchSession
 
-__all__ = ["Client", "DEFAULT_URL", "RunSession", "SnnError", "State", "Step", "Trace", "WatchSession",
-           "read_spec_file", "to_parameter_value", "to_spec"]
+__all__ = ["Client", "Conversion", "DEFAULT_URL", "ExportedNetwork", "ImportedNetwork", "RunSession", "SnnError",
+           "State", "Step", "Trace", "WatchSession", "format_report", "read_spec_file", "to_parameter_value", "to_spec"]

@@ -8,6 +8,7 @@ import numpy as np
 
 from snnservice import pb
 from snnservice.errors import SnnError, from_rpc_error
+from snnservice.nir import ExportedNetwork, ImportedNetwork, read_nir, write_nir
 from snnservice.specs import to_parameter_value, to_spec
 from snnservice.streams import RunSession, WatchSession, record_specs
 
@@ -131,6 +132,25 @@ class Client:
     def delete_network(self, name):
         """Deletes a network; its open Run and Watch streams end with ABORTED."""
         self._call("DeleteNetwork", pb.DeleteNetworkRequest(name=_name(name)))
+
+    def import_network(self, name, nir, *, flavor="generic", dt=0.0, strict=False, instances=0):
+        """Creates the network ``name`` from a NIR graph: ``nir`` is the path of a .nir file (str or
+        os.PathLike) or its bytes. ``flavor``: whose discretisation the continuous-time nodes get,
+        "generic" (NIR's equations integrated exactly), "snntorch", "norse" or "sinabs" (step as that
+        library's importer builds the module). ``dt``: seconds per step (0 = the server's 0.001).
+        ``strict``: refuse (FAILED_PRECONDITION) instead of importing with lossy conversions flagged.
+        ``instances``: as in a spec (0 = 1). Returns an ImportedNetwork: ``network`` and ``report``."""
+        request = pb.ImportNetworkRequest(name=name, nir=read_nir(nir), flavor=flavor, dt=dt, strict=strict,
+                                          instances=instances)
+        return ImportedNetwork(self._call("ImportNetwork", request))
+
+    def export_network(self, name, path=None):
+        """Writes a network as a NIR graph. Returns an ExportedNetwork: ``nir`` (the .nir file's bytes)
+        and ``report``; with ``path`` the file is also written there."""
+        exported = ExportedNetwork(self._call("ExportNetwork", pb.ExportNetworkRequest(name=_name(name))), path)
+        if path is not None:
+            write_nir(path, exported.nir)
+        return exported
 
     def set_parameters(self, network, populations=None, projections=None):
         """Changes parameters and weights from the next step, all or nothing.
