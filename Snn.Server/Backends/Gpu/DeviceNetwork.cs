@@ -120,6 +120,15 @@ internal sealed class DeviceNetwork : IDisposable
         return buffer.AsArrayView<T>(0, pinned.Length);
     }
 
+    /// <summary>A pinned host array of <paramref name="length"/> elements (at least one) with a view of those elements, made once.</summary>
+    private (T[] Host, ArrayView<T> View) Staging<T>(long length)
+        where T : unmanaged
+    {
+        var host = GC.AllocateArray<T>((int)Math.Max(1, length), pinned: true);
+        PageLock(host);
+        return (host, HostView(host).SubView(0, length));
+    }
+
     private T Own<T>(T buffer)
         where T : IDisposable
     {
@@ -410,12 +419,12 @@ internal sealed class DeviceNetwork : IDisposable
             return;
         }
 
+        // Through pinned staging arrays wrapped once (see HostView): the step loop refreshes at every step it records.
         foreach (var pop in _pops)
         {
-            var state = pop.Population.State;
             for (int v = 0; v < pop.StateCount; v++)
             {
-                pop.State[v].View.CopyToCPU(_stream, state[v].AsSpan());
+                ((ArrayView<float>)pop.State[v].View).CopyTo(_stream, pop.StateStaging(v).View);
             }
         }
 
@@ -423,11 +432,29 @@ internal sealed class DeviceNetwork : IDisposable
         {
             if (dp.Line is { } line)
             {
-                line.View.CopyToCPU(_stream, dp.Projection.DelayLine.AsSpan());
+                ((ArrayView<float>)line.View).CopyTo(_stream, dp.LineStaging().View);
             }
         }
 
         _stream.Synchronize();
+        foreach (var pop in _pops)
+        {
+            var state = pop.Population.State;
+            for (int v = 0; v < pop.StateCount; v++)
+            {
+                pop.StateStaging(v).Host.AsSpan(0, state[v].Length).CopyTo(state[v]);
+            }
+        }
+
+        foreach (var dp in _projections)
+        {
+            if (dp.Line is not null)
+            {
+                var host = dp.Projection.DelayLine;
+                dp.LineStaging().Host.AsSpan(0, host.Length).CopyTo(host);
+            }
+        }
+
         _hostFresh = true;
     }
 
@@ -597,10 +624,22 @@ internal sealed class DeviceNetwork : IDisposable
                 return staging;
             }
 
-            var host = GC.AllocateArray<float>(Population.Input.Length, pinned: true);
-            _net.PageLock(host);
-            _staging = (host, _net.HostView(host));
+            _staging = _net.Staging<float>(Population.Input.Length);
             return _staging.Value;
+        }
+
+        private (float[] Host, ArrayView<float> View)[]? _stateStaging;
+
+        /// <summary>A pinned copy of state variable <paramref name="v"/>, made at the first <see cref="RefreshHost"/>.</summary>
+        public (float[] Host, ArrayView<float> View) StateStaging(int v)
+        {
+            _stateStaging ??= new (float[], ArrayView<float>)[StateCount];
+            if (_stateStaging[v].Host is null)
+            {
+                _stateStaging[v] = _net.Staging<float>(State[v].Length);
+            }
+
+            return _stateStaging[v];
         }
 
         public static PopulationKind KindOf(Population p) => p.Kernel switch
@@ -834,6 +873,11 @@ internal sealed class DeviceNetwork : IDisposable
             projection.Delayed ? net._accelerator.Allocate1D<float>(Math.Max(1, projection.DelayLine.Length)) : null;
 
         public bool Weighted { get; private set; }
+
+        private (float[] Host, ArrayView<float> View)? _lineStaging;
+
+        /// <summary>A pinned copy of the delay line, made at the first <see cref="RefreshHost"/>.</summary>
+        public (float[] Host, ArrayView<float> View) LineStaging() => _lineStaging ??= net.Staging<float>(Line!.Length);
 
         /// <summary>conv2d and sum pool geometry.</summary>
         public DeviceWindow Window { get; } = projection switch

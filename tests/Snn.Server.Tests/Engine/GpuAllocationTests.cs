@@ -21,9 +21,11 @@ public sealed class GpuAllocationTests
 {
     private static readonly Dictionary<string, ParamValue> Leaky = new() { ["beta"] = ParamValue.Number(0.9) };
 
-    public static TheoryData<string, bool> Cases() => new()
+    /// <summary>Network, spikes copied back, state copied back (as the step loop does at every step it records).</summary>
+    public static TheoryData<string, bool, bool> Cases() => new()
     {
-        { "leaky", true }, { "leaky", false }, { "dense", true }, { "dense", false }, { "sparse-conv", true }, { "sparse-conv", false },
+        { "leaky", true, false }, { "leaky", false, false }, { "leaky", true, true }, { "dense", true, false }, { "dense", false, false },
+        { "dense", true, true }, { "sparse-conv", true, false }, { "sparse-conv", false, false },
     };
 
     private static NetworkDefinition Make(string name) => name switch
@@ -43,7 +45,7 @@ public sealed class GpuAllocationTests
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void A_step_allocates_only_the_cpu_accelerators_launch_tasks(string name, bool copyBack)
+    public void A_step_allocates_only_the_cpu_accelerators_launch_tasks(string name, bool copyBack, bool refresh)
     {
         using var gpu = GpuBackend.Create("ilgpu-cpu", 0, new CpuOptions { Threads = 1 });
         var net = NetworkBuilder.Build(Make(name), new EngineLimits());
@@ -67,6 +69,11 @@ public sealed class GpuAllocationTests
                 input.MarkExternalInput(0);
                 input.MarkExternalInput(1);
                 device.Step(due, copyBack);
+                if (refresh)
+                {
+                    device.RefreshHost();
+                }
+
                 net.Instances[0].Step++;
                 net.Instances[1].Step++;
             }
@@ -84,7 +91,7 @@ public sealed class GpuAllocationTests
         }
 
         Assert.True(allocated == tasks * N,
-            $"{name} (copy back {copyBack}): {allocated / (double)N:F1} bytes per step, of which ILGPU's launch tasks are {tasks}");
+            $"{name} (spikes back {copyBack}, state back {refresh}): {allocated / (double)N:F1} bytes per step, of which ILGPU's launch tasks are {tasks}");
         device.Step(due, copyBack: true);
         Assert.Contains(net.Populations.Skip(1), p => p.Spikes.Any(s => s != 0f)); // the network was doing work
         gpu.Release(net);
