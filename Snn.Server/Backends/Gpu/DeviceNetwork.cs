@@ -110,13 +110,14 @@ internal sealed class DeviceNetwork : IDisposable
     /// <summary>
     /// A view of a pinned host array, made once. ILGPU's copies to and from a host pointer or span
     /// (CopyToCPUUnsafeAsync, CopyFromCPU) wrap the pointer in a new CPUMemoryBuffer each call, an
-    /// accelerator object that also registers a WeakReference with the accelerator: on every
-    /// accelerator, CUDA included, that was the step's managed allocation. A view-to-view copy allocates nothing.
+    /// accelerator object that also registers a WeakReference with the accelerator. That happens on every
+    /// accelerator, CUDA included, and was the step's managed allocation on ilgpu-cpu. A view-to-view copy allocates nothing.
     /// </summary>
     internal ArrayView<T> HostView<T>(T[] pinned)
         where T : unmanaged
     {
-        var buffer = Own(CPUMemoryBuffer.Create(_accelerator, Marshal.UnsafeAddrOfPinnedArrayElement(pinned, 0), pinned.Length, System.Runtime.CompilerServices.Unsafe.SizeOf<T>()));
+        var buffer = Own(CPUMemoryBuffer.Create(
+            _accelerator, Marshal.UnsafeAddrOfPinnedArrayElement(pinned, 0), pinned.Length, System.Runtime.CompilerServices.Unsafe.SizeOf<T>()));
         return buffer.AsArrayView<T>(0, pinned.Length);
     }
 
