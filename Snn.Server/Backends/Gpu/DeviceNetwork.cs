@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using ILGPU;
 using ILGPU.Runtime;
+using ILGPU.Runtime.CPU;
 using Snn.Server.Engine;
 using Snn.Server.Models;
 
@@ -26,6 +27,7 @@ internal sealed class DeviceNetwork : IDisposable
 
     /// <summary>Per step, uploaded at once: [due list][per projection: source offset per due][per projection: bias on per due].</summary>
     private readonly int[] _stepInts;
+    private readonly ArrayView<int> _stepIntsHost;
     private readonly int[] _stepScratch;
     private bool _stepIntsStale = true;
     private bool _queued;
@@ -50,6 +52,7 @@ internal sealed class DeviceNetwork : IDisposable
         _stepInts = GC.AllocateArray<int>(_instances * (1 + 2 * _projections.Length), pinned: true);
         _stepScratch = new int[_stepInts.Length];
         PageLock(_stepInts);
+        _stepIntsHost = HostView(_stepInts);
         _stepIntsDevice = Own(_accelerator.Allocate1D<int>(_stepInts.Length));
         _allInstances = Own(_accelerator.Allocate1D<int>(_instances));
         _allInstances.View.CopyFromCPU(_stream, Enumerable.Range(0, _instances).ToArray());
@@ -104,6 +107,29 @@ internal sealed class DeviceNetwork : IDisposable
         }
     }
 
+    /// <summary>
+    /// A view of a pinned host array, made once. ILGPU's copies to and from a host pointer or span
+    /// (CopyToCPUUnsafeAsync, CopyFromCPU) wrap the pointer in a new CPUMemoryBuffer each call, an
+    /// accelerator object that also registers a WeakReference with the accelerator. That happens on every
+    /// accelerator, CUDA included, and was the step's managed allocation on ilgpu-cpu. A view-to-view copy allocates nothing.
+    /// </summary>
+    internal ArrayView<T> HostView<T>(T[] pinned)
+        where T : unmanaged
+    {
+        var buffer = Own(CPUMemoryBuffer.Create(
+            _accelerator, Marshal.UnsafeAddrOfPinnedArrayElement(pinned, 0), pinned.Length, System.Runtime.CompilerServices.Unsafe.SizeOf<T>()));
+        return buffer.AsArrayView<T>(0, pinned.Length);
+    }
+
+    /// <summary>A pinned host array of <paramref name="length"/> elements (at least one) with a view of those elements, made once.</summary>
+    private (T[] Host, ArrayView<T> View) Staging<T>(long length)
+        where T : unmanaged
+    {
+        var host = GC.AllocateArray<T>((int)Math.Max(1, length), pinned: true);
+        PageLock(host);
+        return (host, HostView(host).SubView(0, length));
+    }
+
     private T Own<T>(T buffer)
         where T : IDisposable
     {
@@ -156,14 +182,14 @@ internal sealed class DeviceNetwork : IDisposable
             if (_queued)
             {
                 _stream.Synchronize(); // the last upload from the pinned array may still be under way
+                _queued = false;
             }
 
             next.CopyTo(_stepInts, 0);
-            ((ArrayView<int>)_stepIntsDevice.View).CopyFromCPUUnsafeAsync(_stream, ref _stepInts[0], _stepInts.Length);
+            ((ArrayView<int>)_stepIntsDevice.View).CopyFrom(_stream, _stepIntsHost);
             _stepIntsStale = false;
         }
 
-        _queued = !copyBack;
         var dueView = Due(dc);
 
         foreach (int p in _network.Order)
@@ -188,8 +214,16 @@ internal sealed class DeviceNetwork : IDisposable
                 int i = due[d];
                 if (marks[i])
                 {
+                    if (_queued)
+                    {
+                        _stream.Synchronize(); // the last upload from the staging array may still be under way
+                        _queued = false;
+                    }
+
                     marks[i] = false;
-                    pop.Input.View.SubView((long)i * size, size).CopyFromCPU(_stream, host.Input.AsSpan(i * size, size));
+                    var staging = pop.Staging();
+                    host.Input.AsSpan(i * size, size).CopyTo(staging.Host.AsSpan(i * size, size));
+                    ((ArrayView<float>)pop.Input.View).SubView((long)i * size, size).CopyFrom(_stream, staging.View.SubView((long)i * size, size));
                 }
             }
 
@@ -214,6 +248,7 @@ internal sealed class DeviceNetwork : IDisposable
             }
         }
 
+        _queued = !copyBack;
         if (copyBack)
         {
             CopySpikesBack(due);
@@ -296,7 +331,7 @@ internal sealed class DeviceNetwork : IDisposable
 
         foreach (var pop in _pops)
         {
-            ((ArrayView<int>)pop.Counts.View).CopyToCPUUnsafeAsync(_stream, ref pop.HostCounts[0], pop.HostCounts.Length);
+            ((ArrayView<int>)pop.Counts.View).CopyTo(_stream, pop.HostCountsView);
             int size = pop.Population.Size;
             foreach (int i in due)
             {
@@ -304,8 +339,8 @@ internal sealed class DeviceNetwork : IDisposable
                 int guess = Guess(pop, i);
                 if (guess > 0)
                 {
-                    ((ArrayView<int>)pop.SpikeIndex.View).SubView(o, guess).CopyToCPUUnsafeAsync(_stream, ref pop.HostIndex[o], guess);
-                    ((ArrayView<float>)pop.SpikeValue.View).SubView(o, guess).CopyToCPUUnsafeAsync(_stream, ref pop.HostValue[o], guess);
+                    ((ArrayView<int>)pop.SpikeIndex.View).SubView(o, guess).CopyTo(_stream, pop.HostIndexView.SubView(o, guess));
+                    ((ArrayView<float>)pop.SpikeValue.View).SubView(o, guess).CopyTo(_stream, pop.HostValueView.SubView(o, guess));
                 }
             }
         }
@@ -322,8 +357,8 @@ internal sealed class DeviceNetwork : IDisposable
                 int rest = pop.HostCounts[i] - guess;
                 if (rest > 0)
                 {
-                    ((ArrayView<int>)pop.SpikeIndex.View).SubView(o + guess, rest).CopyToCPUUnsafeAsync(_stream, ref pop.HostIndex[o + guess], rest);
-                    ((ArrayView<float>)pop.SpikeValue.View).SubView(o + guess, rest).CopyToCPUUnsafeAsync(_stream, ref pop.HostValue[o + guess], rest);
+                    ((ArrayView<int>)pop.SpikeIndex.View).SubView(o + guess, rest).CopyTo(_stream, pop.HostIndexView.SubView(o + guess, rest));
+                    ((ArrayView<float>)pop.SpikeValue.View).SubView(o + guess, rest).CopyTo(_stream, pop.HostValueView.SubView(o + guess, rest));
                     more = true;
                 }
             }
@@ -385,12 +420,12 @@ internal sealed class DeviceNetwork : IDisposable
             return;
         }
 
+        // Through pinned staging arrays wrapped once (see HostView): the step loop refreshes at every step it records.
         foreach (var pop in _pops)
         {
-            var state = pop.Population.State;
             for (int v = 0; v < pop.StateCount; v++)
             {
-                pop.State[v].View.CopyToCPU(_stream, state[v].AsSpan());
+                ((ArrayView<float>)pop.State[v].View).CopyTo(_stream, pop.StateStaging(v).View);
             }
         }
 
@@ -398,11 +433,29 @@ internal sealed class DeviceNetwork : IDisposable
         {
             if (dp.Line is { } line)
             {
-                line.View.CopyToCPU(_stream, dp.Projection.DelayLine.AsSpan());
+                ((ArrayView<float>)line.View).CopyTo(_stream, dp.LineStaging().View);
             }
         }
 
         _stream.Synchronize();
+        foreach (var pop in _pops)
+        {
+            var state = pop.Population.State;
+            for (int v = 0; v < pop.StateCount; v++)
+            {
+                pop.StateStaging(v).Host.AsSpan(0, state[v].Length).CopyTo(state[v]);
+            }
+        }
+
+        foreach (var dp in _projections)
+        {
+            if (dp.Line is not null)
+            {
+                var host = dp.Projection.DelayLine;
+                dp.LineStaging().Host.AsSpan(0, host.Length).CopyTo(host);
+            }
+        }
+
         _hostFresh = true;
     }
 
@@ -517,6 +570,9 @@ internal sealed class DeviceNetwork : IDisposable
             net.PageLock(HostCounts);
             net.PageLock(HostIndex);
             net.PageLock(HostValue);
+            HostCountsView = net.HostView(HostCounts);
+            HostIndexView = net.HostView(HostIndex);
+            HostValueView = net.HostView(HostValue);
             _lanes = a.Allocate1D<float>(1);
         }
 
@@ -552,6 +608,40 @@ internal sealed class DeviceNetwork : IDisposable
         public int[] HostIndex { get; }
 
         public float[] HostValue { get; }
+
+        public ArrayView<int> HostCountsView { get; }
+
+        public ArrayView<int> HostIndexView { get; }
+
+        public ArrayView<float> HostValueView { get; }
+
+        private (float[] Host, ArrayView<float> View)? _staging;
+
+        /// <summary>A pinned copy of the host input, made at the first external input: uploads go from it view to view.</summary>
+        public (float[] Host, ArrayView<float> View) Staging()
+        {
+            if (_staging is { } staging)
+            {
+                return staging;
+            }
+
+            _staging = _net.Staging<float>(Population.Input.Length);
+            return _staging.Value;
+        }
+
+        private (float[] Host, ArrayView<float> View)[]? _stateStaging;
+
+        /// <summary>A pinned copy of state variable <paramref name="v"/>, made at the first <see cref="RefreshHost"/>.</summary>
+        public (float[] Host, ArrayView<float> View) StateStaging(int v)
+        {
+            _stateStaging ??= new (float[], ArrayView<float>)[StateCount];
+            if (_stateStaging[v].Host is null)
+            {
+                _stateStaging[v] = _net.Staging<float>(State[v].Length);
+            }
+
+            return _stateStaging[v];
+        }
 
         public static PopulationKind KindOf(Population p) => p.Kernel switch
         {
@@ -784,6 +874,11 @@ internal sealed class DeviceNetwork : IDisposable
             projection.Delayed ? net._accelerator.Allocate1D<float>(Math.Max(1, projection.DelayLine.Length)) : null;
 
         public bool Weighted { get; private set; }
+
+        private (float[] Host, ArrayView<float> View)? _lineStaging;
+
+        /// <summary>A pinned copy of the delay line, made at the first <see cref="RefreshHost"/>.</summary>
+        public (float[] Host, ArrayView<float> View) LineStaging() => _lineStaging ??= net.Staging<float>(Line!.Length);
 
         /// <summary>conv2d and sum pool geometry.</summary>
         public DeviceWindow Window { get; } = projection switch
