@@ -15,11 +15,25 @@ internal static class NirReader
 {
     public static NirGraph Read(string path)
     {
-        using var stream = File.OpenRead(path);
+        using var stream = new MemoryStream(File.ReadAllBytes(path), writable: false);
         return Read(stream);
     }
 
+    /// <summary>Reads a whole file held in memory (a <see cref="MemoryStream"/>; another stream is copied into one).</summary>
     public static NirGraph Read(Stream stream)
+    {
+        if (stream is not MemoryStream memory)
+        {
+            memory = new MemoryStream();
+            stream.CopyTo(memory);
+            memory.Position = 0;
+        }
+
+        Hdf5GlobalHeaps.Check(memory.TryGetBuffer(out var buffer) ? buffer.AsSpan((int)memory.Position) : memory.ToArray().AsSpan((int)memory.Position));
+        return ReadHdf5(memory);
+    }
+
+    private static NirGraph ReadHdf5(Stream stream)
     {
         NativeFile file;
         try
