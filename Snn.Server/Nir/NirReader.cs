@@ -29,7 +29,7 @@ internal static class NirReader
             memory.Position = 0;
         }
 
-        Hdf5GlobalHeaps.Check(memory.TryGetBuffer(out var buffer) ? buffer.AsSpan((int)memory.Position) : memory.ToArray().AsSpan((int)memory.Position));
+        Hdf5Bounds.Check(memory.TryGetBuffer(out var buffer) ? buffer.AsSpan((int)memory.Position) : memory.ToArray().AsSpan((int)memory.Position));
         return ReadHdf5(memory);
     }
 
