@@ -9,7 +9,10 @@ namespace Snn.Server.Nir;
 /// by scanning for it; a claim of more bytes than the file holds is refused (PureHDF would fail on it anyway,
 /// after the allocation). Global heap collections ("GCOL", where variable-length strings live) are walked
 /// object by object as PureHDF walks them; local heaps ("HEAP", where a group's link names live) have one
-/// data segment.
+/// data segment. Fill values (a dataset's default element) live in object header messages, which have no
+/// signature of their own in version 1 headers: those are found by their message header (type 5, a size that
+/// is a multiple of 8, three zero reserved bytes, not the start of a symbol table node); the old fill value
+/// message (type 4) has too little shape to be told from other bytes and is not checked., and version 2 headers ("OHDR") are walked message by message in their first chunk.
 /// </summary>
 internal static class Hdf5Bounds
 {
@@ -19,6 +22,7 @@ internal static class Hdf5Bounds
     {
         var (offsetSize, lengthSize) = Sizes(file);
         CheckLocalHeaps(file, offsetSize, lengthSize);
+        CheckFillValues(file);
         // A valid file's objects do not overlap, so they number at most one per 16 bytes; a crafted file
         // whose collections overlap must not make this walk quadratic.
         long budget = file.Length / 16 + 1024;
@@ -51,6 +55,76 @@ internal static class Hdf5Bounds
         }
     }
 
+    private static void CheckFillValues(ReadOnlySpan<byte> file)
+    {
+        // Version 1 object headers: type (2 bytes), size (2), flags (1), reserved (3), then the message.
+        for (var at = 0; at + 16 <= file.Length; at++)
+        {
+            // The message's own size is a non-zero multiple of 8 in a version 1 header; with the zero reserved
+            // bytes and the fields CheckFillValue reads, that keeps other bytes from passing for a message.
+            var messageSize = BinaryPrimitives.ReadUInt16LittleEndian(file[(at + 2)..]);
+            // A symbol table node ("SNOD", version, reserved, a count of 5, its first name offset) reads
+            // like a message header six bytes in: those bytes are not one.
+            if (file[at] == 5 && file[at + 1] == 0 && file[at + 5] == 0 && file[at + 6] == 0 && file[at + 7] == 0
+                && messageSize >= 8 && messageSize % 8 == 0
+                && !(at >= 6 && file.Slice(at - 6, 4).SequenceEqual("SNOD"u8)))
+                CheckFillValue(file, 5, at + 8);
+        }
+
+        // Version 2 object headers: "OHDR", version 2, flags, optional times and attribute phase change, the
+        // size of chunk 0, then messages of type (1), size (2), flags (1), optional creation order (2).
+        for (var at = file.IndexOf("OHDR"u8); at >= 0;)
+        {
+            if (at + 6 <= file.Length && file[at + 4] == 2)
+            {
+                var flags = file[at + 5];
+                var position = at + 6 + ((flags & 0x20) != 0 ? 16 : 0) + ((flags & 0x10) != 0 ? 4 : 0);
+                var sizeBytes = 1 << (flags & 3);
+                if (position + sizeBytes <= file.Length)
+                {
+                    var end = (long)position + sizeBytes + (long)Math.Min(ReadLength(file, position, sizeBytes == 1 ? 1 : sizeBytes), (ulong)file.Length);
+                    position += sizeBytes;
+                    var headerSize = (flags & 0x04) != 0 ? 6 : 4;
+                    while (position + headerSize <= Math.Min(end, file.Length))
+                    {
+                        var type = file[position];
+                        var size = BinaryPrimitives.ReadUInt16LittleEndian(file[(position + 1)..]);
+                        if (type is 4 or 5)
+                            CheckFillValue(file, type, position + headerSize);
+                        position += headerSize + size;
+                    }
+                }
+            }
+
+            var next = file[(at + 1)..].IndexOf("OHDR"u8);
+            at = next < 0 ? -1 : at + 1 + next;
+        }
+    }
+
+    /// <summary>The fill value message at <paramref name="body"/>, as PureHDF decodes it: its value must lie in the file.</summary>
+    private static void CheckFillValue(ReadOnlySpan<byte> file, byte type, int body)
+    {
+        int sizeAt;
+        if (type == 4)
+            sizeAt = body;
+        else if (body + 8 > file.Length)
+            return;
+        else if (file[body] is 1 or 2 && file[body + 1] <= 3 && file[body + 2] <= 2)
+            sizeAt = file[body + 3] == 1 ? body + 4 : -1;
+        else if (file[body] == 3 && (file[body + 1] & 0xC0) == 0)
+            sizeAt = (file[body + 1] & 0x30) == 0x20 ? body + 2 : -1;
+        else
+            return;
+        if (sizeAt < 0 || sizeAt + 4 > file.Length)
+            return;
+        var size = BinaryPrimitives.ReadUInt32LittleEndian(file[sizeAt..]);
+        if (size > file.Length - (sizeAt + 4))
+        {
+            throw new NirFormatException("", "file",
+                $"an HDF5 fill value at byte {sizeAt} claims {size} bytes, beyond the end of the file; the file is damaged or truncated");
+        }
+    }
+
     private static long Walk(ReadOnlySpan<byte> file, int at, int lengthSize, long budget)
     {
         var remaining = ReadLength(file, at + 8, lengthSize);
@@ -80,6 +154,7 @@ internal static class Hdf5Bounds
 
     private static ulong ReadLength(ReadOnlySpan<byte> file, int at, int size) => size switch
     {
+        1 => file[at],
         2 => BinaryPrimitives.ReadUInt16LittleEndian(file[at..]),
         4 => BinaryPrimitives.ReadUInt32LittleEndian(file[at..]),
         _ => BinaryPrimitives.ReadUInt64LittleEndian(file[at..]),
