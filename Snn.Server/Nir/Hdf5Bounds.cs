@@ -12,7 +12,9 @@ namespace Snn.Server.Nir;
 /// data segment. Fill values (a dataset's default element) live in object header messages, which have no
 /// signature of their own in version 1 headers: those are found by their message header (type 5, a size that
 /// is a multiple of 8, three zero reserved bytes, not the start of a symbol table node); the old fill value
-/// message (type 4) has too little shape to be told from other bytes and is not checked., and version 2 headers ("OHDR") are walked message by message in their first chunk.
+/// message (type 4) has too little shape to be told from other bytes and is not checked. Chunked layout
+/// messages (type 8) are found the same way: a chunk PureHDF would allocate must not exceed what a compressed
+/// dataset may hold., and version 2 headers ("OHDR") are walked message by message in their first chunk.
 /// </summary>
 internal static class Hdf5Bounds
 {
@@ -22,7 +24,7 @@ internal static class Hdf5Bounds
     {
         var (offsetSize, lengthSize) = Sizes(file);
         CheckLocalHeaps(file, offsetSize, lengthSize);
-        CheckFillValues(file);
+        CheckFillValues(file, offsetSize);
         // A valid file's objects do not overlap, so they number at most one per 16 bytes; a crafted file
         // whose collections overlap must not make this walk quadratic.
         long budget = file.Length / 16 + 1024;
@@ -55,7 +57,7 @@ internal static class Hdf5Bounds
         }
     }
 
-    private static void CheckFillValues(ReadOnlySpan<byte> file)
+    private static void CheckFillValues(ReadOnlySpan<byte> file, int offsetSize)
     {
         // Version 1 object headers: type (2 bytes), size (2), flags (1), reserved (3), then the message.
         for (var at = 0; at + 16 <= file.Length; at++)
@@ -69,6 +71,9 @@ internal static class Hdf5Bounds
                 && messageSize >= 8 && messageSize % 8 == 0
                 && !(at >= 6 && file.Slice(at - 6, 4).SequenceEqual("SNOD"u8)))
                 CheckFillValue(file, 5, at + 8);
+            else if (file[at] == 8 && file[at + 1] == 0 && file[at + 5] == 0 && file[at + 6] == 0 && file[at + 7] == 0
+                && messageSize >= 8 && messageSize % 8 == 0)
+                CheckChunkLayout(file, at + 8, offsetSize);
         }
 
         // Version 2 object headers: "OHDR", version 2, flags, optional times and attribute phase change, the
@@ -98,6 +103,27 @@ internal static class Hdf5Bounds
 
             var next = file[(at + 1)..].IndexOf("OHDR"u8);
             at = next < 0 ? -1 : at + 1 + next;
+        }
+    }
+
+    /// <summary>
+    /// A chunked layout message (version 3, class 2): PureHDF allocates a whole chunk, the product of its
+    /// dimensions (the last is the element size), to read any part of it.
+    /// </summary>
+    private static void CheckChunkLayout(ReadOnlySpan<byte> file, int body, int offsetSize)
+    {
+        if (body + 3 > file.Length || file[body] != 3 || file[body + 1] != 2 || file[body + 2] is < 2 or > 33)
+            return;
+        var dims = body + 3 + offsetSize;
+        if (dims + 4 * file[body + 2] > file.Length)
+            return;
+        UInt128 bytes = 1;
+        for (var i = 0; i < file[body + 2]; i++)
+            bytes *= BinaryPrimitives.ReadUInt32LittleEndian(file[(dims + 4 * i)..]);
+        if (bytes > (UInt128)(ulong)file.Length * NirReader.MaxCompressionRatio + 65536)
+        {
+            throw new NirFormatException("", "file",
+                $"an HDF5 dataset at byte {body} is stored in chunks of {bytes} bytes, more than {NirReader.MaxCompressionRatio} times the file's size; the file is damaged");
         }
     }
 
