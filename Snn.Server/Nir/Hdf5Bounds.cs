@@ -14,7 +14,7 @@ namespace Snn.Server.Nir;
 /// is a multiple of 8, three zero reserved bytes, not the start of a symbol table node); the old fill value
 /// message (type 4) has too little shape to be told from other bytes and is not checked. Chunked layout
 /// messages (type 8) are found the same way: a chunk PureHDF would allocate must not exceed what a compressed
-/// dataset may hold., and version 2 headers ("OHDR") are walked message by message in their first chunk.
+/// dataset may hold. The first chunk size of each chunk index ("TREE" leaves) must fit in the file., and version 2 headers ("OHDR") are walked message by message in their first chunk.
 /// </summary>
 internal static class Hdf5Bounds
 {
@@ -24,6 +24,7 @@ internal static class Hdf5Bounds
     {
         var (offsetSize, lengthSize) = Sizes(file);
         CheckLocalHeaps(file, offsetSize, lengthSize);
+        CheckChunkIndexes(file, offsetSize);
         CheckFillValues(file, offsetSize);
         // A valid file's objects do not overlap, so they number at most one per 16 bytes; a crafted file
         // whose collections overlap must not make this walk quadratic.
@@ -148,6 +149,31 @@ internal static class Hdf5Bounds
         {
             throw new NirFormatException("", "file",
                 $"an HDF5 fill value at byte {sizeAt} claims {size} bytes, beyond the end of the file; the file is damaged or truncated");
+        }
+    }
+
+    /// <summary>
+    /// The leaves of a chunked dataset's B-tree ("TREE", node type 1, level 0): each key holds the size of
+    /// a stored chunk, which PureHDF allocates before reading it; a stored chunk lies in the file. Only the
+    /// first key's place is known without the dataset's rank, so only it is checked.
+    /// </summary>
+    private static void CheckChunkIndexes(ReadOnlySpan<byte> file, int offsetSize)
+    {
+        for (var at = file.IndexOf("TREE"u8); at >= 0;)
+        {
+            var key = at + 8 + 2 * offsetSize;
+            if (key + 4 <= file.Length && file[at + 4] == 1 && file[at + 5] == 0 && BinaryPrimitives.ReadUInt16LittleEndian(file[(at + 6)..]) > 0)
+            {
+                var size = BinaryPrimitives.ReadUInt32LittleEndian(file[key..]);
+                if (size > file.Length)
+                {
+                    throw new NirFormatException("", "file",
+                        $"an HDF5 chunk index at byte {at} claims a chunk of {size} bytes, more than the whole file; the file is damaged");
+                }
+            }
+
+            var next = file[(at + 1)..].IndexOf("TREE"u8);
+            at = next < 0 ? -1 : at + 1 + next;
         }
     }
 
