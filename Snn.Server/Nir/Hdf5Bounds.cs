@@ -26,6 +26,7 @@ internal static class Hdf5Bounds
         CheckLocalHeaps(file, offsetSize, lengthSize);
         CheckChunkIndexes(file, offsetSize);
         CheckFillValues(file, offsetSize);
+        CheckVersion1Headers(file, offsetSize, lengthSize);
         // A valid file's objects do not overlap, so they number at most one per 16 bytes; a crafted file
         // whose collections overlap must not make this walk quadratic.
         long budget = file.Length / 16 + 1024;
@@ -150,6 +151,79 @@ internal static class Hdf5Bounds
             throw new NirFormatException("", "file",
                 $"an HDF5 fill value at byte {sizeAt} claims {size} bytes, beyond the end of the file; the file is damaged or truncated");
         }
+    }
+
+    /// <summary>
+    /// Version 1 object headers walked message by message where the file says they are: the root group's
+    /// (in a version 0 or 1 superblock) and every object a symbol table node ("SNOD") lists, as PureHDF
+    /// reaches them. This finds the old fill value message (type 4), which the scan cannot tell from other bytes.
+    /// </summary>
+    private static void CheckVersion1Headers(ReadOnlySpan<byte> file, int offsetSize, int lengthSize)
+    {
+        var headers = new List<ulong>();
+        var superblock = SuperblockAt(file);
+        if (superblock >= 0 && file[superblock + 8] <= 1)
+        {
+            var entry = superblock + (file[superblock + 8] == 0 ? 24 : 28) + 4 * offsetSize;
+            if (entry + 2 * offsetSize <= file.Length)
+                headers.Add(ReadLength(file, entry + offsetSize, offsetSize));
+        }
+
+        var entrySize = 2 * offsetSize + 24;
+        for (var at = file.IndexOf("SNOD"u8); at >= 0;)
+        {
+            if (at + 8 <= file.Length && file[at + 4] == 1)
+            {
+                var count = BinaryPrimitives.ReadUInt16LittleEndian(file[(at + 6)..]);
+                for (var i = 0; i < count && at + 8 + (i + 1) * entrySize <= file.Length && headers.Count < 65536; i++)
+                    headers.Add(ReadLength(file, at + 8 + i * entrySize + offsetSize, offsetSize));
+            }
+
+            var next = file[(at + 1)..].IndexOf("SNOD"u8);
+            at = next < 0 ? -1 : at + 1 + next;
+        }
+
+        foreach (var header in headers.Distinct())
+        {
+            if (file.Length < 16 || header > (ulong)file.Length - 16 || file[(int)header] != 1)
+                continue;
+            var size = BinaryPrimitives.ReadUInt32LittleEndian(file[((int)header + 8)..]);
+            var blocks = new Queue<(long Start, long End)>();
+            blocks.Enqueue(((long)header + 16, (long)header + 16 + size));
+            for (var walked = 0; blocks.TryDequeue(out var block) && walked < 1024; walked++)
+            {
+                for (var m = block.Start; m + 8 <= Math.Min(block.End, file.Length);)
+                {
+                    var type = BinaryPrimitives.ReadUInt16LittleEndian(file[(int)m..]);
+                    var messageSize = BinaryPrimitives.ReadUInt16LittleEndian(file[((int)m + 2)..]);
+                    if (type is 4 or 5)
+                        CheckFillValue(file, (byte)type, (int)m + 8);
+                    else if (type == 8)
+                        CheckChunkLayout(file, (int)m + 8, offsetSize);
+                    else if (type == 0x10 && m + 8 + offsetSize + lengthSize <= file.Length)
+                    {
+                        var address = ReadLength(file, (int)m + 8, offsetSize);
+                        var length = ReadLength(file, (int)m + 8 + offsetSize, lengthSize);
+                        if (address < (ulong)file.Length)
+                            blocks.Enqueue(((long)address, (long)address + (long)Math.Min(length, (ulong)file.Length)));
+                    }
+
+                    m += 8 + messageSize;
+                }
+            }
+        }
+    }
+
+    private static int SuperblockAt(ReadOnlySpan<byte> file)
+    {
+        ReadOnlySpan<byte> magic = [0x89, (byte)'H', (byte)'D', (byte)'F', 0x0D, 0x0A, 0x1A, 0x0A];
+        for (var at = 0; at + 16 <= file.Length; at = at == 0 ? 512 : at * 2)
+        {
+            if (file.Slice(at, 8).SequenceEqual(magic))
+                return at;
+        }
+
+        return -1;
     }
 
     /// <summary>
