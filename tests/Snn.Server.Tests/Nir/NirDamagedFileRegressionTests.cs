@@ -56,6 +56,40 @@ public sealed class NirDamagedFileRegressionTests
     }
 
     [Fact]
+    public void Old_fill_value_size_damaged_no_longer_allocates_it()
+    {
+        var bytes = Seed("lif_norse.nir");
+        // A fill value message turned into the old kind (type 4), whose first four bytes are its size.
+        var at = bytes.AsSpan().IndexOf(new byte[] { 5, 0, 8, 0, 1, 0, 0, 0, 2 });
+        Assert.True(at > 0);
+        bytes[at] = 4;
+        AssertRefusedWithinBounds(bytes, NirFlavor.Norse, "fill value");
+    }
+
+    [Fact]
+    public void Chunk_dimension_damaged_no_longer_allocates_a_huge_chunk()
+    {
+        var bytes = Seed("flavors/sinabs_li.nir");
+        // A chunked layout message in a version 1 header: type 8, size 24, flags, reserved; version 3,
+        // class 2, rank + 1, the address (8 bytes), then the chunk's dimensions (4 bytes each).
+        var at = bytes.AsSpan().IndexOf(new byte[] { 8, 0, 24, 0, 0, 0, 0, 0, 3, 2 });
+        Assert.True(at > 0);
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(at + 19), 0x4000_0000);
+        AssertRefusedWithinBounds(bytes, NirFlavor.Sinabs, "chunks of");
+    }
+
+    [Fact]
+    public void Chunk_index_size_damaged_no_longer_allocates_it()
+    {
+        var bytes = Seed("flavors/sinabs_li.nir");
+        // A chunk B-tree leaf: "TREE", node type 1, level 0, entries, two sibling addresses, then the first key's chunk size.
+        var at = bytes.AsSpan().IndexOf("TREE\u0001\u0000"u8);
+        Assert.True(at > 0);
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(at + 24), 0x4900_0000);
+        AssertRefusedWithinBounds(bytes, NirFlavor.Sinabs, "chunk index");
+    }
+
+    [Fact]
     public void Dataset_dimension_damaged_no_longer_reads_millions_of_chunks()
     {
         var bytes = Seed("lif_norse.nir");

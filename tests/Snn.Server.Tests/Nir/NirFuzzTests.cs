@@ -16,7 +16,11 @@ public sealed class NirFuzzTests(ITestOutputHelper output)
 {
     /// <summary>Mutants per seed file; SNN_NIR_FUZZ_CASES raises it for a longer hunt.</summary>
     private static readonly int CasesPerFile =
-        int.TryParse(Environment.GetEnvironmentVariable("SNN_NIR_FUZZ_CASES"), out var n) && n > 0 ? n : 100;
+        int.TryParse(Environment.GetEnvironmentVariable("SNN_NIR_FUZZ_CASES"), out var n) && n > 0 ? n : 150;
+
+    /// <summary>The first file's seed; SNN_NIR_FUZZ_SEED picks other mutants for a longer hunt.</summary>
+    private static readonly int SeedBase =
+        int.TryParse(Environment.GetEnvironmentVariable("SNN_NIR_FUZZ_SEED"), out var s) ? s : 0x4E1F;
 
     /// <summary>A mutant of a file under 1 MB whose reading allocates more than this is a finding.</summary>
     internal const long AllocationBound = 64L << 20;
@@ -112,7 +116,7 @@ public sealed class NirFuzzTests(ITestOutputHelper output)
             var file = File.ReadAllBytes(path);
             var flavor = FlavorOf(path);
             Assert.Null(Import(file, flavor, out _)); // the seed itself imports
-            var mutator = new NirMutator(0x4E1F + index);
+            var mutator = new NirMutator(SeedBase + index);
             for (var i = 0; i < CasesPerFile; i++)
             {
                 var (bytes, kind) = mutator.Mutate(file);
