@@ -15,11 +15,36 @@ internal static class NirReader
 {
     public static NirGraph Read(string path)
     {
-        using var stream = File.OpenRead(path);
+        using var stream = new MemoryStream(File.ReadAllBytes(path), writable: false);
         return Read(stream);
     }
 
+    /// <summary>Reads a whole file held in memory (a <see cref="MemoryStream"/>; another stream is copied into one).</summary>
     public static NirGraph Read(Stream stream)
+    {
+        if (stream is not MemoryStream memory)
+        {
+            memory = new MemoryStream();
+            stream.CopyTo(memory);
+            memory.Position = 0;
+        }
+
+        Hdf5Bounds.Check(memory.TryGetBuffer(out var buffer) ? buffer.AsSpan((int)memory.Position) : memory.ToArray().AsSpan((int)memory.Position));
+        fileBytes = memory.Length - memory.Position;
+        return ReadHdf5(memory);
+    }
+
+    /// <summary>The size of the file being read on this thread, which bounds what its datasets may claim (see <see cref="Load"/>).</summary>
+    [ThreadStatic]
+    private static long fileBytes;
+
+    /// <summary>
+    /// How many times the file's size a chunked (compressed) dataset may hold once read: deflate packs real
+    /// weights a few times, a constant array up to about a thousand; a damaged dimension claims far more.
+    /// </summary>
+    public const int MaxCompressionRatio = 64;
+
+    private static NirGraph ReadHdf5(Stream stream)
     {
         NativeFile file;
         try
@@ -220,6 +245,17 @@ internal static class NirReader
             elements = UInt128.Min(elements * d, (UInt128)MaxElementsPerDataset + 1);
         if (elements > MaxElementsPerDataset)
             throw new NirFormatException(node, field, $"holds more than {MaxElementsPerDataset} elements, the most one dataset may hold");
+        // PureHDF allocates what the dimensions claim and then reads (or fills) it, chunk by chunk: a damaged
+        // dimension in a small file must not cost gigabytes or minutes. Stored as is, the data lies in the file.
+        var bytes = elements * (ulong)dataset.Type.Size;
+        var chunked = dataset.Layout.Class == H5DataLayoutClass.Chunked;
+        var room = chunked ? (UInt128)(ulong)fileBytes * MaxCompressionRatio + 65536 : (ulong)fileBytes;
+        if (bytes > room)
+        {
+            throw new NirFormatException(node, field, chunked
+                ? $"claims {bytes} bytes, more than {MaxCompressionRatio} times the file's {fileBytes}; its dimensions are damaged"
+                : $"claims {bytes} bytes, more than the whole file's {fileBytes}; its dimensions are damaged or the file is truncated");
+        }
         try
         {
             return dataset.Read<T>();
@@ -299,6 +335,8 @@ internal static class NirReader
         var dataset = Dataset(g, node, field);
         if (dataset.Space.Rank > 1)
             throw new NirFormatException(node, field, $"expected a number or a list of numbers, found rank {dataset.Space.Rank}");
+        if (dataset.Space.Rank == 1 && dataset.Space.Dimensions[0] > MaxListLength)
+            throw new NirFormatException(node, field, $"holds {dataset.Space.Dimensions[0]} numbers; a shape, stride or size has at most {MaxListLength}");
         long[] values;
         if (dataset.Type.Class == H5DataTypeClass.FixedPoint)
         {
@@ -322,6 +360,9 @@ internal static class NirReader
             ints[i] = values[i] is >= int.MinValue and <= int.MaxValue ? (int)values[i] : throw new NirFormatException(node, field, $"{values[i]} is out of range");
         return ints;
     }
+
+    /// <summary>The longest shape, stride or size list read (a damaged dimension must not make it a large read).</summary>
+    public const int MaxListLength = 64;
 
     /// <summary>A stride, padding or size per spatial dimension; one number stands for all of them.</summary>
     private static int[] PerDimension(IH5Group g, string node, string field, int dims)

@@ -37,5 +37,7 @@ internal sealed record NirTensor(float[] Values, int[] Shape, bool WasFloat64)
 
 internal static class NirShapes
 {
-    public static string Format(ReadOnlySpan<int> shape) => "[" + string.Join(", ", shape.ToArray()) + "]";
+    public static string Format(ReadOnlySpan<int> shape) => shape.Length <= 8
+        ? "[" + string.Join(", ", shape.ToArray()) + "]"
+        : "[" + string.Join(", ", shape[..8].ToArray()) + $", ... ({shape.Length} numbers)]"; // a damaged file's list must not flood the message
 }

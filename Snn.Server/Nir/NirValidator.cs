@@ -180,7 +180,7 @@ internal static class NirValidator
             return;
         var onCycle = graph.Nodes.Keys.Where(name => indegree.TryGetValue(name, out var d) && d > 0).Select(name => prefix + name).ToList();
         throw new NirFormatException(onCycle[0], "edges",
-            $"a cycle through {string.Join(", ", onCycle)} has no stateful node (I, LI, IF, LIF, CubaLI, CubaLIF, Delay or a subgraph holding one), so no step can compute it");
+            $"a cycle through {string.Join(", ", onCycle.Take(8))}{(onCycle.Count > 8 ? $", ... ({onCycle.Count} nodes)" : "")} has no stateful node (I, LI, IF, LIF, CubaLI, CubaLIF, Delay or a subgraph holding one), so no step can compute it");
     }
 
     /// <summary>A dimension index of an input of rank <paramref name="rank"/>, negative counting from the end (as torch does).</summary>

@@ -30,7 +30,7 @@ internal sealed partial class SnnService
 
         NirGraph graph;
         using (var stream = MemoryMarshal.TryGetArray(request.Nir.Memory, out var bytes)
-            ? new MemoryStream(bytes.Array!, bytes.Offset, bytes.Count, writable: false)
+            ? new MemoryStream(bytes.Array!, bytes.Offset, bytes.Count, writable: false, publiclyVisible: true)
             : new MemoryStream(request.Nir.ToByteArray(), writable: false))
         {
             graph = NirReader.Read(stream);
