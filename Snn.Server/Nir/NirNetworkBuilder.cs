@@ -266,7 +266,8 @@ internal sealed class NirNetworkBuilder
 
     private void AddOperation(NirNode op, string source, string target, uint delayBefore, uint delayAfter)
     {
-        var projection = NirOperations.Projection(op, _shapes.InputOf(op.Name), Shape(source), Shape(target), _flavor, _report);
+        var projection = NirOperations.Projection(op, _shapes.InputOf(op.Name), Shape(source), Shape(target), _flavor, _report,
+            _options.Bounds.MaxSynapsesPerNetwork);
         if (!_flavor.Supports(op))
             _report.Add(NirReport.Note(op.Name, "not in the library", $"{_flavor.Name}'s NIR importer has no mapping for {op.Type}; imported as NIR defines it", lossy: true));
         if (HasBias(projection))
@@ -303,7 +304,13 @@ internal sealed class NirNetworkBuilder
             _report.Add(NirReport.Note(wanted, $"population {name}", "renamed: names here are 1..64 characters of [A-Za-z0-9_.-], unique"));
         long size = 1;
         foreach (var d in shape)
-            size *= d;
+            size = Math.Min(size * d, long.MaxValue / 2);
+        if (size > _options.Bounds.MaxNeuronsPerPopulation)
+        {
+            throw new NirFormatException(wanted, "shape",
+                $"{NirShapes.Format(shape)} is {size} neurons; a population here holds at most {_options.Bounds.MaxNeuronsPerPopulation} (ServerInfo.limits)");
+        }
+
         var pop = new PopulationSpec { Name = name, Model = model, Size = (uint)size };
         if (shape.Length > 1)
             pop.Shape.AddRange(shape.Select(d => (uint)d));

@@ -12,7 +12,8 @@ namespace Snn.Server.Nir;
 /// </summary>
 internal static class NirOperations
 {
-    public static ProjectionSpec Projection(NirNode op, int[] opInput, int[] source, int[] target, NirFlavorBase flavor, List<NirConversion> report)
+    public static ProjectionSpec Projection(NirNode op, int[] opInput, int[] source, int[] target, NirFlavorBase flavor, List<NirConversion> report,
+        long maxSynapses)
     {
         switch (op)
         {
@@ -32,9 +33,9 @@ internal static class NirOperations
             case NirConv c:
                 Float64(c.Name, "weight", c.Weight, report);
                 Float64(c.Name, "bias", c.Bias, report);
-                return Conv(c, opInput, source, target, report);
+                return Conv(c, opInput, source, target, report, maxSynapses);
             case NirPool2d p:
-                return Pool(flavor.Pool(p, report), opInput, source, target, report);
+                return Pool(flavor.Pool(p, report), opInput, source, target, report, maxSynapses);
             default:
                 throw new NirFormatException(op.Name, "type", $"'{op.Type}' is not a linear operation");
         }
@@ -124,7 +125,7 @@ internal static class NirOperations
         return output;
     }
 
-    private static ProjectionSpec Conv(NirConv c, int[] opInput, int[] source, int[] target, List<NirConversion> report)
+    private static ProjectionSpec Conv(NirConv c, int[] opInput, int[] source, int[] target, List<NirConversion> report, long maxSynapses)
     {
         var input = SpatialInput(c, opInput);
         var output = ConvOutput(c, input);
@@ -157,6 +158,8 @@ internal static class NirOperations
         int dh = dims == 2 ? c.Dilation[0] : 1, dw = c.Dilation[dims - 1];
         int ph = dims == 2 ? pads[0].Before : 0, pw = pads[dims - 1].Before;
         int outC = output[0], groupIn = c.Weight.Shape[1], groupOut = outC / c.Groups;
+        WithinBound(c.Name, (long)outC * outH * outW * groupIn * kh * kw, maxSynapses);
+
         // A sparse projection's bias is per target neuron: the channel's bias at each of its positions.
         var sparse = new SparseProjection();
         for (int o = 0; o < output[0]; o++)
@@ -194,7 +197,7 @@ internal static class NirOperations
         return new ProjectionSpec { Sparse = sparse };
     }
 
-    private static ProjectionSpec Pool(NirPool2d p, int[] opInput, int[] source, int[] target, List<NirConversion> report)
+    private static ProjectionSpec Pool(NirPool2d p, int[] opInput, int[] source, int[] target, List<NirConversion> report, long maxSynapses)
     {
         var input = ChannelsHeightWidth(p.Name, opInput);
         var output = PoolOutput(p, input);
@@ -214,6 +217,7 @@ internal static class NirOperations
         }
 
         int window = p.KernelSize[0] * p.KernelSize[1];
+        WithinBound(p.Name, (long)output[0] * output[1] * output[2] * window, maxSynapses);
         float weight = p.Average ? 1f / window : 1f;
         var sparse = new SparseProjection();
         for (int c = 0; c < output[0]; c++)
@@ -245,5 +249,15 @@ internal static class NirOperations
                   (exact ? " (exact: a power of two)" : "; torch divides the sum instead, which can differ in the last bit")
                 : $"sum over windows {NirShapes.Format(p.KernelSize)} into a flattened or reshaped target", lossy: !exact));
         return new ProjectionSpec { Sparse = sparse };
+    }
+
+    /// <summary>Refuses an operation whose written-out form would exceed the server's synapse limit, before writing it.</summary>
+    private static void WithinBound(string node, long synapses, long maxSynapses)
+    {
+        if (synapses > maxSynapses)
+        {
+            throw new NirFormatException(node, "weight",
+                $"written out as a sparse projection it would have up to {synapses} synapses; a network here holds at most {maxSynapses} (ServerInfo.limits)");
+        }
     }
 }

@@ -36,7 +36,7 @@ internal sealed partial class SnnService
             graph = NirReader.Read(stream);
         }
 
-        var result = NirImporter.Import(graph, new NirImportOptions(request.Name, dt, flavor, request.Strict));
+        var result = NirImporter.Import(graph, new NirImportOptions(request.Name, dt, flavor, request.Strict, loop.Limits));
         var spec = result.Spec;
         spec.Name = request.Name;
         spec.Dt = dt;

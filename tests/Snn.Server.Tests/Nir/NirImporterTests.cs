@@ -261,4 +261,22 @@ public sealed class NirImporterTests
         Assert.Contains(report, l => l.Lossy && l.Node == "lif" && l.Becomes == "v_reset");
         Assert.Equal([new NirEdge("in", "lif"), new NirEdge("lif", "output")], graph.Edges);
     }
+
+    [Fact]
+    public void A_shape_beyond_the_server_limits_is_refused_before_anything_is_written_out()
+    {
+        var huge = Graph([new NirInput("in", [1 << 13, 1 << 13]), new NirOutput("out", [1 << 13, 1 << 13])], ("in", "out"));
+        var e = Assert.Throws<NirFormatException>(() => Import(huge, NirFlavor.Generic));
+        Assert.Equal(("in", "shape"), (e.Node, e.Field));
+
+        var conv = Graph([
+            new NirInput("in", [8, 4096, 4096]),
+            new NirConv("conv", 2, new NirTensor(new float[16 * 4 * 9], [16, 4, 3, 3], false), T(new float[16]), [1, 1], [1, 1], null, [2, 2], 2, null),
+            new NirOutput("out", []),
+        ], ("in", "conv"), ("conv", "out"));
+        var small = new Snn.Server.Engine.EngineLimits { MaxNeuronsPerPopulation = 1 << 30 };
+        var written = Assert.Throws<NirFormatException>(() => NirImporter.Import(conv, new NirImportOptions("net", 0.001, NirFlavor.Generic, false, small)));
+        Assert.Equal(("conv", "weight"), (written.Node, written.Field));
+        Assert.Contains("synapses", written.Message);
+    }
 }
