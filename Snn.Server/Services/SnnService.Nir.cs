@@ -44,7 +44,19 @@ internal sealed partial class SnnService
         spec.Clock = request.Clock;
         spec.RealtimeFactor = request.RealtimeFactor;
 
-        var network = await CreateAsync(SpecMapping.ToDefinition(spec), context);
+        Engine.Network network;
+        try
+        {
+            network = await CreateAsync(SpecMapping.ToDefinition(spec), context);
+        }
+        catch (EngineException e) when (e.Error == EngineError.InvalidArgument)
+        {
+            // The caller sent a file, not a spec: say that the refused populations and projections are the
+            // ones the import built, named after the file's nodes.
+            throw EngineException.Invalid($"the network imported from the NIR file is refused: {e.Message}. " +
+                "Its populations and projections are named after the file's nodes; the import's report lists them");
+        }
+
         foreach (var line in result.Report)
         {
             LogNirConversion(network.Name, line.Node, line.Becomes, line.Detail, line.Lossy);

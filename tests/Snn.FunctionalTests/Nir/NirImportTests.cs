@@ -44,6 +44,16 @@ public sealed class NirImportTests(ApiServerFixture server, NirTestFiles files) 
     }
 
     [Fact]
+    public async Task A_network_the_engine_refuses_after_import_says_it_came_from_the_file()
+    {
+        string name = Names.Unique("nirbad");
+        await Rpc.FailsAsync(StatusCode.InvalidArgument,
+            () => Client.ImportNetworkAsync(new ImportNetworkRequest { Name = name, Nir = ByteString.CopyFrom(files.Bytes("negative_threshold")), Flavor = "snntorch" }),
+            "the network imported from the NIR file is refused: ", "threshold");
+        await AssertNothingCreatedAndTheServerServesAsync(name);
+    }
+
+    [Fact]
     public async Task An_unknown_flavour_a_bad_dt_or_a_bad_name_is_refused_before_the_file_is_read()
     {
         var nir = ByteString.CopyFrom(files.Bytes("feedforward"));

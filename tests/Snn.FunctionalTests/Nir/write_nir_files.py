@@ -56,6 +56,14 @@ write("feedforward",
        "output": {"type": "Output", "shape": np.array([2])}},
       [("input", "fc"), ("fc", "lif"), ("lif", "output")])
 
+# The feed-forward file with a threshold of -1: it reads and imports, but snntorch.Leaky's threshold must be > 0.
+write("negative_threshold",
+      {"input": {"type": "Input", "shape": np.array([3])},
+       "fc": {"type": "Affine", "weight": np.full((2, 3), 20.0, dtype=np.float32), "bias": full(2, 0.0)},
+       "lif": {**lif2, "v_threshold": full(2, -1.0)},
+       "output": {"type": "Output", "shape": np.array([2])}},
+      [("input", "fc"), ("fc", "lif"), ("lif", "output")])
+
 io = {"input": {"type": "Input", "shape": np.array([4])}, "output": {"type": "Output", "shape": np.array([4])}}
 lif4 = {"type": "LIF", "tau": full(4, 0.01), "r": full(4, 1.0), "v_leak": full(4, 0.0), "v_threshold": full(4, 1.0)}
 path = [("input", "lif"), ("lif", "output")]
