@@ -80,35 +80,29 @@ internal static class NirValidator
             case NirThreshold threshold:
                 Finite(n, "threshold", threshold.Threshold);
                 break;
-            case NirI i:
-                Finite(n, "r", i.R);
-                break;
-            case NirLI li:
-                Positive(n, "tau", li.Tau);
-                SameShape(n, ("tau", li.Tau), ("r", li.R), ("v_leak", li.VLeak));
-                break;
-            case NirIF iF:
-                Finite(n, "r", iF.R);
-                SameShape(n, ("r", iF.R), ("v_threshold", iF.VThreshold), ("v_reset", iF.VReset));
-                break;
-            case NirLIF lif:
-                Positive(n, "tau", lif.Tau);
-                SameShape(n, ("tau", lif.Tau), ("r", lif.R), ("v_leak", lif.VLeak), ("v_threshold", lif.VThreshold), ("v_reset", lif.VReset));
-                break;
-            case NirCubaLI cubaLi:
-                Positive(n, "tau_syn", cubaLi.TauSyn);
-                Positive(n, "tau_mem", cubaLi.TauMem);
-                SameShape(n, ("tau_syn", cubaLi.TauSyn), ("tau_mem", cubaLi.TauMem), ("r", cubaLi.R), ("v_leak", cubaLi.VLeak));
-                ScalarOrSameShape(n, "w_in", cubaLi.WIn, cubaLi.TauMem);
-                break;
-            case NirCubaLIF cubaLif:
-                Positive(n, "tau_syn", cubaLif.TauSyn);
-                Positive(n, "tau_mem", cubaLif.TauMem);
-                SameShape(n, ("tau_syn", cubaLif.TauSyn), ("tau_mem", cubaLif.TauMem), ("r", cubaLif.R), ("v_leak", cubaLif.VLeak),
-                    ("v_threshold", cubaLif.VThreshold), ("v_reset", cubaLif.VReset));
-                ScalarOrSameShape(n, "w_in", cubaLif.WIn, cubaLif.TauMem);
+            case NirI or NirLI or NirIF or NirLIF or NirCubaLI or NirCubaLIF:
+                ValidateNeuron(node, n);
                 break;
         }
+    }
+
+    /// <summary>
+    /// A neuron node's parameters (NirParameters, in NIR's order): time constants positive, all finite, and
+    /// one shape for all of them; w_in may also be a single value.
+    /// </summary>
+    private static void ValidateNeuron(NirNode node, string n)
+    {
+        var parameters = NirParameters.Of(node).ToList();
+        foreach (var (field, tensor) in parameters)
+        {
+            if (field.StartsWith("tau", StringComparison.Ordinal))
+                Positive(n, field, tensor);
+        }
+
+        var shaped = parameters.Where(p => p.Field != "w_in").ToList();
+        SameShape(n, shaped[0], [.. shaped.Skip(1)]);
+        if (parameters.FirstOrDefault(p => p.Field == "w_in") is { Tensor: { } wIn })
+            ScalarOrSameShape(n, "w_in", wIn, parameters.Single(p => p.Field == "tau_mem").Tensor);
     }
 
     private static void ValidateConv(NirConv conv, string n)
