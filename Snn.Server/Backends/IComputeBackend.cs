@@ -24,6 +24,36 @@ internal interface IComputeBackend
     void Step(Network network, ReadOnlySpan<int> due);
 
     /// <summary>
+    /// Readies a chain of up to <paramref name="steps"/> steps of <paramref name="network"/> that the
+    /// loop queues with <see cref="Enqueue"/> (slots 0, 1, ...) and waits for once with
+    /// <see cref="Complete"/>, reading each step's outputs after. Returns how many it may queue (at
+    /// least 1). A backend that steps on the host returns 1: each step completes as it is queued.
+    /// </summary>
+    int BeginChain(Network network, int steps) => 1;
+
+    /// <summary>
+    /// Queues one step of the due instances whose outputs go to <paramref name="slot"/> of the chain
+    /// (external input for this step is already in each population's <see cref="Population.Input"/>).
+    /// </summary>
+    void Enqueue(Network network, ReadOnlySpan<int> due, int slot) => Step(network, due);
+
+    /// <summary>Waits for the steps queued since <see cref="BeginChain"/>; their outputs are then readable.</summary>
+    void Complete(Network network)
+    {
+    }
+
+    /// <summary>
+    /// The spikes of <paramref name="population"/> of <paramref name="instance"/> at the chain step
+    /// <paramref name="slot"/>, when the backend keeps them as lists (a device backend); false when they
+    /// are only in the population's host spike array (the CPU backend), which the loop then scans.
+    /// </summary>
+    bool TryGetSpikes(Network network, Population population, int instance, int slot, out SpikeList spikes)
+    {
+        spikes = default;
+        return false;
+    }
+
+    /// <summary>
     /// SCHED_FIFO priority (1..99) of the backend's helper threads, or 0 for ordinary threads; set by
     /// the step loop when it changes its own (see <see cref="RealtimeScheduling"/>).
     /// </summary>
@@ -37,7 +67,7 @@ internal interface IComputeBackend
 
     /// <summary>
     /// Makes the populations' host arrays (state, spikes, delay lines) current before the loop reads
-    /// them (GetState, recorded states, reset, SetParameters). A backend that keeps state on a device
+    /// them (GetState, recorded states, snapshots, reset, SetParameters). A backend that keeps state on a device
     /// copies it back here; the CPU backend's host arrays are the state, so it does nothing.
     /// </summary>
     void RefreshHost(Network network)
@@ -64,3 +94,11 @@ internal interface IComputeBackend
 /// <param name="MemoryBytes">Device memory in bytes.</param>
 /// <param name="ComputeCapability">e.g. "9.0" for CUDA; empty where the notion does not apply.</param>
 internal sealed record ComputeDeviceInfo(int Index, string Name, long MemoryBytes, string ComputeCapability);
+
+/// <summary>One instance's spikes in one population at one step: ascending neuron indices and their values.</summary>
+internal readonly ref struct SpikeList(ReadOnlySpan<int> indices, ReadOnlySpan<float> values)
+{
+    public ReadOnlySpan<int> Indices { get; } = indices;
+
+    public ReadOnlySpan<float> Values { get; } = values;
+}

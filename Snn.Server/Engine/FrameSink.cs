@@ -124,6 +124,9 @@ internal class FrameSink
     /// </summary>
     internal bool HasRoom => Lossy ? _frames.Reader.Count < Capacity : Volatile.Read(ref _out) < Capacity;
 
+    /// <summary>Frames that may go out now before this sink is full (a lossy sink never is: it drops its oldest). Loop thread only.</summary>
+    internal int Room => Lossy ? int.MaxValue : Capacity - Volatile.Read(ref _out);
+
     /// <summary>A frame to fill: a returned one when there is one. Loop thread only.</summary>
     internal StepFrame Rent() => _free.TryDequeue(out var f) ? f : new StepFrame(Network, Plan);
 

@@ -77,6 +77,9 @@ internal sealed class Network
     /// <summary>Set by the loop when the network is removed.</summary>
     public bool Deleted { get; set; }
 
+    /// <summary>Seconds the loop took per step at this network's last stepping (bounds how long a chain of steps holds the loop). Loop thread only.</summary>
+    public double StepSeconds { get; set; }
+
     public Population? FindPopulation(string name)
     {
         foreach (var p in Populations)

@@ -75,10 +75,59 @@ internal sealed class StepFrame
 
     public float[][] SpikeValues { get; }
 
-    /// <summary>Doubles the spike buffers of population slot <paramref name="p"/> (warm-up only).</summary>
-    public void GrowSpikes(int p, int max)
+    /// <summary>Population slot <paramref name="p"/>'s spikes from a dense spike row (every non-zero entry); returns their count.</summary>
+    public int SetSpikes(int p, ReadOnlySpan<float> row)
     {
-        int n = Math.Min(Math.Max(SpikeIndices[p].Length * 2, 64), max);
+        int count = 0;
+        bool allOnes = true;
+        for (int n = 0; n < row.Length; n++)
+        {
+            float v = row[n];
+            if (v != 0f)
+            {
+                if (count == SpikeIndices[p].Length)
+                {
+                    Grow(p, count + 1, row.Length);
+                }
+
+                SpikeIndices[p][count] = n;
+                SpikeValues[p][count] = v;
+                allOnes &= v == 1f;
+                count++;
+            }
+        }
+
+        SpikeCounts[p] = count;
+        AllOnes[p] = allOnes;
+        return count;
+    }
+
+    /// <summary>Population slot <paramref name="p"/>'s spikes from a compacted list (ascending indices, non-zero values); returns their count.</summary>
+    public int SetSpikes(int p, ReadOnlySpan<int> indices, ReadOnlySpan<float> values, int size)
+    {
+        int count = indices.Length;
+        if (count > SpikeIndices[p].Length)
+        {
+            Grow(p, count, size);
+        }
+
+        indices.CopyTo(SpikeIndices[p]);
+        values.CopyTo(SpikeValues[p]);
+        SpikeCounts[p] = count;
+        AllOnes[p] = !values.ContainsAnyExcept(1f);
+        return count;
+    }
+
+    /// <summary>Grows the spike buffers of population slot <paramref name="p"/> to hold <paramref name="needed"/> (doubling; warm-up only).</summary>
+    private void Grow(int p, int needed, int max)
+    {
+        int n = SpikeIndices[p].Length;
+        while (n < needed)
+        {
+            n = Math.Max(n * 2, 64);
+        }
+
+        n = Math.Min(n, max);
         Array.Resize(ref SpikeIndices[p], n);
         Array.Resize(ref SpikeValues[p], n);
     }

@@ -116,14 +116,64 @@ internal sealed partial class StepLoop
             return false;
         }
 
-        StepInstances(network, dueList.AsSpan(0, due));
-        Interlocked.Add(ref _stepsExecuted, due);
+        int steps = ChainLength(network, dueList.AsSpan(0, due));
+        StepInstances(network, dueList.AsSpan(0, due), steps);
+        Interlocked.Add(ref _stepsExecuted, (long)due * steps);
         foreach (int i in dueList.AsSpan(0, due))
         {
-            network.Instances[i].Driver!.Remaining--;
+            network.Instances[i].Driver!.Remaining -= steps;
         }
 
         return true;
+    }
+
+    /// <summary>Longest a chain of LOCKSTEP steps may hold the loop (REALTIME ticks and commands wait for it).</summary>
+    internal const double ChainSeconds = 0.002;
+
+    /// <summary>
+    /// How many steps the due LOCKSTEP instances take in one go: as many as every driver has left and
+    /// room for, every lossless watcher has room for, end at the first step where a sink records state
+    /// (the host state is read once, after the chain), fit in <see cref="ChainSeconds"/> at the network's
+    /// last step time, and the backend can queue (1 on the CPU backend).
+    /// </summary>
+    private int ChainLength(Network network, ReadOnlySpan<int> due)
+    {
+        long k = network.StepSeconds > 0 ? Math.Max(1, (long)(ChainSeconds / network.StepSeconds)) : 1;
+        foreach (int i in due)
+        {
+            var inst = network.Instances[i];
+            var driver = inst.Driver!;
+            k = Math.Min(k, Math.Min(driver.Remaining, driver.Room));
+            foreach (var watcher in inst.Watchers)
+            {
+                k = Math.Min(k, Math.Max(1, watcher.Room));
+            }
+        }
+
+        if (k <= 1)
+        {
+            return 1;
+        }
+
+        for (int s = 0; s < k - 1; s++)
+        {
+            foreach (int i in due)
+            {
+                var inst = network.Instances[i];
+                bool records = RecordsDue(inst.Driver!.Plan, inst.Step + s);
+                foreach (var watcher in inst.Watchers)
+                {
+                    records |= RecordsDue(watcher.Plan, inst.Step + s);
+                }
+
+                if (records)
+                {
+                    return _backend.BeginChain(network, s + 1);
+                }
+            }
+        }
+
+        return _backend.BeginChain(network, (int)k);
     }
 
     /// <summary>REALTIME: every instance steps at every tick; drivers' requests only bring inputs.</summary>

@@ -8,51 +8,79 @@ namespace Snn.Server.Engine;
 /// </summary>
 internal sealed partial class StepLoop
 {
-    /// <summary>Adds the due instances' external inputs, steps them, and hands out their outputs.</summary>
-    private void StepInstances(Network network, ReadOnlySpan<int> due)
+    /// <summary>
+    /// Steps the due instances <paramref name="steps"/> times (a chain: each step's external inputs
+    /// added and the step queued on the backend, one wait for all of them) and hands out each step's
+    /// outputs. A chain records state only at its last step (see <see cref="ChainLength"/>).
+    /// </summary>
+    private void StepInstances(Network network, ReadOnlySpan<int> due, int steps = 1)
     {
         long started = Stopwatch.GetTimestamp();
         long events = 0;
-        foreach (int i in due)
+        var instances = network.Instances;
+        for (int s = 0; s < steps; s++)
         {
-            events += PrepareInputs(network, network.Instances[i]);
+            foreach (int i in due)
+            {
+                events += PrepareInputs(network, instances[i]);
+            }
+
+            _backend.Enqueue(network, due, s);
+            foreach (int i in due)
+            {
+                instances[i].Step++;
+            }
         }
 
-        _backend.Step(network, due);
-        if (RecordsDue(network, due))
+        _backend.Complete(network);
+        foreach (int i in due)
         {
-            _backend.RefreshHost(network);
+            instances[i].Step -= steps;
         }
 
         long spikes = 0;
-        foreach (int i in due)
+        for (int s = 0; s < steps; s++)
         {
-            var inst = network.Instances[i];
-            if (inst.Driver is { Ended: false } driver)
+            if (s == steps - 1 && RecordsDue(network, due))
             {
-                spikes += Deliver(network, inst, driver);
+                _backend.RefreshHost(network);
             }
 
-            var watchers = inst.Watchers;
-            for (int w = watchers.Count - 1; w >= 0; w--)
+            foreach (int i in due)
             {
-                long sent = Deliver(network, inst, watchers[w]);
-                if (sent < 0)
+                var inst = instances[i];
+                if (inst.Driver is { Ended: false } driver)
                 {
-                    watchers.RemoveAt(w);
-                    inst.SetWatcherCount();
+                    spikes += Deliver(network, inst, driver, s);
                 }
-                else
-                {
-                    spikes += sent;
-                }
-            }
 
-            inst.Step++;
+                var watchers = inst.Watchers;
+                for (int w = watchers.Count - 1; w >= 0; w--)
+                {
+                    long sent = Deliver(network, inst, watchers[w], s);
+                    if (sent < 0)
+                    {
+                        watchers.RemoveAt(w);
+                        inst.SetWatcherCount();
+                    }
+                    else
+                    {
+                        spikes += sent;
+                    }
+                }
+
+                inst.Step++;
+            }
         }
 
         // No tags: an update allocates nothing, whether a listener collects it or not.
-        Metrics.StepDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        double perStep = Stopwatch.GetElapsedTime(started).TotalSeconds / steps;
+        network.StepSeconds = perStep;
+        for (int s = 0; s < steps; s++)
+        {
+            Metrics.StepDuration.Record(perStep);
+        }
+
         if (events > 0)
         {
             Metrics.EventsIn.Add(events);
@@ -104,7 +132,7 @@ internal sealed partial class StepLoop
     /// Emits this step's frame to one sink, applying its policy when it is full: lossy sinks drop
     /// their oldest frame, others are cut off. Returns the spikes sent, or -1 when the sink was cut off.
     /// </summary>
-    private long Deliver(Network network, Instance inst, FrameSink sink)
+    private long Deliver(Network network, Instance inst, FrameSink sink, int slot)
     {
         if (!sink.HasRoom)
         {
@@ -122,7 +150,7 @@ internal sealed partial class StepLoop
             }
         }
 
-        return EmitFrame(network, inst, sink);
+        return EmitFrame(network, inst, sink, slot);
     }
 
     /// <summary>Clears the instance's input buffers and adds the external inputs queued for this step; returns the events added.</summary>
@@ -175,8 +203,12 @@ internal sealed partial class StepLoop
         return events;
     }
 
-    /// <summary>Fills and sends this step's frame to one sink; returns the spikes it carries.</summary>
-    private static long EmitFrame(Network network, Instance inst, FrameSink sink)
+    /// <summary>
+    /// Fills and sends one step's frame (chain step <paramref name="slot"/>) to one sink; returns the
+    /// spikes it carries. Spikes come from the backend's lists where it keeps them, else from a scan of
+    /// the population's host spike array.
+    /// </summary>
+    private long EmitFrame(Network network, Instance inst, FrameSink sink, int slot)
     {
         long spikesSent = 0;
         var plan = sink.Plan;
@@ -185,29 +217,10 @@ internal sealed partial class StepLoop
         for (int s = 0; s < plan.SpikePopulations.Length; s++)
         {
             var pop = network.Populations[plan.SpikePopulations[s]];
-            var spikes = pop.Slice(pop.Spikes, inst.Index);
-            int count = 0;
-            bool allOnes = true;
-            for (int n = 0; n < spikes.Length; n++)
-            {
-                float v = spikes[n];
-                if (v != 0f)
-                {
-                    if (count == frame.SpikeIndices[s].Length)
-                    {
-                        frame.GrowSpikes(s, spikes.Length);
-                    }
-
-                    frame.SpikeIndices[s][count] = n;
-                    frame.SpikeValues[s][count] = v;
-                    allOnes &= v == 1f;
-                    count++;
-                }
-            }
-
-            frame.SpikeCounts[s] = count;
+            int count = _backend.TryGetSpikes(network, pop, inst.Index, slot, out var list)
+                ? frame.SetSpikes(s, list.Indices, list.Values, pop.Size)
+                : frame.SetSpikes(s, pop.Slice(pop.Spikes, inst.Index));
             spikesSent += count;
-            frame.AllOnes[s] = allOnes;
         }
 
         for (int r = 0; r < plan.Records.Length; r++)

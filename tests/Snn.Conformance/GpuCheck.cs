@@ -60,6 +60,15 @@ public static class GpuCheck
                     log.WriteLine("      placement: " + line);
                 }
             }
+
+            await LockstepOverTheApi(host.Address, backend, quick, log, Check);
+        }
+
+        // The same LOCKSTEP figure on the CPU backend of this machine (all cores), for comparison.
+        await using (var host = await ServerHost.StartAsync(["--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "", "--Snn:Engine:Backend=cpu",
+            "--Snn:DataDirectory", Directory.CreateTempSubdirectory("snn-gpucheck-cpu-").FullName]))
+        {
+            await LockstepOverTheApi(host.Address, "cpu", quick, log, Check);
         }
 
         // 2. Device against CPU, every bit, on populations large enough for ptxas to have fused (the FMA check).
@@ -105,8 +114,9 @@ public static class GpuCheck
 
         // 3. Figures.
         log.WriteLine($"figures on {gpuBackend.Device}");
-        log.WriteLine("spikes returned = one step with the spike indices and values compacted on the device and copied to pinned host memory; " +
-            "+ host spike array = also written into the population's host array, as the step loop reads it today; queued = 100 steps, then one sync; batch 1");
+        log.WriteLine("spikes returned = one step, its spike indices and values compacted on the device into page-locked host memory, then a wait; " +
+            "chained = 100 steps queued into 100 output slots, one wait, every step's spikes readable (a LOCKSTEP request's chain); " +
+            "queued = 100 steps into one slot, one wait (throughput); batch 1");
         double copyBandwidth = CopyBandwidth(gpuBackend, log);
         var sizes = quick ? [1_000, 4_096] : s_sizes;
         foreach (int size in sizes)
@@ -114,13 +124,11 @@ public static class GpuCheck
             foreach (var model in Models)
             {
                 var (net, device) = Single(model, size, gpuBackend, Drive(size));
-                device!.MirrorHostSpikes = false;
                 double returned = Rate(() => device!.Step([0]), net, quick ? 0.2 : 1.0, out long allocated);
                 long steps = _lastSteps;
-                device.MirrorHostSpikes = true;
-                double mirrored = Rate(() => device!.Step([0]), net, quick ? 0.2 : 1.0, out _);
-                int spiking = device.Spikes(net.Populations[0], 0).Indices.Length;
-                double queued = Queued(device!, net, quick ? 0.2 : 1.0);
+                double chained = Chained(device!, net, quick ? 0.2 : 1.0, out long chainAllocated, out long chainSteps);
+                int spiking = device!.Spikes(net.Populations[0], 0).Indices.Length;
+                double queued = Queued(device, net, quick ? 0.2 : 1.0);
                 string bw = "";
                 if (size >= 1 << 20)
                 {
@@ -132,7 +140,7 @@ public static class GpuCheck
                 }
 
                 log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"GPU {model.Name,-16} N={size,10:N0}  spikes returned {returned,9:F0} steps/s  (+ host spike array {mirrored,9:F0})  queued {queued,9:F0} steps/s  spiking {spiking,9:N0}  managed bytes/step {(double)allocated / Math.Max(1, steps):F1}{bw}"));
+                    $"GPU {model.Name,-16} N={size,10:N0}  spikes returned {returned,9:F0} steps/s  chained {chained,9:F0} (x{device.MaxSlots})  queued {queued,9:F0} steps/s  spiking {spiking,9:N0}  managed bytes/step {(double)allocated / Math.Max(1, steps):F1} (chained {(double)chainAllocated / Math.Max(1, chainSteps):F1}){bw}"));
                 gpuBackend.Release(net);
             }
         }
@@ -151,8 +159,7 @@ public static class GpuCheck
                 ScanSpikes(cpuNet.Populations[0].Spikes);
             }, cpuNet, 0.5, out _);
             var (gpuNet, device) = Single(model, size, gpuBackend, Drive(size));
-            device!.MirrorHostSpikes = false;
-            double gpu = Rate(() => device.Step([0]), gpuNet, 0.5, out _);
+            double gpu = Rate(() => device!.Step([0]), gpuNet, 0.5, out _);
             gpuBackend.Release(gpuNet);
             log.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"crossover snntorch.Leaky N={size,10:N0}  CPU backend {cpu,9:F0} steps/s  GPU {gpu,9:F0} steps/s  -> {(cpu > gpu ? "CPU" : "GPU")} faster"));
@@ -248,6 +255,124 @@ public static class GpuCheck
         allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         _lastSteps = steps;
         return rate;
+    }
+
+    /// <summary>Chains of up to 100 steps, each into its own output slot, one wait per chain; every step's spike count read after it.</summary>
+    private static double Chained(DeviceNetwork device, Network net, double seconds, out long allocated, out long steps)
+    {
+        long spikes = 0;
+        long Run(double budget, out long done)
+        {
+            done = 0;
+            var sw = Stopwatch.StartNew();
+            while (sw.Elapsed.TotalSeconds < budget)
+            {
+                int k = device.BeginChain(100);
+                for (int s = 0; s < k; s++)
+                {
+                    device.Enqueue([0], s);
+                    net.Instances[0].Step++;
+                }
+
+                device.Complete();
+                for (int s = 0; s < k; s++)
+                {
+                    spikes += device.Spikes(net.Populations[0], 0, s).Indices.Length;
+                }
+
+                done += k;
+            }
+
+            return sw.ElapsedTicks;
+        }
+
+        Run(0.05, out _);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        long ticks = Run(seconds, out steps);
+        allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        return steps / ((double)ticks / Stopwatch.Frequency);
+    }
+
+    /// <summary>
+    /// A LOCKSTEP Run stream through the real server, as <c>snn bench lockstep-batch</c>: input 1,000 ->
+    /// one_to_one -> snntorch.Leaky 1,000; each request advances 100 steps with 10 input events at each;
+    /// the next request goes out once all 100 steps are back. Steps per second over the measured requests.
+    /// </summary>
+    private static async Task LockstepOverTheApi(Uri address, string backend, bool quick, TextWriter log, Action<bool, string> check)
+    {
+        const int neurons = 1000, stepsPerRequest = 100, eventsPerStep = 10;
+        try
+        {
+            using var client = new Snn.Client.SnnClient(address);
+            var spec = new Snn.Protos.V1.NetworkSpec { Name = "lockstep-bench", Clock = Snn.Protos.V1.ClockMode.Lockstep, Dt = 0.001, Instances = 1 };
+            spec.Populations.Add(new Snn.Protos.V1.PopulationSpec { Name = "in", Model = "input", Size = neurons });
+            spec.Populations.Add(new Snn.Protos.V1.PopulationSpec
+            {
+                Name = "out", Model = "snntorch.Leaky", Size = neurons, Params = { ["beta"] = new Snn.Protos.V1.ParameterValue { Scalar = 0.9 } },
+            });
+            spec.Projections.Add(new Snn.Protos.V1.ProjectionSpec { Name = "ff", Source = "in", Target = "out", OneToOne = new Snn.Protos.V1.OneToOneProjection() });
+            await client.CreateNetworkAsync(new Snn.Protos.V1.CreateNetworkRequest { Spec = spec });
+            var random = new Random(2000);
+            var requests = new Snn.Protos.V1.RunRequest[16];
+            for (int r = 0; r < requests.Length; r++)
+            {
+                var request = new Snn.Protos.V1.RunRequest { Advance = stepsPerRequest };
+                for (uint s = 0; s < stepsPerRequest; s++)
+                {
+                    var input = new Snn.Protos.V1.Input { Population = "in", Offset = s };
+                    for (int e = 0; e < eventsPerStep; e++)
+                    {
+                        input.Indices.Add((uint)random.Next(neurons));
+                    }
+
+                    request.Inputs.Add(input);
+                }
+
+                requests[r] = request;
+            }
+
+            await using var run = await client.OpenRunAsync(new Snn.Protos.V1.RunOpen { Network = spec.Name, Reset = true });
+            int warmup = 50, measured = quick ? 100 : 1000;
+            long spikes = 0;
+            var sw = new Stopwatch();
+            for (int m = 0; m < warmup + measured; m++)
+            {
+                if (m == warmup)
+                {
+                    sw.Start();
+                    spikes = 0;
+                }
+
+                await run.SendAsync(requests[m % requests.Length]);
+                int steps = 0;
+                while (steps < stepsPerRequest)
+                {
+                    var response = await run.ReadAsync() ?? throw new InvalidOperationException("the Run stream ended early");
+                    steps += response.Steps.Count;
+                    foreach (var step in response.Steps)
+                    {
+                        foreach (var p in step.Spikes)
+                        {
+                            spikes += p.Indices.Count;
+                        }
+                    }
+                }
+            }
+
+            double rate = measured * (double)stepsPerRequest / sw.Elapsed.TotalSeconds;
+            await run.CompleteAsync();
+            while (await run.ReadAsync() is not null)
+            {
+            }
+
+            log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"LOCKSTEP over the API on {backend}: input {neurons} -> one_to_one -> snntorch.Leaky {neurons}, {stepsPerRequest} steps per request, {eventsPerStep} events per step: {rate:F0} steps/s ({spikes / (double)(measured * stepsPerRequest):F1} output spikes per step)"));
+            check(spikes > 0, $"LOCKSTEP over the API on {backend} returned spikes");
+        }
+        catch (Exception e)
+        {
+            check(false, $"LOCKSTEP over the API on {backend}: {e.Message}");
+        }
     }
 
     private static double Queued(DeviceNetwork device, Network net, double seconds)

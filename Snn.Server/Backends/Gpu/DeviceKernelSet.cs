@@ -9,6 +9,17 @@ internal delegate void NeuronLauncher<TRule>(AcceleratorStream stream, KernelCon
     ArrayView<float> spikes, ArrayView<float> p, ArrayView<int> due, int dueCount, int size, int states, int recurrent)
     where TRule : struct, IDeviceRule;
 
+/// <summary>Launches <see cref="DeviceKernels.NeuronSmall{TRule}"/> for one rule.</summary>
+internal delegate void SmallNeuronLauncher<TRule>(AcceleratorStream stream, KernelConfig config, TRule rule,
+    ArrayView<float> s0, ArrayView<float> s1, ArrayView<float> s2, ArrayView<float> s3, ArrayView<float> x, ArrayView<float> rec,
+    ArrayView<float> spikes, ArrayView<float> p, ArrayView<int> due, int size, int states, int recurrent,
+    ArrayView<int> counts, ArrayView<int> index, ArrayView<float> value, ArrayView<int> outCounts, ArrayView<int> outIndex, ArrayView<float> outValue)
+    where TRule : struct, IDeviceRule;
+
+/// <summary>A rule's two kernels: the neuron step alone (compacted after) and, for a population of one chunk, step and compaction fused.</summary>
+internal sealed record NeuronKernels<TRule>(NeuronLauncher<TRule> Step, SmallNeuronLauncher<TRule> StepSmall)
+    where TRule : struct, IDeviceRule;
+
 /// <summary>The backend's kernels, compiled once per accelerator (PTX rounded, see <see cref="KernelLoader"/>).</summary>
 internal sealed class DeviceKernelSet(Accelerator accelerator)
 {
@@ -18,40 +29,28 @@ internal sealed class DeviceKernelSet(Accelerator accelerator)
     /// <summary>Neurons one compaction group covers.</summary>
     public int Chunk => GroupSize * DeviceKernels.PerThread;
 
-    public NeuronLauncher<LeakyDeviceRule> Leaky { get; } = Neuron<LeakyDeviceRule>(accelerator);
+    private readonly Accelerator _accelerator = accelerator;
+    private readonly Dictionary<Type, object> _neurons = [];
 
-    public NeuronLauncher<SinabsLifDeviceRule> SinabsLif { get; } = Neuron<SinabsLifDeviceRule>(accelerator);
+    /// <summary>The kernels of one neuron rule, compiled at the first population that uses it.</summary>
+    public NeuronKernels<TRule> Neuron<TRule>()
+        where TRule : struct, IDeviceRule
+    {
+        if (!_neurons.TryGetValue(typeof(TRule), out var kernels))
+        {
+            kernels = new NeuronKernels<TRule>(
+                KernelLoader.Load<NeuronLauncher<TRule>>(_accelerator, Generic(nameof(DeviceKernels.Neuron), typeof(TRule))),
+                KernelLoader.Load<SmallNeuronLauncher<TRule>>(_accelerator, Generic(nameof(DeviceKernels.NeuronSmall), typeof(TRule))));
+            _neurons[typeof(TRule)] = kernels;
+        }
 
-    public NeuronLauncher<NorseLifDeviceRule> NorseLif { get; } = Neuron<NorseLifDeviceRule>(accelerator);
+        return (NeuronKernels<TRule>)kernels;
+    }
 
-    public NeuronLauncher<SynapticDeviceRule> Synaptic { get; } = Neuron<SynapticDeviceRule>(accelerator);
-
-    public NeuronLauncher<NorseIafDeviceRule> NorseIaf { get; } = Neuron<NorseIafDeviceRule>(accelerator);
-
-    public NeuronLauncher<AlphaDeviceRule> Alpha { get; } = Neuron<AlphaDeviceRule>(accelerator);
-
-    public NeuronLauncher<LapicqueDeviceRule> Lapicque { get; } = Neuron<LapicqueDeviceRule>(accelerator);
-
-    public NeuronLauncher<RLeakyDeviceRule> RLeaky { get; } = Neuron<RLeakyDeviceRule>(accelerator);
-
-    public NeuronLauncher<SinabsAlifDeviceRule> SinabsAlif { get; } = Neuron<SinabsAlifDeviceRule>(accelerator);
-
-    public NeuronLauncher<NorseLsnnDeviceRule> NorseLsnn { get; } = Neuron<NorseLsnnDeviceRule>(accelerator);
-
-    public NeuronLauncher<NorseLifBoxDeviceRule> NorseLifBox { get; } = Neuron<NorseLifBoxDeviceRule>(accelerator);
-
-    public NeuronLauncher<NorseLiBoxDeviceRule> NorseLiBox { get; } = Neuron<NorseLiBoxDeviceRule>(accelerator);
-
-    public NeuronLauncher<SinabsExpLeakDeviceRule> SinabsExpLeak { get; } = Neuron<SinabsExpLeakDeviceRule>(accelerator);
-
-    public NeuronLauncher<RSynapticDeviceRule> RSynaptic { get; } = Neuron<RSynapticDeviceRule>(accelerator);
-
-    public Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, int, ArrayView<int>, ArrayView<int>, ArrayView<float>> CompactSmall { get; } =
-        Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, int, ArrayView<int>, ArrayView<int>, ArrayView<float>>>(
-            accelerator, nameof(DeviceKernels.CompactSmall));
-
-    public Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int> Stateless { get; } =
-        Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int>>(accelerator, nameof(DeviceKernels.Stateless));
+    public Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, int, ArrayView<int>, ArrayView<int>, ArrayView<float>,
+        ArrayView<int>, ArrayView<int>, ArrayView<float>> CompactSmall { get; } =
+        Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, int, ArrayView<int>, ArrayView<int>, ArrayView<float>,
+            ArrayView<int>, ArrayView<int>, ArrayView<float>>>(accelerator, nameof(DeviceKernels.CompactSmall));
 
     public Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>,
         ArrayView<int>, int, ArrayView<int>, ArrayView<int>, int, int> DenseFromEvents { get; } =
@@ -88,12 +87,14 @@ internal sealed class DeviceKernelSet(Accelerator accelerator)
     public Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, int, int, ArrayView<int>> CountChunks { get; } =
         Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, int, int, ArrayView<int>>>(accelerator, nameof(DeviceKernels.CountChunks));
 
-    public Action<AcceleratorStream, KernelConfig, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, int> ScanChunks { get; } =
-        Load<Action<AcceleratorStream, KernelConfig, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, int>>(accelerator, nameof(DeviceKernels.ScanChunks));
+    public Action<AcceleratorStream, KernelConfig, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, int> ScanChunks { get; } =
+        Load<Action<AcceleratorStream, KernelConfig, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, int>>(
+            accelerator, nameof(DeviceKernels.ScanChunks));
 
-    public Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, int, int, ArrayView<int>, ArrayView<int>, ArrayView<float>> WriteChunks { get; } =
-        Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, int, int, ArrayView<int>, ArrayView<int>, ArrayView<float>>>(
-            accelerator, nameof(DeviceKernels.WriteChunks));
+    public Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, int, int, ArrayView<int>, ArrayView<int>, ArrayView<float>,
+        ArrayView<int>, ArrayView<float>> WriteChunks { get; } =
+        Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, int, int, ArrayView<int>, ArrayView<int>, ArrayView<float>,
+            ArrayView<int>, ArrayView<float>>>(accelerator, nameof(DeviceKernels.WriteChunks));
 
     /// <summary>Groups of <see cref="GroupSize"/> threads covering <paramref name="threads"/>.</summary>
     public KernelConfig Cover(long threads) => new((int)((threads + GroupSize - 1) / GroupSize), GroupSize);
@@ -101,27 +102,27 @@ internal sealed class DeviceKernelSet(Accelerator accelerator)
     /// <summary><paramref name="groups"/> groups of <see cref="GroupSize"/> threads.</summary>
     public KernelConfig Groups(int groups) => new(groups, GroupSize);
 
+    /// <summary>The neuron rules with device kernels.</summary>
+    internal static readonly Type[] Rules =
+    [
+        typeof(StatelessDeviceRule), typeof(LeakyDeviceRule), typeof(SinabsLifDeviceRule), typeof(NorseLifDeviceRule), typeof(SynapticDeviceRule),
+        typeof(NorseIafDeviceRule), typeof(AlphaDeviceRule), typeof(LapicqueDeviceRule), typeof(RLeakyDeviceRule), typeof(SinabsAlifDeviceRule),
+        typeof(NorseLsnnDeviceRule), typeof(NorseLifBoxDeviceRule), typeof(NorseLiBoxDeviceRule), typeof(SinabsExpLeakDeviceRule),
+        typeof(RSynapticDeviceRule),
+    ];
+
     /// <summary>Every kernel method the backend loads, generic ones instantiated per rule (for the PTX tests).</summary>
     internal static IEnumerable<System.Reflection.MethodInfo> Methods()
     {
-        var neuron = typeof(DeviceKernels).GetMethod(nameof(DeviceKernels.Neuron))!;
-        yield return neuron.MakeGenericMethod(typeof(LeakyDeviceRule));
-        yield return neuron.MakeGenericMethod(typeof(SinabsLifDeviceRule));
-        yield return neuron.MakeGenericMethod(typeof(NorseLifDeviceRule));
-        yield return neuron.MakeGenericMethod(typeof(SynapticDeviceRule));
-        yield return neuron.MakeGenericMethod(typeof(NorseIafDeviceRule));
-        yield return neuron.MakeGenericMethod(typeof(AlphaDeviceRule));
-        yield return neuron.MakeGenericMethod(typeof(LapicqueDeviceRule));
-        yield return neuron.MakeGenericMethod(typeof(RLeakyDeviceRule));
-        yield return neuron.MakeGenericMethod(typeof(SinabsAlifDeviceRule));
-        yield return neuron.MakeGenericMethod(typeof(NorseLsnnDeviceRule));
-        yield return neuron.MakeGenericMethod(typeof(NorseLifBoxDeviceRule));
-        yield return neuron.MakeGenericMethod(typeof(NorseLiBoxDeviceRule));
-        yield return neuron.MakeGenericMethod(typeof(SinabsExpLeakDeviceRule));
-        yield return neuron.MakeGenericMethod(typeof(RSynapticDeviceRule));
+        foreach (var rule in Rules)
+        {
+            yield return Generic(nameof(DeviceKernels.Neuron), rule);
+            yield return Generic(nameof(DeviceKernels.NeuronSmall), rule);
+        }
+
         foreach (var name in new[]
         {
-            nameof(DeviceKernels.Stateless), nameof(DeviceKernels.DenseFromEvents), nameof(DeviceKernels.DenseFromRow),
+            nameof(DeviceKernels.DenseFromEvents), nameof(DeviceKernels.DenseFromRow),
             nameof(DeviceKernels.OneToOne), nameof(DeviceKernels.RecordDelay), nameof(DeviceKernels.Conv2d), nameof(DeviceKernels.SumPool2d),
             nameof(DeviceKernels.Sparse), nameof(DeviceKernels.CountChunks),
             nameof(DeviceKernels.ScanChunks), nameof(DeviceKernels.WriteChunks), nameof(DeviceKernels.CompactSmall),
@@ -131,10 +132,8 @@ internal sealed class DeviceKernelSet(Accelerator accelerator)
         }
     }
 
-    private static NeuronLauncher<TRule> Neuron<TRule>(Accelerator accelerator)
-        where TRule : struct, IDeviceRule =>
-        KernelLoader.Load<NeuronLauncher<TRule>>(
-            accelerator, typeof(DeviceKernels).GetMethod(nameof(DeviceKernels.Neuron))!.MakeGenericMethod(typeof(TRule)));
+    private static System.Reflection.MethodInfo Generic(string name, Type rule) =>
+        typeof(DeviceKernels).GetMethod(name)!.MakeGenericMethod(rule);
 
     private static TDelegate Load<TDelegate>(Accelerator accelerator, string name)
         where TDelegate : Delegate =>

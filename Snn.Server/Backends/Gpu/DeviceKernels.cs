@@ -84,20 +84,6 @@ internal static class DeviceKernels
         spikes[o] = z;
     }
 
-    /// <summary>input and passthrough: the spikes are the summed input.</summary>
-    public static void Stateless(ArrayView<float> x, ArrayView<float> spikes, ArrayView<int> due, int dueCount, int size)
-    {
-        int g = Grid.GlobalIndex.X;
-        if (g >= dueCount * size)
-        {
-            return;
-        }
-
-        int d = g / size;
-        int o = due[d] * size + (g - d * size);
-        spikes[o] = x[o];
-    }
-
     /// <summary>
     /// Dense projection from a compacted source (ascending indices): per target,
     /// acc = ((0 + v0*w0) + v1*w1) + ..., then + bias, then target + acc, as DenseProjection does;
@@ -373,6 +359,83 @@ internal static class DeviceKernels
     }
 
     /// <summary>
+    /// A population of at most one chunk (group size × <see cref="PerThread"/> neurons) stepped and
+    /// compacted in one launch: group d steps instance due[d]'s neurons (thread t the
+    /// <see cref="PerThread"/> from t × PerThread), zeroes the input it read for the next step, then
+    /// counts, scans and writes the spikes and their count into both lists (see
+    /// <see cref="WriteGroup"/>). The same maths as <see cref="Neuron{TRule}"/>, neuron for neuron.
+    /// </summary>
+    public static void NeuronSmall<TRule>(TRule rule, ArrayView<float> s0, ArrayView<float> s1, ArrayView<float> s2, ArrayView<float> s3,
+        ArrayView<float> x, ArrayView<float> rec, ArrayView<float> spikes, ArrayView<float> p, ArrayView<int> due, int size,
+        int states, int recurrent, ArrayView<int> counts, ArrayView<int> index, ArrayView<float> value,
+        ArrayView<int> outCounts, ArrayView<int> outIndex, ArrayView<float> outValue)
+        where TRule : struct, IDeviceRule
+    {
+        var shared = SharedMemory.Allocate<int>(MaxGroupSize);
+        var stagedIndex = SharedMemory.Allocate<int>(MaxGroupSize * PerThread);
+        var stagedValue = SharedMemory.Allocate<float>(MaxGroupSize * PerThread);
+        int inst = due[Grid.IdxX];
+        long o = (long)inst * size;
+        int first = Group.IdxX * PerThread;
+        int mine = 0;
+        for (int k = 0; k < PerThread; k++)
+        {
+            int n = first + k;
+            if (n >= size)
+            {
+                break;
+            }
+
+            long i = o + n;
+            float a = states > 0 ? s0[i] : 0f;
+            float b = states > 1 ? s1[i] : 0f;
+            float c = states > 2 ? s2[i] : 0f;
+            float e = states > 3 ? s3[i] : 0f;
+            rule.Step(p, n, size, ref a, ref b, ref c, ref e, x[i], recurrent != 0 ? rec[i] : 0f, out float z);
+            if (states > 0)
+            {
+                s0[i] = a;
+            }
+
+            if (states > 1)
+            {
+                s1[i] = b;
+            }
+
+            if (states > 2)
+            {
+                s2[i] = c;
+            }
+
+            if (states > 3)
+            {
+                s3[i] = e;
+            }
+
+            spikes[i] = z;
+            x[i] = 0f;
+            if (recurrent != 0)
+            {
+                rec[i] = 0f;
+            }
+
+            if (z != 0f)
+            {
+                mine++;
+            }
+        }
+
+        int inclusive = InclusiveScan(mine, shared);
+        int total = shared[Group.DimX - 1];
+        WriteGroup(spikes, o, first, size, inclusive - mine, total, o, stagedIndex, stagedValue, index, value, outIndex, outValue);
+        if (Group.IdxX == 0)
+        {
+            counts[inst] = total;
+            outCounts[inst] = total;
+        }
+    }
+
+    /// <summary>
     /// Compaction, pass 1: group (d, c) counts the non-zero spikes of chunk c of instance due[d].
     /// Launch dueCount*chunks groups.
     /// </summary>
@@ -398,7 +461,7 @@ internal static class DeviceKernels
     /// prefix sum) and writes its spike count. Launch dueCount groups.
     /// </summary>
     public static void ScanChunks(ArrayView<int> chunkCounts, ArrayView<int> chunkOffsets, ArrayView<int> counts,
-        ArrayView<int> due, int chunks)
+        ArrayView<int> outCounts, ArrayView<int> due, int chunks)
     {
         var shared = SharedMemory.Allocate<int>(MaxGroupSize);
         int d = Grid.IdxX;
@@ -421,17 +484,20 @@ internal static class DeviceKernels
         if (Group.IdxX == 0)
         {
             counts[due[d]] = carry;
+            outCounts[due[d]] = carry;
         }
     }
 
     /// <summary>
     /// Compaction, pass 3: group (d, c) writes the indices and values of its chunk's spikes, in
-    /// ascending index order, into instance due[d]'s segment of the outputs.
+    /// ascending index order, into instance due[d]'s segment of both lists.
     /// </summary>
     public static void WriteChunks(ArrayView<float> spikes, ArrayView<int> due, int size, int chunks, ArrayView<int> chunkOffsets,
-        ArrayView<int> outIndex, ArrayView<float> outValue)
+        ArrayView<int> index, ArrayView<float> value, ArrayView<int> outIndex, ArrayView<float> outValue)
     {
         var shared = SharedMemory.Allocate<int>(MaxGroupSize);
+        var stagedIndex = SharedMemory.Allocate<int>(MaxGroupSize * PerThread);
+        var stagedValue = SharedMemory.Allocate<float>(MaxGroupSize * PerThread);
         int grp = Grid.IdxX;
         int d = grp / chunks;
         int c = grp - d * chunks;
@@ -440,30 +506,33 @@ internal static class DeviceKernels
         int mine = CountOwn(spikes, o, first, size);
 
         int inclusive = InclusiveScan(mine, shared);
-        long at = o + chunkOffsets[grp] + inclusive - mine;
-        WriteOwn(spikes, o, first, size, at, outIndex, outValue);
+        int total = shared[Group.DimX - 1];
+        WriteGroup(spikes, o, first, size, inclusive - mine, total, o + chunkOffsets[grp], stagedIndex, stagedValue, index, value, outIndex, outValue);
     }
 
     /// <summary>
     /// Compaction of a population of at most one chunk (group size × <see cref="PerThread"/>
-    /// neurons) in one launch: group d counts, scans and writes instance due[d]'s spikes and count.
+    /// neurons) in one launch: group d counts, scans and writes instance due[d]'s spikes and count
+    /// into both lists. (After an upload; a step of such a population uses <see cref="NeuronSmall{TRule}"/>.)
     /// </summary>
     public static void CompactSmall(ArrayView<float> spikes, ArrayView<int> due, int size, ArrayView<int> counts,
-        ArrayView<int> outIndex, ArrayView<float> outValue)
+        ArrayView<int> index, ArrayView<float> value, ArrayView<int> outCounts, ArrayView<int> outIndex, ArrayView<float> outValue)
     {
         var shared = SharedMemory.Allocate<int>(MaxGroupSize);
+        var stagedIndex = SharedMemory.Allocate<int>(MaxGroupSize * PerThread);
+        var stagedValue = SharedMemory.Allocate<float>(MaxGroupSize * PerThread);
         int inst = due[Grid.IdxX];
         int first = Group.IdxX * PerThread;
         long o = (long)inst * size;
         int mine = CountOwn(spikes, o, first, size);
 
         int inclusive = InclusiveScan(mine, shared);
-        long at = o + inclusive - mine;
-        WriteOwn(spikes, o, first, size, at, outIndex, outValue);
-
-        if (Group.IdxX == Group.DimX - 1)
+        int total = shared[Group.DimX - 1];
+        WriteGroup(spikes, o, first, size, inclusive - mine, total, o, stagedIndex, stagedValue, index, value, outIndex, outValue);
+        if (Group.IdxX == 0)
         {
-            counts[inst] = inclusive;
+            counts[inst] = total;
+            outCounts[inst] = total;
         }
     }
 
@@ -483,8 +552,17 @@ internal static class DeviceKernels
         return mine;
     }
 
-    /// <summary>Writes this thread's non-zero spikes (index and value, ascending) from output position <paramref name="at"/>.</summary>
-    private static void WriteOwn(ArrayView<float> spikes, long o, int first, int size, long at, ArrayView<int> outIndex, ArrayView<float> outValue)
+    /// <summary>
+    /// Writes a group's spikes (index and value, ascending) from list position <paramref name="at"/>:
+    /// each thread puts its own at their group-local positions (from <paramref name="local"/>) in shared
+    /// memory, then the group copies the <paramref name="total"/> entries out with consecutive threads on
+    /// consecutive entries, so the stores coalesce. They go to the device's lists (read by the next
+    /// projections) and to the output lists the host reads (page-locked host memory the device writes
+    /// over the bus where it can, see DeviceOutputs).
+    /// </summary>
+    private static void WriteGroup(ArrayView<float> spikes, long o, int first, int size, int local, int total, long at,
+        ArrayView<int> stagedIndex, ArrayView<float> stagedValue, ArrayView<int> index, ArrayView<float> value,
+        ArrayView<int> outIndex, ArrayView<float> outValue)
     {
         for (int e = 0; e < PerThread; e++)
         {
@@ -494,11 +572,22 @@ internal static class DeviceKernels
                 float v = spikes[o + n];
                 if (v != 0f)
                 {
-                    outIndex[at] = n;
-                    outValue[at] = v;
-                    at++;
+                    stagedIndex[local] = n;
+                    stagedValue[local] = v;
+                    local++;
                 }
             }
+        }
+
+        Group.Barrier();
+        for (int k = Group.IdxX; k < total; k += Group.DimX)
+        {
+            int n = stagedIndex[k];
+            float v = stagedValue[k];
+            index[at + k] = n;
+            value[at + k] = v;
+            outIndex[at + k] = n;
+            outValue[at + k] = v;
         }
     }
 

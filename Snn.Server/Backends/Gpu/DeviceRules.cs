@@ -355,3 +355,10 @@ internal readonly struct RSynapticDeviceRule(int reset) : IDeviceRule
         spk = spike;
     }
 }
+
+/// <summary>input and passthrough: the spikes are the summed input (no state, no parameters).</summary>
+internal readonly struct StatelessDeviceRule : IDeviceRule
+{
+    public void Step(ArrayView<float> p, int n, int size, ref float unused0, ref float unused1, ref float unused2, ref float unused3, float x, float rec, out float spike) =>
+        spike = x;
+}

@@ -73,7 +73,11 @@ internal sealed partial class GpuBackend : IComputeBackend, IDisposable
             }
 
             var accelerator = devices[index].CreateAccelerator(context);
-            return new GpuBackend(kind, context, accelerator, index, cpu) { CpuBelowNeurons = cpuBelowNeurons };
+            return new GpuBackend(kind, context, accelerator, index, cpu)
+            {
+                CpuBelowNeurons = cpuBelowNeurons,
+                MapsHostMemory = accelerator.AcceleratorType is AcceleratorType.Cuda or AcceleratorType.CPU,
+            };
         }
         catch
         {
@@ -101,6 +105,13 @@ internal sealed partial class GpuBackend : IComputeBackend, IDisposable
 
     internal DeviceKernelSet Kernels { get; }
 
+    /// <summary>
+    /// Whether kernels can write page-locked host memory directly (CUDA: mapped, at the driver's device
+    /// address; ILGPU's CPU accelerator: it is host memory). OpenCL cannot: its output lists are copied
+    /// back. Settable so that tests run the copying path on the CPU accelerator too.
+    /// </summary>
+    internal bool MapsHostMemory { get; set; }
+
     /// <summary>Where each network stepped, one line per network in the order they first stepped (for the device check).</summary>
     public IReadOnlyList<string> Placements()
     {
@@ -123,6 +134,40 @@ internal sealed partial class GpuBackend : IComputeBackend, IDisposable
         }
 
         device.Step(due);
+    }
+
+    public int BeginChain(Network network, int steps) => Find(network)?.BeginChain(steps) ?? 1;
+
+    public void Enqueue(Network network, ReadOnlySpan<int> due, int slot)
+    {
+        var device = Find(network);
+        if (device is null)
+        {
+            _fallback.Step(network, due);
+            return;
+        }
+
+        device.Enqueue(due, slot);
+    }
+
+    public void Complete(Network network)
+    {
+        if (_networks.TryGetValue(network, out var device))
+        {
+            device?.Complete();
+        }
+    }
+
+    public bool TryGetSpikes(Network network, Population population, int instance, int slot, out SpikeList spikes)
+    {
+        if (_networks.TryGetValue(network, out var device) && device is not null)
+        {
+            spikes = device.Spikes(population, instance, slot);
+            return true;
+        }
+
+        spikes = default;
+        return false;
     }
 
     /// <summary>The device copy of <paramref name="network"/>, made at its first step; null when it steps on the CPU.</summary>

@@ -32,19 +32,9 @@ public sealed class FrameBatchTests
         for (int s = 0; s < 2; s++)
         {
             int count = rng.Next(0, 200);
-            while (f.SpikeIndices[s].Length < count)
-            {
-                f.GrowSpikes(s, 300);
-            }
-
-            for (int k = 0; k < count; k++)
-            {
-                f.SpikeIndices[s][k] = k * 300 / Math.Max(count, 1);
-                f.SpikeValues[s][k] = s == 0 ? 1f : rng.Next(1, 4);
-            }
-
-            f.SpikeCounts[s] = count;
-            f.AllOnes[s] = s == 0 || count == 0;
+            var indices = Enumerable.Range(0, count).Select(k => k * 300 / Math.Max(count, 1)).ToArray();
+            var values = Enumerable.Range(0, count).Select(_ => s == 0 ? 1f : rng.Next(1, 4)).ToArray();
+            Assert.Equal(count, f.SetSpikes(s, indices, values, 300));
         }
 
         for (int r = 0; r < plan.Records.Length; r++)

@@ -1,0 +1,371 @@
+using ILGPU;
+using ILGPU.Runtime;
+using Snn.Server.Engine;
+using Snn.Server.Models;
+
+namespace Snn.Server.Backends.Gpu;
+
+internal sealed partial class DeviceNetwork
+{
+    internal enum PopulationKind
+    {
+        Unsupported,
+        Stateless,
+        Leaky,
+        SinabsLif,
+        NorseLif,
+        Synaptic,
+        NorseIaf,
+        Alpha,
+        Lapicque,
+        RLeaky,
+        SinabsAlif,
+        NorseLsnn,
+        NorseLifBox,
+        NorseLiBox,
+        SinabsExpLeak,
+        RSynaptic,
+    }
+
+    /// <summary>A population's buffers on the device, its rule and its compaction buffers.</summary>
+    private sealed class DevicePopulation : IDisposable
+    {
+        private readonly DeviceNetwork _net;
+        private readonly int _chunks;
+        private MemoryBuffer1D<float, Stride1D.Dense> _lanes;
+        private PopulationKind _kind;
+        private LeakyDeviceRule _leaky;
+        private SinabsLifDeviceRule _sinabs;
+        private SynapticDeviceRule _synaptic;
+        private AlphaDeviceRule _alpha;
+        private LapicqueDeviceRule _lapicque;
+        private RLeakyDeviceRule _rleaky;
+        private SinabsAlifDeviceRule _alif;
+        private NorseLifBoxDeviceRule _lifBox;
+        private SinabsExpLeakDeviceRule _expLeak;
+        private RSynapticDeviceRule _rsynaptic;
+
+        public DevicePopulation(DeviceNetwork net, Population population)
+        {
+            _net = net;
+            Population = population;
+            var a = net._accelerator;
+            int total = population.Size * net._instances;
+            StateCount = population.State.Length;
+            State = new MemoryBuffer1D<float, Stride1D.Dense>[StateCount];
+            for (int v = 0; v < StateCount; v++)
+            {
+                State[v] = a.Allocate1D<float>(total);
+            }
+
+            Input = a.Allocate1D<float>(total);
+            RecurrentInput = population.RecurrentInput.Length > 0 ? a.Allocate1D<float>(total) : null;
+            Spikes = a.Allocate1D<float>(total);
+            SpikeIndex = a.Allocate1D<int>(total);
+            SpikeValue = a.Allocate1D<float>(total);
+            Counts = a.Allocate1D<int>(net._instances);
+            _chunks = (population.Size + net._k.Chunk - 1) / net._k.Chunk;
+            ChunkCounts = a.Allocate1D<int>((long)_chunks * net._instances);
+            ChunkOffsets = a.Allocate1D<int>((long)_chunks * net._instances);
+            Outputs = new DeviceOutputs(a, net._stream, net._mapped, net._instances, population.Size);
+            Fused = population.Size > 0 && population.Size <= net._k.Chunk;
+            _lanes = a.Allocate1D<float>(1);
+
+            // Inputs are zero between steps: a fused kernel zeroes what it read, others are cleared before each step.
+            Input.View.MemSetToZero(net._stream);
+            RecurrentInput?.View.MemSetToZero(net._stream);
+        }
+
+        public Population Population { get; }
+
+        public int StateCount { get; }
+
+        public MemoryBuffer1D<float, Stride1D.Dense>[] State { get; }
+
+        public MemoryBuffer1D<float, Stride1D.Dense> Input { get; }
+
+        /// <summary>The recurrent input of a model that takes one (snntorch.RLeaky); null otherwise.</summary>
+        public MemoryBuffer1D<float, Stride1D.Dense>? RecurrentInput { get; }
+
+        public MemoryBuffer1D<float, Stride1D.Dense> Spikes { get; }
+
+        public MemoryBuffer1D<int, Stride1D.Dense> SpikeIndex { get; }
+
+        public MemoryBuffer1D<float, Stride1D.Dense> SpikeValue { get; }
+
+        public MemoryBuffer1D<int, Stride1D.Dense> Counts { get; }
+
+        public MemoryBuffer1D<int, Stride1D.Dense> ChunkCounts { get; }
+
+        public MemoryBuffer1D<int, Stride1D.Dense> ChunkOffsets { get; }
+
+        public MemoryBuffer1D<float, Stride1D.Dense>? Constant { get; set; }
+
+        /// <summary>The spike lists the host reads, per step slot.</summary>
+        public DeviceOutputs Outputs { get; }
+
+        /// <summary>At most one chunk: stepped and compacted by one launch, which also leaves its inputs zero (<see cref="DeviceKernels.NeuronSmall{TRule}"/>).</summary>
+        public bool Fused { get; }
+
+        private (float[] Host, ArrayView<float> View) _inputStaging;
+        private readonly List<IDisposable> _stagingOwned = [];
+
+        /// <summary>
+        /// A pinned copy of the host input for step slot <paramref name="slot"/>, made at the first
+        /// external input (grown with the slots): uploads go from it view to view, and the steps of a
+        /// chain each have their own.
+        /// </summary>
+        public (float[] Host, int Offset, ArrayView<float> View) InputStaging(int slot)
+        {
+            long length = Population.Input.Length;
+            if (_inputStaging.Host is null || _inputStaging.View.Length < (slot + 1) * length)
+            {
+                if (_net._anyQueued)
+                {
+                    _net.Wait(); // queued uploads may still read the old array
+                }
+
+                foreach (var b in _stagingOwned)
+                {
+                    b.Dispose();
+                }
+
+                _stagingOwned.Clear();
+                _inputStaging = _net.Staging<float>(_net.Slots * length, _stagingOwned);
+            }
+
+            return (_inputStaging.Host, (int)(slot * length), _inputStaging.View.SubView(slot * length, length));
+        }
+
+        private (float[] Host, ArrayView<float> View)[]? _stateStaging;
+
+        /// <summary>A pinned copy of state variable <paramref name="v"/>, made at the first <see cref="RefreshHost"/>.</summary>
+        public (float[] Host, ArrayView<float> View) StateStaging(int v)
+        {
+            _stateStaging ??= new (float[], ArrayView<float>)[StateCount];
+            if (_stateStaging[v].Host is null)
+            {
+                _stateStaging[v] = _net.Staging<float>(State[v].Length);
+            }
+
+            return _stateStaging[v];
+        }
+
+        public static PopulationKind KindOf(Population p) => p.Kernel switch
+        {
+            _ when p.Model is StatelessModel => PopulationKind.Stateless,
+            VectorKernel<SnnTorchLeakyRule> k when !k.Rule.Inhibition => PopulationKind.Leaky,
+            VectorKernel<SinabsLifRule> => PopulationKind.SinabsLif,
+            VectorKernel<NorseLifRule> => PopulationKind.NorseLif,
+            VectorKernel<SnnTorchSynapticRule> k when !k.Rule.Inhibition => PopulationKind.Synaptic,
+            VectorKernel<NorseIafRule> => PopulationKind.NorseIaf,
+            VectorKernel<SnnTorchAlphaRule> k when !k.Rule.Inhibition => PopulationKind.Alpha,
+            VectorKernel<SnnTorchLapicqueRule> k when !k.Rule.Inhibition => PopulationKind.Lapicque,
+            VectorKernel<SnnTorchRLeakyRule> k when !k.Rule.Inhibition => PopulationKind.RLeaky,
+            VectorKernel<SinabsAlifRule> => PopulationKind.SinabsAlif,
+            VectorKernel<NorseLsnnRule> => PopulationKind.NorseLsnn,
+            VectorKernel<NorseLifBoxRule> => PopulationKind.NorseLifBox,
+            VectorKernel<NorseLiBoxRule> => PopulationKind.NorseLiBox,
+            VectorKernel<SinabsExpLeakRule> => PopulationKind.SinabsExpLeak,
+            VectorKernel<SnnTorchRSynapticRule> k when !k.Rule.Inhibition => PopulationKind.RSynaptic,
+            _ => PopulationKind.Unsupported,
+        };
+
+        /// <summary>State, spikes and parameter lanes from the host; the rule's flags from the current kernel.</summary>
+        public void Upload()
+        {
+            var s = _net._stream;
+            var p = Population;
+            for (int v = 0; v < StateCount; v++)
+            {
+                State[v].View.CopyFromCPU(s, p.State[v].AsSpan());
+            }
+
+            Spikes.View.CopyFromCPU(s, p.Spikes.AsSpan());
+            _kind = KindOf(p);
+            float[] lanes = [0f];
+            switch (p.Kernel)
+            {
+                case VectorKernel<SnnTorchLeakyRule> k:
+                    _leaky = new LeakyDeviceRule((int)k.Rule.Reset, k.Rule.Delay ? 1 : 0);
+                    lanes = Lanes(k.LaneCount, k.Lane);
+                    break;
+                case VectorKernel<SinabsLifRule> k:
+                    var r = k.Rule;
+                    _sinabs = new SinabsLifDeviceRule(r.Synaptic ? 1 : 0, r.NormInput ? 1 : 0, r.MultiSpike ? 1 : 0, r.ResetToValue ? 1 : 0, r.Clip ? 1 : 0);
+                    lanes = Lanes(k.LaneCount, k.Lane);
+                    break;
+                case VectorKernel<NorseLifRule> k:
+                    lanes = Lanes(k.LaneCount, k.Lane);
+                    break;
+                case VectorKernel<SnnTorchSynapticRule> k:
+                    _synaptic = new SynapticDeviceRule((int)k.Rule.Reset, k.Rule.Delay ? 1 : 0);
+                    lanes = Lanes(k.LaneCount, k.Lane);
+                    break;
+                case VectorKernel<NorseIafRule> k:
+                    lanes = Lanes(k.LaneCount, k.Lane);
+                    break;
+                case VectorKernel<SnnTorchAlphaRule> k:
+                    _alpha = new AlphaDeviceRule((int)k.Rule.Reset);
+                    lanes = Lanes(k.LaneCount, k.Lane);
+                    break;
+                case VectorKernel<SnnTorchLapicqueRule> k:
+                    _lapicque = new LapicqueDeviceRule((int)k.Rule.Reset);
+                    lanes = Lanes(k.LaneCount, k.Lane);
+                    break;
+                case VectorKernel<SnnTorchRLeakyRule> k:
+                    _rleaky = new RLeakyDeviceRule((int)k.Rule.Reset, k.Rule.Delay ? 1 : 0);
+                    lanes = Lanes(k.LaneCount, k.Lane);
+                    break;
+                case VectorKernel<SinabsAlifRule> k:
+                    var a = k.Rule;
+                    _alif = new SinabsAlifDeviceRule(a.Synaptic ? 1 : 0, a.NormInput ? 1 : 0, a.MultiSpike ? 1 : 0, a.ResetToValue ? 1 : 0,
+                        a.SubtractAdaptive ? 1 : 0, a.Clip ? 1 : 0);
+                    lanes = Lanes(k.LaneCount, k.Lane);
+                    break;
+                case VectorKernel<NorseLsnnRule> k:
+                    lanes = Lanes(k.LaneCount, k.Lane);
+                    break;
+                case VectorKernel<NorseLifBoxRule> k:
+                    _lifBox = new NorseLifBoxDeviceRule(k.Rule.Subtract ? 1 : 0);
+                    lanes = Lanes(k.LaneCount, k.Lane);
+                    break;
+                case VectorKernel<NorseLiBoxRule> k:
+                    lanes = Lanes(k.LaneCount, k.Lane);
+                    break;
+                case VectorKernel<SinabsExpLeakRule> k:
+                    _expLeak = new SinabsExpLeakDeviceRule(k.Rule.NormInput ? 1 : 0, k.Rule.Clip ? 1 : 0);
+                    lanes = Lanes(k.LaneCount, k.Lane);
+                    break;
+                case VectorKernel<SnnTorchRSynapticRule> k:
+                    _rsynaptic = new RSynapticDeviceRule((int)k.Rule.Reset);
+                    lanes = Lanes(k.LaneCount, k.Lane);
+                    break;
+            }
+
+            _lanes.Dispose();
+            _lanes = _net._accelerator.Allocate1D<float>(lanes.Length);
+            _lanes.View.CopyFromCPU(s, lanes);
+        }
+
+        private float[] Lanes(int count, Func<int, int, float> lane)
+        {
+            int size = Population.Size;
+            var lanes = new float[Math.Max(1, count * size)];
+            for (int j = 0; j < count; j++)
+            {
+                for (int n = 0; n < size; n++)
+                {
+                    lanes[j * size + n] = lane(j, n);
+                }
+            }
+
+            return lanes;
+        }
+
+        /// <summary>The neuron step of the due instances and their spikes compacted into <paramref name="slot"/>'s lists.</summary>
+        public void Step(ArrayView<int> due, int dc, int slot)
+        {
+            if (dc == 0 || Population.Size == 0)
+            {
+                return;
+            }
+
+            switch (_kind)
+            {
+                case PopulationKind.Stateless: Launch(default(StatelessDeviceRule), due, dc, slot); break;
+                case PopulationKind.Leaky: Launch(_leaky, due, dc, slot); break;
+                case PopulationKind.SinabsLif: Launch(_sinabs, due, dc, slot); break;
+                case PopulationKind.NorseLif: Launch(default(NorseLifDeviceRule), due, dc, slot); break;
+                case PopulationKind.Synaptic: Launch(_synaptic, due, dc, slot); break;
+                case PopulationKind.NorseIaf: Launch(default(NorseIafDeviceRule), due, dc, slot); break;
+                case PopulationKind.Alpha: Launch(_alpha, due, dc, slot); break;
+                case PopulationKind.Lapicque: Launch(_lapicque, due, dc, slot); break;
+                case PopulationKind.RLeaky: Launch(_rleaky, due, dc, slot); break;
+                case PopulationKind.SinabsAlif: Launch(_alif, due, dc, slot); break;
+                case PopulationKind.NorseLsnn: Launch(default(NorseLsnnDeviceRule), due, dc, slot); break;
+                case PopulationKind.NorseLifBox: Launch(_lifBox, due, dc, slot); break;
+                case PopulationKind.NorseLiBox: Launch(default(NorseLiBoxDeviceRule), due, dc, slot); break;
+                case PopulationKind.SinabsExpLeak: Launch(_expLeak, due, dc, slot); break;
+                case PopulationKind.RSynaptic: Launch(_rsynaptic, due, dc, slot); break;
+                default:
+                    throw new InvalidOperationException($"population '{Population.Name}' ({Population.Model.Name}) has no device kernel");
+            }
+        }
+
+        private void Launch<TRule>(TRule rule, ArrayView<int> due, int dc, int slot)
+            where TRule : struct, IDeviceRule
+        {
+            int size = Population.Size;
+            var k = _net._k;
+            var kernels = k.Neuron<TRule>();
+            var empty = _net._empty.View;
+            var s0 = StateCount > 0 ? State[0].View : empty;
+            var s1 = StateCount > 1 ? State[1].View : empty;
+            var s2 = StateCount > 2 ? State[2].View : empty;
+            var s3 = StateCount > 3 ? State[3].View : empty;
+            var rec = RecurrentInput?.View ?? empty;
+            int recurrent = RecurrentInput is null ? 0 : 1;
+            if (Fused)
+            {
+                kernels.StepSmall(_net._stream, k.Groups(dc), rule, s0, s1, s2, s3, Input.View, rec, Spikes.View, _lanes.View, due, size,
+                    StateCount, recurrent, Counts.View, SpikeIndex.View, SpikeValue.View, Outputs.Counts(slot), Outputs.Index(slot), Outputs.Values(slot));
+                return;
+            }
+
+            kernels.Step(_net._stream, k.Cover((long)dc * size), rule, s0, s1, s2, s3, Input.View, rec, Spikes.View, _lanes.View, due, dc, size,
+                StateCount, recurrent);
+            Compact(due, dc, slot);
+        }
+
+        /// <summary>Counts per chunk, offsets by a prefix sum, then indices and values in ascending order, into the device lists and <paramref name="slot"/>'s output lists.</summary>
+        public void Compact(ArrayView<int> due, int dc, int slot)
+        {
+            int size = Population.Size;
+            if (dc == 0 || size == 0)
+            {
+                return;
+            }
+
+            var k = _net._k;
+            var s = _net._stream;
+            if (_chunks == 1)
+            {
+                k.CompactSmall(s, k.Groups(dc), Spikes.View, due, size, Counts.View, SpikeIndex.View, SpikeValue.View,
+                    Outputs.Counts(slot), Outputs.Index(slot), Outputs.Values(slot));
+                return;
+            }
+
+            var groups = k.Groups(dc * _chunks);
+            k.CountChunks(s, groups, Spikes.View, due, size, _chunks, ChunkCounts.View);
+            k.ScanChunks(s, k.Groups(dc), ChunkCounts.View, ChunkOffsets.View, Counts.View, Outputs.Counts(slot), due, _chunks);
+            k.WriteChunks(s, groups, Spikes.View, due, size, _chunks, ChunkOffsets.View, SpikeIndex.View, SpikeValue.View,
+                Outputs.Index(slot), Outputs.Values(slot));
+        }
+
+        public void Dispose()
+        {
+            foreach (var b in State)
+            {
+                b.Dispose();
+            }
+
+            Input.Dispose();
+            RecurrentInput?.Dispose();
+            Spikes.Dispose();
+            SpikeIndex.Dispose();
+            SpikeValue.Dispose();
+            Counts.Dispose();
+            ChunkCounts.Dispose();
+            ChunkOffsets.Dispose();
+            Constant?.Dispose();
+            _lanes.Dispose();
+            Outputs.Dispose();
+            foreach (var b in _stagingOwned)
+            {
+                b.Dispose();
+            }
+        }
+    }
+
+}

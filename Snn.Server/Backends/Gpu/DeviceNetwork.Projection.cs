@@ -1,0 +1,166 @@
+using ILGPU;
+using ILGPU.Runtime;
+using Snn.Server.Engine;
+using Snn.Server.Models;
+
+namespace Snn.Server.Backends.Gpu;
+
+internal sealed partial class DeviceNetwork
+{
+    /// <summary>A projection's weights (dense: [source][target]), bias and delay line on the device.</summary>
+    private sealed class DeviceProjection(DeviceNetwork net, Projection projection) : IDisposable
+    {
+        public Projection Projection { get; } = projection;
+
+        public MemoryBuffer1D<float, Stride1D.Dense> Weights { get; private set; } = net._accelerator.Allocate1D<float>(1);
+
+        public MemoryBuffer1D<float, Stride1D.Dense> Bias { get; private set; } = net._accelerator.Allocate1D<float>(1);
+
+        public MemoryBuffer1D<float, Stride1D.Dense>? Line { get; } =
+            projection.Delayed ? net._accelerator.Allocate1D<float>(Math.Max(1, projection.DelayLine.Length)) : null;
+
+        public bool Weighted { get; private set; }
+
+        private (float[] Host, ArrayView<float> View)? _lineStaging;
+
+        /// <summary>A pinned copy of the delay line, made at the first <see cref="RefreshHost"/>.</summary>
+        public (float[] Host, ArrayView<float> View) LineStaging() => _lineStaging ??= net.Staging<float>(Line!.Length);
+
+        /// <summary>conv2d and sum pool geometry.</summary>
+        public DeviceWindow Window { get; } = projection switch
+        {
+            Conv2dProjection c => ToWindow(c.Geometry),
+            SumPool2dProjection p => ToWindow(p.Geometry),
+            _ => default,
+        };
+
+        /// <summary>sparse: synapses grouped by target (CSC), start of each target's [target + 1].</summary>
+        public MemoryBuffer1D<int, Stride1D.Dense>? ColumnStart { get; private set; }
+
+        /// <summary>sparse: the source of each synapse, CSC order (weights are in <see cref="Weights"/>, same order).</summary>
+        public MemoryBuffer1D<int, Stride1D.Dense>? ColumnSource { get; private set; }
+
+        private static DeviceWindow ToWindow(Window2d g) => new()
+        {
+            InChannels = g.InChannels,
+            Height = g.Height,
+            Width = g.Width,
+            OutChannels = g.OutChannels,
+            OutHeight = g.OutHeight,
+            OutWidth = g.OutWidth,
+            KernelHeight = g.KernelHeight,
+            KernelWidth = g.KernelWidth,
+            StrideY = g.StrideY,
+            StrideX = g.StrideX,
+            PaddingY = g.PaddingY,
+            PaddingX = g.PaddingX,
+        };
+
+        public bool HasBias { get; private set; }
+
+        public void Upload()
+        {
+            var s = net._stream;
+            var weights = Projection.CopyWeights();
+            Weighted = weights.Length > 0;
+            if (Projection is DenseProjection)
+            {
+                // The spec's [target][source] turned source-major, so that a spike reads one contiguous row.
+                int nt = Projection.Target.Size, ns = Projection.Source.Size;
+                var bySource = new float[Math.Max(1, weights.Length)];
+                for (int t = 0; t < nt; t++)
+                {
+                    for (int src = 0; src < ns; src++)
+                    {
+                        bySource[(long)src * nt + t] = weights[(long)t * ns + src];
+                    }
+                }
+
+                weights = bySource;
+            }
+            else if (Projection is SparseProjection sparse)
+            {
+                weights = ByTarget(sparse);
+            }
+
+            Replace(Weights, weights, b => Weights = b);
+            var bias = Projection.CopyBias();
+            HasBias = bias is { Length: > 0 };
+            Replace(Bias, HasBias ? bias! : [0f], b => Bias = b);
+            if (Line is { } line && Projection.DelayLine.Length > 0)
+            {
+                line.View.CopyFromCPU(s, Projection.DelayLine.AsSpan());
+            }
+        }
+
+        /// <summary>
+        /// The CSR synapses regrouped by target, each target's in the order the CPU's scatter adds them
+        /// (source ascending, then CSR position): a counting sort that keeps that order.
+        /// </summary>
+        private float[] ByTarget(SparseProjection sparse)
+        {
+            var rowStart = sparse.RowStart;
+            var post = sparse.Post;
+            var csr = sparse.CsrWeights;
+            int targets = Projection.Target.Size;
+            var start = new int[targets + 1];
+            foreach (int t in post)
+            {
+                start[t + 1]++;
+            }
+
+            for (int t = 0; t < targets; t++)
+            {
+                start[t + 1] += start[t];
+            }
+
+            var next = (int[])start.Clone();
+            var sources = new int[Math.Max(1, post.Length)];
+            var weights = new float[Math.Max(1, post.Length)];
+            for (int src = 0; src + 1 < rowStart.Length; src++)
+            {
+                for (int k = rowStart[src]; k < rowStart[src + 1]; k++)
+                {
+                    int at = next[post[k]]++;
+                    sources[at] = src;
+                    weights[at] = csr[k];
+                }
+            }
+
+            ColumnStart?.Dispose();
+            ColumnSource?.Dispose();
+            ColumnStart = net._accelerator.Allocate1D<int>(start.Length);
+            ColumnStart.View.CopyFromCPU(net._stream, start);
+            ColumnSource = net._accelerator.Allocate1D<int>(sources.Length);
+            ColumnSource.View.CopyFromCPU(net._stream, sources);
+            return weights;
+        }
+
+        private void Replace(MemoryBuffer1D<float, Stride1D.Dense> old, float[] values, Action<MemoryBuffer1D<float, Stride1D.Dense>> set)
+        {
+            if (values.Length == 0)
+            {
+                values = [0f];
+            }
+
+            var buffer = old;
+            if (old.Length != values.Length)
+            {
+                old.Dispose();
+                buffer = net._accelerator.Allocate1D<float>(values.Length);
+                set(buffer);
+            }
+
+            buffer.View.CopyFromCPU(net._stream, values);
+        }
+
+        public void Dispose()
+        {
+            Weights.Dispose();
+            Bias.Dispose();
+            Line?.Dispose();
+            ColumnStart?.Dispose();
+            ColumnSource?.Dispose();
+        }
+    }
+}

@@ -1,0 +1,129 @@
+using ILGPU;
+using ILGPU.Runtime;
+using Snn.Server.Backends;
+
+namespace Snn.Server.Backends.Gpu;
+
+/// <summary>
+/// A population's output lists, the spikes the host reads: per step slot and instance, the spike count
+/// and the compacted indices and values ([slot][instance][neuron], as the device lists). Where the
+/// accelerator can map host memory (CUDA, ILGPU's CPU accelerator) they are page-locked host arrays
+/// that the compaction kernels write directly, over the bus: a step costs no copy and no second round
+/// trip, and a chain of steps is waited for once. Elsewhere (OpenCL) the kernels write device buffers
+/// of the same layout and <see cref="CopyCounts"/> / <see cref="CopyLists"/> bring them back.
+/// </summary>
+internal sealed class DeviceOutputs(Accelerator accelerator, AcceleratorStream stream, bool mapped, int instances, int size) : IDisposable
+{
+    private readonly List<IDisposable> _owned = [];
+    private int[] _counts = [];
+    private int[] _index = [];
+    private float[] _value = [];
+    private ArrayView<int> _countsView;
+    private ArrayView<int> _indexView;
+    private ArrayView<float> _valueView;
+    private long Total => (long)instances * size;
+
+    /// <summary>Slots allocated.</summary>
+    public int Slots { get; private set; }
+
+    /// <summary>Allocates the lists for <paramref name="slots"/> step slots (the queue must be empty).</summary>
+    public void Reserve(int slots)
+    {
+        Dispose();
+        _counts = Pinned<int>((long)slots * instances, out var countsHost);
+        _index = Pinned<int>(slots * Total, out var indexHost);
+        _value = Pinned<float>(slots * Total, out var valueHost);
+        if (mapped)
+        {
+            (_countsView, _indexView, _valueView) = (countsHost, indexHost, valueHost);
+        }
+        else
+        {
+            var counts = Own(accelerator.Allocate1D<int>(_counts.Length));
+            counts.View.MemSetToZero(stream); // a slot an instance never stepped into reads as no spikes
+            (_countsView, _indexView, _valueView) = (counts.View, Own(accelerator.Allocate1D<int>(_index.Length)).View,
+                Own(accelerator.Allocate1D<float>(_value.Length)).View);
+            (_countsHost, _indexHost, _valueHost) = (countsHost, indexHost, valueHost);
+        }
+
+        Slots = slots;
+    }
+
+    // The host arrays' views, for the copies back (OpenCL only).
+    private ArrayView<int> _countsHost;
+    private ArrayView<int> _indexHost;
+    private ArrayView<float> _valueHost;
+
+    /// <summary>Where the kernels write the counts of <paramref name="slot"/> ([instance]).</summary>
+    public ArrayView<int> Counts(int slot) => _countsView.SubView((long)slot * instances, instances);
+
+    /// <summary>Where the kernels write the indices of <paramref name="slot"/> ([instance][neuron]).</summary>
+    public ArrayView<int> Index(int slot) => _indexView.SubView(slot * Total, Math.Max(1, Total));
+
+    /// <summary>Where the kernels write the values of <paramref name="slot"/> ([instance][neuron]).</summary>
+    public ArrayView<float> Values(int slot) => _valueView.SubView(slot * Total, Math.Max(1, Total));
+
+    /// <summary>Copies the counts of the first <paramref name="slots"/> slots back (OpenCL).</summary>
+    public void CopyCounts(int slots)
+    {
+        long n = (long)slots * instances;
+        _countsView.SubView(0, n).CopyTo(stream, _countsHost.SubView(0, n));
+    }
+
+    /// <summary>Copies each instance's list of the first <paramref name="slots"/> slots back, as long as its count (OpenCL; after the counts arrived).</summary>
+    public void CopyLists(int slots)
+    {
+        for (int slot = 0; slot < slots; slot++)
+        {
+            for (int i = 0; i < instances; i++)
+            {
+                int count = Count(slot, i);
+                if (count > 0)
+                {
+                    long o = slot * Total + (long)i * size;
+                    _indexView.SubView(o, count).CopyTo(stream, _indexHost.SubView(o, count));
+                    _valueView.SubView(o, count).CopyTo(stream, _valueHost.SubView(o, count));
+                }
+            }
+        }
+    }
+
+    /// <summary>The spikes of <paramref name="instance"/> at the step of <paramref name="slot"/>: ascending indices and their values.</summary>
+    public SpikeList List(int slot, int instance)
+    {
+        long o = slot * Total + (long)instance * size;
+        int count = Count(slot, instance);
+        return new SpikeList(_index.AsSpan((int)o, count), _value.AsSpan((int)o, count));
+    }
+
+    /// <summary>As <see cref="List"/>, as memory.</summary>
+    public (ReadOnlyMemory<int> Indices, ReadOnlyMemory<float> Values) ListMemory(int slot, int instance)
+    {
+        long o = slot * Total + (long)instance * size;
+        int count = Count(slot, instance);
+        return (_index.AsMemory((int)o, count), _value.AsMemory((int)o, count));
+    }
+
+    private int Count(int slot, int instance) => Math.Clamp(_counts[slot * instances + instance], 0, size);
+
+    private T[] Pinned<T>(long length, out ArrayView<T> view)
+        where T : unmanaged => PinnedHost.Allocate(accelerator, length, _owned, out view);
+
+    private T Own<T>(T buffer)
+        where T : IDisposable
+    {
+        _owned.Add(buffer);
+        return buffer;
+    }
+
+    public void Dispose()
+    {
+        foreach (var b in _owned)
+        {
+            b.Dispose();
+        }
+
+        _owned.Clear();
+        Slots = 0;
+    }
+}
