@@ -88,6 +88,7 @@ public sealed class ServerHost : IAsyncDisposable
         builder.Services.AddSingleton(limits);
         var cpu = SnnConfiguration.Bind<CpuOptions>(config, "Snn:Cpu");
         var engine = SnnConfiguration.Bind<EngineOptions>(config, "Snn:Engine");
+        engine.Validate();
         // A device backend is made now, so that one asked for and absent stops the start with its reason.
         var device = engine.Backend is null or "" || engine.Backend.Equals("cpu", StringComparison.OrdinalIgnoreCase)
             ? null
@@ -107,7 +108,10 @@ public sealed class ServerHost : IAsyncDisposable
         builder.Services.AddSingleton(realtime);
         builder.Services.AddSnnMetrics();
         builder.Services.AddSingleton(sp => new StepLoop(sp.GetRequiredService<IComputeBackend>(), limits, realtime,
-            sp.GetRequiredService<SnnMetrics>(), sp.GetRequiredService<ILogger<StepLoop>>()));
+            sp.GetRequiredService<SnnMetrics>(), sp.GetRequiredService<ILogger<StepLoop>>())
+        {
+            ChainSeconds = engine.ChainMilliseconds / 1000,
+        });
         var snapshots = SnnConfiguration.Bind<SnapshotOptions>(config, "Snn:Snapshots");
         snapshots.Validate();
         builder.Services.AddSingleton(snapshots);

@@ -127,8 +127,8 @@ internal sealed partial class StepLoop
         return true;
     }
 
-    /// <summary>Longest a chain of LOCKSTEP steps may hold the loop (REALTIME ticks and commands wait for it).</summary>
-    internal const double ChainSeconds = 0.002;
+    /// <summary>Longest a chain of LOCKSTEP steps may hold the loop (REALTIME ticks and commands wait for it): <see cref="Backends.Gpu.EngineOptions.ChainMilliseconds"/>.</summary>
+    internal double ChainSeconds { get; init; } = 0.002;
 
     /// <summary>
     /// How many steps the due LOCKSTEP instances take in one go: as many as every driver has left and
@@ -138,7 +138,7 @@ internal sealed partial class StepLoop
     /// </summary>
     private int ChainLength(Network network, ReadOnlySpan<int> due)
     {
-        long k = network.StepSeconds > 0 ? Math.Max(1, (long)(ChainSeconds / network.StepSeconds)) : 1;
+        long k = network.StepSeconds > 0 ? Math.Max(1, (long)Math.Min(int.MaxValue, ChainSeconds / network.StepSeconds)) : 1;
         foreach (int i in due)
         {
             var inst = network.Instances[i];

@@ -20,5 +20,20 @@ public sealed class EngineOptions
     /// </summary>
     public long CpuBelowNeurons { get; set; }
 
+    /// <summary>
+    /// With a device backend: the longest a LOCKSTEP request's steps may be queued as one chain (one
+    /// wait for all of them, at the network's last step time) before the loop turns to REALTIME ticks
+    /// and commands again. Defaults to 2 ms; 0 steps every LOCKSTEP step on its own.
+    /// </summary>
+    public double ChainMilliseconds { get; set; } = 2;
+
+    public void Validate()
+    {
+        if (ChainMilliseconds is < 0 or > 1000 || double.IsNaN(ChainMilliseconds))
+        {
+            throw new InvalidOperationException($"Snn:Engine:ChainMilliseconds is {ChainMilliseconds}; use 0..1000 (0: no chains of LOCKSTEP steps)");
+        }
+    }
+
     public static readonly string[] Backends = ["cpu", "cuda", "opencl", "ilgpu-cpu"];
 }

@@ -170,6 +170,91 @@ public sealed class GpuBackendTests : IClassFixture<GpuBackendTests.Backends>
     private static float[] Drive(Random rng, int size, int t) =>
         Enumerable.Range(0, size).Select(_ => rng.NextDouble() < 0.3 ? (float)(rng.NextDouble() * 1.5) : 0f).ToArray();
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Chained_steps_give_each_step_the_spikes_and_state_of_stepping_one_by_one(bool mapped)
+    {
+        // Mapped: the kernels write page-locked host lists (CUDA, CPU accelerator); not: device lists copied back (OpenCL's path).
+        using var gpu = GpuBackend.Create("ilgpu-cpu", 0, new CpuOptions { Threads = 1 });
+        gpu.MapsHostMemory = mapped;
+        var definition = Net(
+            [Pop("in", "input", 150), Pop("h", "sinabs.LIF", 130, P(("tau_mem", 8))), Pop("o", "snntorch.Leaky", 20, P(("beta", 0.95)))],
+            [
+                Dense("w1", "in", "h", Dyadic(new Random(2), 130 * 150), Dyadic(new Random(3), 130)),
+                Dense("rec", "h", "h", Dyadic(new Random(4), 130 * 130)),
+                Dense("w2", "h", "o", Dyadic(new Random(5), 20 * 130), Dyadic(new Random(6), 20), delay: 2, biasOnFirstStep: false),
+            ], 3);
+        var cpuNet = NetworkBuilder.Build(definition, new EngineLimits());
+        var gpuNet = NetworkBuilder.Build(definition, new EngineLimits());
+        var rng = new Random(21);
+        for (int chain = 0; chain < 6; chain++)
+        {
+            int[] due = chain % 3 == 1 ? [0, 2] : [0, 1, 2];
+            int k = gpu.BeginChain(gpuNet, chain + 2);
+            Assert.Equal(chain + 2, k);
+            var expected = new List<float[][]>();
+            for (int s = 0; s < k; s++)
+            {
+                var drive = Enumerable.Range(0, 3).Select(_ => Drive(rng, 150, 0)).ToArray();
+                Feed(cpuNet, due, drive);
+                Feed(gpuNet, due, drive);
+                _backends.Cpu.Step(cpuNet, due);
+                gpu.Enqueue(gpuNet, due, s);
+                expected.Add(cpuNet.Populations.Select(p => p.Spikes.ToArray()).ToArray());
+                foreach (int i in due)
+                {
+                    cpuNet.Instances[i].Step++;
+                    gpuNet.Instances[i].Step++;
+                }
+            }
+
+            gpu.Complete(gpuNet);
+            for (int s = 0; s < k; s++)
+            {
+                foreach (var pop in gpuNet.Populations)
+                {
+                    foreach (int i in due)
+                    {
+                        Assert.True(gpu.TryGetSpikes(gpuNet, pop, i, s, out var list));
+                        var row = new float[pop.Size];
+                        for (int n = 0; n < list.Indices.Length; n++)
+                        {
+                            row[list.Indices[n]] = list.Values[n];
+                        }
+
+                        Assert.True(expected[s][pop.Index].AsSpan(i * pop.Size, pop.Size).SequenceEqual(row),
+                            $"chain {chain}, step {s}: spikes of '{pop.Name}' instance {i} differ");
+                    }
+                }
+            }
+        }
+
+        gpu.RefreshHost(gpuNet);
+        Compare(cpuNet, gpuNet, "after the chains");
+        Assert.Contains(gpuNet.Populations[^1].Spikes, x => x != 0f);
+        gpu.Release(gpuNet);
+    }
+
+    /// <summary>The step loop's intake: the due instances' inputs cleared, then the input population's rows written and marked.</summary>
+    private static void Feed(Network net, int[] due, float[][] drive)
+    {
+        foreach (var p in net.Populations)
+        {
+            foreach (int i in due)
+            {
+                p.Slice(p.Input, i).Clear();
+            }
+        }
+
+        var input = net.Populations[0];
+        foreach (int i in due)
+        {
+            drive[i].CopyTo(input.Slice(input.Input, i));
+            input.MarkExternalInput(i);
+        }
+    }
+
     private static void Step(IComputeBackend backend, Network net, int[] due, float[][] drive)
     {
         foreach (var p in net.Populations)
