@@ -4,7 +4,8 @@
 # Prepare it where .NET is (from the repository root):
 #   bash tests/gpu/device-check.sh --prepare DIR
 # which publishes the conformance tool self-contained and single-file into DIR/gpu-check (about 51 MB)
-# and puts the reference data (DIR/data.tar.gz) and this script into DIR. Optionally lay out the Python peers in
+# and puts the reference data (DIR/data.tar.gz; when DIR is inside the checkout the script can read
+# tests/data instead) and this script into DIR. Optionally lay out the Python peers in
 # DIR/peers with ../shared/gpu/setup_peers.sh and copy peer_gpu_bench.py and peer_graph_bench.py into
 # DIR. Then, on the GPU machine:
 #   bash DIR/device-check.sh [OUTDIR]
@@ -29,7 +30,14 @@ fi
 out=${1:-${OUT:-$here/out}}
 mkdir -p "$out"
 work=$(mktemp -d)
-tar -xzf "$here/data.tar.gz" -C "$work" || { echo "gpu-check: 0 passed, 1 failed (no data.tar.gz)"; exit 1; }
+if [ -f "$here/data.tar.gz" ]; then
+  tar -xzf "$here/data.tar.gz" -C "$work" || { echo "gpu-check: 0 passed, 1 failed (data.tar.gz unreadable)"; exit 1; }
+elif [ -d "$here/../tests/data/refcases" ]; then
+  # DIR inside a checkout (as the device tool carries it): the repository's own test data.
+  ln -s "$(cd "$here/../tests/data" && pwd)" "$work/data"
+else
+  echo "gpu-check: 0 passed, 1 failed (no data.tar.gz and no ../tests/data)"; exit 1
+fi
 nvidia-smi > "$out/nvidia-smi.txt" 2>&1 || echo "nvidia-smi failed" >> "$out/nvidia-smi.txt"
 head -12 "$out/nvidia-smi.txt"
 
