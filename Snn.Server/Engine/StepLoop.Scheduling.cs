@@ -119,6 +119,10 @@ internal sealed partial class StepLoop
         int steps = ChainLength(network, dueList.AsSpan(0, due));
         StepInstances(network, dueList.AsSpan(0, due), steps);
         Interlocked.Add(ref _stepsExecuted, (long)due * steps);
+        if (steps > 1)
+        {
+            Interlocked.Add(ref _chainedSteps, (long)due * steps);
+        }
         foreach (int i in dueList.AsSpan(0, due))
         {
             network.Instances[i].Driver!.Remaining -= steps;

@@ -49,6 +49,7 @@ internal sealed partial class StepLoop : IDisposable
     private volatile bool _stopping;
 
     private long _stepsExecuted;
+    private long _chainedSteps;
 
     private long _lastPass = Stopwatch.GetTimestamp();
 
@@ -104,6 +105,9 @@ internal sealed partial class StepLoop : IDisposable
 
     /// <summary>Instance-steps executed since start.</summary>
     public long StepsExecuted => Interlocked.Read(ref _stepsExecuted);
+
+    /// <summary>Instance steps taken in LOCKSTEP chains of more than one step (see <see cref="ChainLength"/>).</summary>
+    public long ChainedSteps => Interlocked.Read(ref _chainedSteps);
 
     /// <summary>
     /// Whether the loop thread runs and has begun a pass within <paramref name="within"/> (an idle loop
