@@ -3,20 +3,21 @@ using ILGPU.Runtime;
 
 namespace Snn.Server.Backends.Gpu;
 
-/// <summary>Launches <see cref="DeviceKernels.Neuron{TRule}"/> for one rule.</summary>
+/// <summary>Launches <see cref="DeviceKernels.NeuronCount{TRule}"/> for one rule.</summary>
 internal delegate void NeuronLauncher<TRule>(AcceleratorStream stream, KernelConfig config, TRule rule,
     ArrayView<float> s0, ArrayView<float> s1, ArrayView<float> s2, ArrayView<float> s3, ArrayView<float> x, ArrayView<float> rec,
-    ArrayView<float> spikes, ArrayView<float> p, ArrayView<int> due, int dueCount, int size, int states, int recurrent)
+    ArrayView<float> spikes, ArrayView<float> p, ArrayView<int> due, int size, int chunks, int states, int recurrent, ArrayView<int> chunkCounts)
     where TRule : struct, IDeviceRule;
 
 /// <summary>Launches <see cref="DeviceKernels.NeuronSmall{TRule}"/> for one rule.</summary>
 internal delegate void SmallNeuronLauncher<TRule>(AcceleratorStream stream, KernelConfig config, TRule rule,
     ArrayView<float> s0, ArrayView<float> s1, ArrayView<float> s2, ArrayView<float> s3, ArrayView<float> x, ArrayView<float> rec,
-    ArrayView<float> spikes, ArrayView<float> p, ArrayView<int> due, int size, int states, int recurrent,
-    ArrayView<int> counts, ArrayView<int> index, ArrayView<float> value, ArrayView<int> outCounts, ArrayView<int> outIndex, ArrayView<float> outValue)
+    ArrayView<float> spikes, ArrayView<float> p, ArrayView<int> due, int size, int states, int recurrent, int zeroInput,
+    ArrayView<int> counts, ArrayView<int> index, ArrayView<float> value, ArrayView<int> outCounts, ArrayView<int> outIndex, ArrayView<float> outValue,
+    int writeValues)
     where TRule : struct, IDeviceRule;
 
-/// <summary>A rule's two kernels: the neuron step alone (compacted after) and, for a population of one chunk, step and compaction fused.</summary>
+/// <summary>A rule's two kernels: the neuron step with compaction's first pass (two passes follow) and, for a population of one chunk, step and compaction in one.</summary>
 internal sealed record NeuronKernels<TRule>(NeuronLauncher<TRule> Step, SmallNeuronLauncher<TRule> StepSmall)
     where TRule : struct, IDeviceRule;
 
@@ -39,7 +40,7 @@ internal sealed class DeviceKernelSet(Accelerator accelerator)
         if (!_neurons.TryGetValue(typeof(TRule), out var kernels))
         {
             kernels = new NeuronKernels<TRule>(
-                KernelLoader.Load<NeuronLauncher<TRule>>(_accelerator, Generic(nameof(DeviceKernels.Neuron), typeof(TRule))),
+                KernelLoader.Load<NeuronLauncher<TRule>>(_accelerator, Generic(nameof(DeviceKernels.NeuronCount), typeof(TRule))),
                 KernelLoader.Load<SmallNeuronLauncher<TRule>>(_accelerator, Generic(nameof(DeviceKernels.NeuronSmall), typeof(TRule))));
             _neurons[typeof(TRule)] = kernels;
         }
@@ -48,9 +49,9 @@ internal sealed class DeviceKernelSet(Accelerator accelerator)
     }
 
     public Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, int, ArrayView<int>, ArrayView<int>, ArrayView<float>,
-        ArrayView<int>, ArrayView<int>, ArrayView<float>> CompactSmall { get; } =
+        ArrayView<int>, ArrayView<int>, ArrayView<float>, int> CompactSmall { get; } =
         Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, int, ArrayView<int>, ArrayView<int>, ArrayView<float>,
-            ArrayView<int>, ArrayView<int>, ArrayView<float>>>(accelerator, nameof(DeviceKernels.CompactSmall));
+            ArrayView<int>, ArrayView<int>, ArrayView<float>, int>>(accelerator, nameof(DeviceKernels.CompactSmall));
 
     public Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>,
         ArrayView<int>, int, ArrayView<int>, ArrayView<int>, int, int> DenseFromEvents { get; } =
@@ -92,9 +93,9 @@ internal sealed class DeviceKernelSet(Accelerator accelerator)
             accelerator, nameof(DeviceKernels.ScanChunks));
 
     public Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, int, int, ArrayView<int>, ArrayView<int>, ArrayView<float>,
-        ArrayView<int>, ArrayView<float>> WriteChunks { get; } =
+        ArrayView<int>, ArrayView<float>, int> WriteChunks { get; } =
         Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, int, int, ArrayView<int>, ArrayView<int>, ArrayView<float>,
-            ArrayView<int>, ArrayView<float>>>(accelerator, nameof(DeviceKernels.WriteChunks));
+            ArrayView<int>, ArrayView<float>, int>>(accelerator, nameof(DeviceKernels.WriteChunks));
 
     /// <summary>Groups of <see cref="GroupSize"/> threads covering <paramref name="threads"/>.</summary>
     public KernelConfig Cover(long threads) => new((int)((threads + GroupSize - 1) / GroupSize), GroupSize);
@@ -116,7 +117,7 @@ internal sealed class DeviceKernelSet(Accelerator accelerator)
     {
         foreach (var rule in Rules)
         {
-            yield return Generic(nameof(DeviceKernels.Neuron), rule);
+            yield return Generic(nameof(DeviceKernels.NeuronCount), rule);
             yield return Generic(nameof(DeviceKernels.NeuronSmall), rule);
         }
 

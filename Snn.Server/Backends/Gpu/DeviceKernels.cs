@@ -41,47 +41,72 @@ internal static class DeviceKernels
     /// <summary>Elements one thread looks at when compacting: a group covers group size × this many neurons.</summary>
     public const int PerThread = 4;
 
-    /// <summary>The neuron step of a model with up to four state arrays (and a recurrent input where it takes one).</summary>
-    public static void Neuron<TRule>(TRule rule, ArrayView<float> s0, ArrayView<float> s1, ArrayView<float> s2, ArrayView<float> s3,
-        ArrayView<float> x, ArrayView<float> rec, ArrayView<float> spikes, ArrayView<float> p, ArrayView<int> due, int dueCount, int size,
-        int states, int recurrent)
+    /// <summary>
+    /// The neuron step of a population larger than one chunk, fused with compaction's first pass:
+    /// group (d, c) steps the neurons of chunk c of instance due[d] (thread t the neurons
+    /// c × chunk + e × group size + t, so that consecutive threads touch consecutive neurons) and
+    /// writes how many spiked into chunkCounts[group]. Launch dueCount × chunks groups. The maths is
+    /// the rule's on one neuron, as <see cref="NeuronSmall{TRule}"/>.
+    /// </summary>
+    public static void NeuronCount<TRule>(TRule rule, ArrayView<float> s0, ArrayView<float> s1, ArrayView<float> s2, ArrayView<float> s3,
+        ArrayView<float> x, ArrayView<float> rec, ArrayView<float> spikes, ArrayView<float> p, ArrayView<int> due, int size, int chunks,
+        int states, int recurrent, ArrayView<int> chunkCounts)
         where TRule : struct, IDeviceRule
     {
-        int g = Grid.GlobalIndex.X;
-        if (g >= dueCount * size)
+        var shared = SharedMemory.Allocate<int>(MaxGroupSize);
+        int grp = Grid.IdxX;
+        int d = grp / chunks;
+        int c = grp - d * chunks;
+        long o = (long)due[d] * size;
+        int mine = 0;
+        for (int k = 0; k < PerThread; k++)
         {
-            return;
+            int n = (c * PerThread + k) * Group.DimX + Group.IdxX;
+            if (n < size && StepOne(rule, s0, s1, s2, s3, x, rec, spikes, p, o + n, n, size, states, recurrent) != 0f)
+            {
+                mine++;
+            }
         }
 
-        int d = g / size;
-        int n = g - d * size;
-        int o = due[d] * size + n;
-        float a = states > 0 ? s0[o] : 0f;
-        float b = states > 1 ? s1[o] : 0f;
-        float c = states > 2 ? s2[o] : 0f;
-        float e = states > 3 ? s3[o] : 0f;
-        rule.Step(p, n, size, ref a, ref b, ref c, ref e, x[o], recurrent != 0 ? rec[o] : 0f, out float z);
+        InclusiveScan(mine, shared);
+        if (Group.IdxX == 0)
+        {
+            chunkCounts[grp] = shared[Group.DimX - 1];
+        }
+    }
+
+    /// <summary>Steps neuron <paramref name="n"/> (at <paramref name="i"/> in the instance-major arrays): state read, rule, state and spike written; returns the spike.</summary>
+    private static float StepOne<TRule>(TRule rule, ArrayView<float> s0, ArrayView<float> s1, ArrayView<float> s2, ArrayView<float> s3,
+        ArrayView<float> x, ArrayView<float> rec, ArrayView<float> spikes, ArrayView<float> p, long i, int n, int size, int states, int recurrent)
+        where TRule : struct, IDeviceRule
+    {
+        float a = states > 0 ? s0[i] : 0f;
+        float b = states > 1 ? s1[i] : 0f;
+        float c = states > 2 ? s2[i] : 0f;
+        float e = states > 3 ? s3[i] : 0f;
+        rule.Step(p, n, size, ref a, ref b, ref c, ref e, x[i], recurrent != 0 ? rec[i] : 0f, out float z);
         if (states > 0)
         {
-            s0[o] = a;
+            s0[i] = a;
         }
 
         if (states > 1)
         {
-            s1[o] = b;
+            s1[i] = b;
         }
 
         if (states > 2)
         {
-            s2[o] = c;
+            s2[i] = c;
         }
 
         if (states > 3)
         {
-            s3[o] = e;
+            s3[i] = e;
         }
 
-        spikes[o] = z;
+        spikes[i] = z;
+        return z;
     }
 
     /// <summary>
@@ -367,8 +392,8 @@ internal static class DeviceKernels
     /// </summary>
     public static void NeuronSmall<TRule>(TRule rule, ArrayView<float> s0, ArrayView<float> s1, ArrayView<float> s2, ArrayView<float> s3,
         ArrayView<float> x, ArrayView<float> rec, ArrayView<float> spikes, ArrayView<float> p, ArrayView<int> due, int size,
-        int states, int recurrent, ArrayView<int> counts, ArrayView<int> index, ArrayView<float> value,
-        ArrayView<int> outCounts, ArrayView<int> outIndex, ArrayView<float> outValue)
+        int states, int recurrent, int zeroInput, ArrayView<int> counts, ArrayView<int> index, ArrayView<float> value,
+        ArrayView<int> outCounts, ArrayView<int> outIndex, ArrayView<float> outValue, int writeValues)
         where TRule : struct, IDeviceRule
     {
         var shared = SharedMemory.Allocate<int>(MaxGroupSize);
@@ -381,53 +406,28 @@ internal static class DeviceKernels
         for (int k = 0; k < PerThread; k++)
         {
             int n = first + k;
-            if (n >= size)
+            if (n < size)
             {
-                break;
-            }
+                if (StepOne(rule, s0, s1, s2, s3, x, rec, spikes, p, o + n, n, size, states, recurrent) != 0f)
+                {
+                    mine++;
+                }
 
-            long i = o + n;
-            float a = states > 0 ? s0[i] : 0f;
-            float b = states > 1 ? s1[i] : 0f;
-            float c = states > 2 ? s2[i] : 0f;
-            float e = states > 3 ? s3[i] : 0f;
-            rule.Step(p, n, size, ref a, ref b, ref c, ref e, x[i], recurrent != 0 ? rec[i] : 0f, out float z);
-            if (states > 0)
-            {
-                s0[i] = a;
-            }
+                if (zeroInput != 0)
+                {
+                    x[o + n] = 0f;
+                }
 
-            if (states > 1)
-            {
-                s1[i] = b;
-            }
-
-            if (states > 2)
-            {
-                s2[i] = c;
-            }
-
-            if (states > 3)
-            {
-                s3[i] = e;
-            }
-
-            spikes[i] = z;
-            x[i] = 0f;
-            if (recurrent != 0)
-            {
-                rec[i] = 0f;
-            }
-
-            if (z != 0f)
-            {
-                mine++;
+                if (recurrent != 0)
+                {
+                    rec[o + n] = 0f;
+                }
             }
         }
 
         int inclusive = InclusiveScan(mine, shared);
         int total = shared[Group.DimX - 1];
-        WriteGroup(spikes, o, first, size, inclusive - mine, total, o, stagedIndex, stagedValue, index, value, outIndex, outValue);
+        WriteGroup(spikes, o, first, size, inclusive - mine, total, o, stagedIndex, stagedValue, index, value, outIndex, outValue, writeValues);
         if (Group.IdxX == 0)
         {
             counts[inst] = total;
@@ -493,7 +493,7 @@ internal static class DeviceKernels
     /// ascending index order, into instance due[d]'s segment of both lists.
     /// </summary>
     public static void WriteChunks(ArrayView<float> spikes, ArrayView<int> due, int size, int chunks, ArrayView<int> chunkOffsets,
-        ArrayView<int> index, ArrayView<float> value, ArrayView<int> outIndex, ArrayView<float> outValue)
+        ArrayView<int> index, ArrayView<float> value, ArrayView<int> outIndex, ArrayView<float> outValue, int writeValues)
     {
         var shared = SharedMemory.Allocate<int>(MaxGroupSize);
         var stagedIndex = SharedMemory.Allocate<int>(MaxGroupSize * PerThread);
@@ -507,7 +507,8 @@ internal static class DeviceKernels
 
         int inclusive = InclusiveScan(mine, shared);
         int total = shared[Group.DimX - 1];
-        WriteGroup(spikes, o, first, size, inclusive - mine, total, o + chunkOffsets[grp], stagedIndex, stagedValue, index, value, outIndex, outValue);
+        WriteGroup(spikes, o, first, size, inclusive - mine, total, o + chunkOffsets[grp], stagedIndex, stagedValue, index, value, outIndex, outValue,
+            writeValues);
     }
 
     /// <summary>
@@ -516,7 +517,7 @@ internal static class DeviceKernels
     /// into both lists. (After an upload; a step of such a population uses <see cref="NeuronSmall{TRule}"/>.)
     /// </summary>
     public static void CompactSmall(ArrayView<float> spikes, ArrayView<int> due, int size, ArrayView<int> counts,
-        ArrayView<int> index, ArrayView<float> value, ArrayView<int> outCounts, ArrayView<int> outIndex, ArrayView<float> outValue)
+        ArrayView<int> index, ArrayView<float> value, ArrayView<int> outCounts, ArrayView<int> outIndex, ArrayView<float> outValue, int writeValues)
     {
         var shared = SharedMemory.Allocate<int>(MaxGroupSize);
         var stagedIndex = SharedMemory.Allocate<int>(MaxGroupSize * PerThread);
@@ -528,7 +529,7 @@ internal static class DeviceKernels
 
         int inclusive = InclusiveScan(mine, shared);
         int total = shared[Group.DimX - 1];
-        WriteGroup(spikes, o, first, size, inclusive - mine, total, o, stagedIndex, stagedValue, index, value, outIndex, outValue);
+        WriteGroup(spikes, o, first, size, inclusive - mine, total, o, stagedIndex, stagedValue, index, value, outIndex, outValue, writeValues);
         if (Group.IdxX == 0)
         {
             counts[inst] = total;
@@ -558,11 +559,12 @@ internal static class DeviceKernels
     /// memory, then the group copies the <paramref name="total"/> entries out with consecutive threads on
     /// consecutive entries, so the stores coalesce. They go to the device's lists (read by the next
     /// projections) and to the output lists the host reads (page-locked host memory the device writes
-    /// over the bus where it can, see DeviceOutputs).
+    /// over the bus where it can, see DeviceOutputs). With <paramref name="writeValues"/> 0 (a population
+    /// whose spikes are all 1) the output lists get only the indices: their values are kept at 1 on the host.
     /// </summary>
     private static void WriteGroup(ArrayView<float> spikes, long o, int first, int size, int local, int total, long at,
         ArrayView<int> stagedIndex, ArrayView<float> stagedValue, ArrayView<int> index, ArrayView<float> value,
-        ArrayView<int> outIndex, ArrayView<float> outValue)
+        ArrayView<int> outIndex, ArrayView<float> outValue, int writeValues)
     {
         for (int e = 0; e < PerThread; e++)
         {
@@ -587,7 +589,10 @@ internal static class DeviceKernels
             index[at + k] = n;
             value[at + k] = v;
             outIndex[at + k] = n;
-            outValue[at + k] = v;
+            if (writeValues != 0)
+            {
+                outValue[at + k] = v;
+            }
         }
     }
 

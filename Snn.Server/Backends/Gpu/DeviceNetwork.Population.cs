@@ -104,6 +104,13 @@ internal sealed partial class DeviceNetwork
         /// <summary>The spike lists the host reads, per step slot.</summary>
         public DeviceOutputs Outputs { get; }
 
+        /// <summary>
+        /// Whether every spike is 0 or 1 under the current parameters (spike functions that emit one spike
+        /// of size 1: snntorch's with graded_spikes_factor 1, sinabs' single spike, norse's); then the output
+        /// lists carry indices alone (half the bytes over the bus) and their values stay 1.
+        /// </summary>
+        public bool Binary { get; private set; }
+
         /// <summary>At most one chunk: stepped and compacted by one launch, which also leaves its inputs zero (<see cref="DeviceKernels.NeuronSmall{TRule}"/>).</summary>
         public bool Fused { get; }
 
@@ -246,6 +253,16 @@ internal sealed partial class DeviceNetwork
             _lanes.Dispose();
             _lanes = _net._accelerator.Allocate1D<float>(lanes.Length);
             _lanes.View.CopyFromCPU(s, lanes);
+            Binary = _kind switch
+            {
+                PopulationKind.Leaky or PopulationKind.RLeaky => lanes.AsSpan(2 * p.Size, p.Size).IndexOfAnyExcept(1f) < 0, // graded_spikes_factor
+                PopulationKind.SinabsLif => _sinabs.SingleSpike,
+                PopulationKind.SinabsAlif => _alif.SingleSpike,
+                PopulationKind.NorseLif or PopulationKind.Synaptic or PopulationKind.NorseIaf or PopulationKind.Alpha or PopulationKind.Lapicque
+                    or PopulationKind.NorseLsnn or PopulationKind.NorseLifBox or PopulationKind.RSynaptic => true,
+                _ => false, // input and passthrough (any value), norse.LIBox and sinabs.ExpLeak (the membrane)
+            };
+            Outputs.Binary = Binary;
         }
 
         private float[] Lanes(int count, Func<int, int, float> lane)
@@ -306,19 +323,28 @@ internal sealed partial class DeviceNetwork
             var s3 = StateCount > 3 ? State[3].View : empty;
             var rec = RecurrentInput?.View ?? empty;
             int recurrent = RecurrentInput is null ? 0 : 1;
+            var x = Constant?.View ?? Input.View; // a constant input is read in place, every step (benchmarks)
+            int writeValues = Binary ? 0 : 1;
             if (Fused)
             {
-                kernels.StepSmall(_net._stream, k.Groups(dc), rule, s0, s1, s2, s3, Input.View, rec, Spikes.View, _lanes.View, due, size,
-                    StateCount, recurrent, Counts.View, SpikeIndex.View, SpikeValue.View, Outputs.Counts(slot), Outputs.Index(slot), Outputs.Values(slot));
+                kernels.StepSmall(_net._stream, k.Groups(dc), rule, s0, s1, s2, s3, x, rec, Spikes.View, _lanes.View, due, size,
+                    StateCount, recurrent, Constant is null ? 1 : 0, Counts.View, SpikeIndex.View, SpikeValue.View,
+                    Outputs.Counts(slot), Outputs.Index(slot), Outputs.Values(slot), writeValues);
                 return;
             }
 
-            kernels.Step(_net._stream, k.Cover((long)dc * size), rule, s0, s1, s2, s3, Input.View, rec, Spikes.View, _lanes.View, due, dc, size,
-                StateCount, recurrent);
-            Compact(due, dc, slot);
+            var s = _net._stream;
+            var groups = k.Groups(dc * _chunks);
+            kernels.Step(s, groups, rule, s0, s1, s2, s3, x, rec, Spikes.View, _lanes.View, due, size, _chunks, StateCount, recurrent, ChunkCounts.View);
+            k.ScanChunks(s, k.Groups(dc), ChunkCounts.View, ChunkOffsets.View, Counts.View, Outputs.Counts(slot), due, _chunks);
+            k.WriteChunks(s, groups, Spikes.View, due, size, _chunks, ChunkOffsets.View, SpikeIndex.View, SpikeValue.View,
+                Outputs.Index(slot), Outputs.Values(slot), writeValues);
         }
 
-        /// <summary>Counts per chunk, offsets by a prefix sum, then indices and values in ascending order, into the device lists and <paramref name="slot"/>'s output lists.</summary>
+        /// <summary>
+        /// Counts per chunk, offsets by a prefix sum, then indices and values in ascending order, into the
+        /// device lists and <paramref name="slot"/>'s output lists (after an upload; a step compacts as it steps).
+        /// </summary>
         public void Compact(ArrayView<int> due, int dc, int slot)
         {
             int size = Population.Size;
@@ -332,7 +358,7 @@ internal sealed partial class DeviceNetwork
             if (_chunks == 1)
             {
                 k.CompactSmall(s, k.Groups(dc), Spikes.View, due, size, Counts.View, SpikeIndex.View, SpikeValue.View,
-                    Outputs.Counts(slot), Outputs.Index(slot), Outputs.Values(slot));
+                    Outputs.Counts(slot), Outputs.Index(slot), Outputs.Values(slot), Binary ? 0 : 1);
                 return;
             }
 
@@ -340,7 +366,7 @@ internal sealed partial class DeviceNetwork
             k.CountChunks(s, groups, Spikes.View, due, size, _chunks, ChunkCounts.View);
             k.ScanChunks(s, k.Groups(dc), ChunkCounts.View, ChunkOffsets.View, Counts.View, Outputs.Counts(slot), due, _chunks);
             k.WriteChunks(s, groups, Spikes.View, due, size, _chunks, ChunkOffsets.View, SpikeIndex.View, SpikeValue.View,
-                Outputs.Index(slot), Outputs.Values(slot));
+                Outputs.Index(slot), Outputs.Values(slot), Binary ? 0 : 1);
         }
 
         public void Dispose()

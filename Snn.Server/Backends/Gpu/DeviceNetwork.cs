@@ -121,9 +121,17 @@ internal sealed partial class DeviceNetwork : IDisposable
         return null;
     }
 
-    /// <summary>A constant input for a population, kept on the device and used at every step instead of zero (benchmarks).</summary>
+    /// <summary>
+    /// A constant input for a population without incoming projections, resident on the device and read
+    /// in place by its kernel at every step instead of its input (benchmarks: the peers' resident x).
+    /// </summary>
     internal void SetConstantInput(Population population, float[] perInstance)
     {
+        if (population.Incoming.Count > 0)
+        {
+            throw new InvalidOperationException($"population '{population.Name}' has incoming projections; a constant input replaces its input");
+        }
+
         var p = _pops[population.Index];
         p.Constant?.Dispose();
         p.Constant = _accelerator.Allocate1D<float>(perInstance.Length);
@@ -264,11 +272,7 @@ internal sealed partial class DeviceNetwork : IDisposable
                 pop.RecurrentInput?.View.MemSetToZero(_stream);
             }
 
-            if (pop.Constant is { } constant)
-            {
-                constant.View.CopyTo(_stream, pop.Input.View);
-            }
-            else if (!pop.Fused)
+            if (!pop.Fused && pop.Constant is null)
             {
                 pop.Input.View.MemSetToZero(_stream);
             }

@@ -23,6 +23,26 @@ internal sealed class DeviceOutputs(Accelerator accelerator, AcceleratorStream s
     private ArrayView<float> _valueView;
     private long Total => (long)instances * size;
 
+    private bool _binary;
+
+    /// <summary>
+    /// Whether the population's spikes are all 1: the kernels then write indices alone and the host
+    /// value lists are kept at 1 (filled when this turns on or the lists are reallocated).
+    /// </summary>
+    public bool Binary
+    {
+        get => _binary;
+        set
+        {
+            if (value && !_binary)
+            {
+                Array.Fill(_value, 1f);
+            }
+
+            _binary = value;
+        }
+    }
+
     /// <summary>Slots allocated.</summary>
     public int Slots { get; private set; }
 
@@ -33,6 +53,11 @@ internal sealed class DeviceOutputs(Accelerator accelerator, AcceleratorStream s
         _counts = Pinned<int>((long)slots * instances, out var countsHost);
         _index = Pinned<int>(slots * Total, out var indexHost);
         _value = Pinned<float>(slots * Total, out var valueHost);
+        if (_binary)
+        {
+            Array.Fill(_value, 1f);
+        }
+
         if (mapped)
         {
             (_countsView, _indexView, _valueView) = (countsHost, indexHost, valueHost);
@@ -82,7 +107,10 @@ internal sealed class DeviceOutputs(Accelerator accelerator, AcceleratorStream s
                 {
                     long o = slot * Total + (long)i * size;
                     _indexView.SubView(o, count).CopyTo(stream, _indexHost.SubView(o, count));
-                    _valueView.SubView(o, count).CopyTo(stream, _valueHost.SubView(o, count));
+                    if (!_binary)
+                    {
+                        _valueView.SubView(o, count).CopyTo(stream, _valueHost.SubView(o, count));
+                    }
                 }
             }
         }

@@ -52,6 +52,9 @@ internal readonly struct LeakyDeviceRule(int reset, int delay) : IDeviceRule
 /// </summary>
 internal readonly struct SinabsLifDeviceRule(int synaptic, int normInput, int multiSpike, int resetToValue, int clip) : IDeviceRule
 {
+    /// <summary>Spikes are 0 or 1 (SingleSpike).</summary>
+    public bool SingleSpike => multiSpike == 0;
+
     public void Step(ArrayView<float> p, int n, int size, ref float v, ref float i, ref float unused2, ref float unused3, float x, float rec, out float spike)
     {
         i = synaptic != 0 ? p[2 * size + n] * (i + x) : x;
@@ -236,6 +239,9 @@ internal readonly struct RLeakyDeviceRule(int reset, int delay) : IDeviceRule
 internal readonly struct SinabsAlifDeviceRule(int synaptic, int normInput, int multiSpike, int resetToValue, int subtractAdaptive, int clip)
     : IDeviceRule
 {
+    /// <summary>Spikes are 0 or 1 (SingleSpike).</summary>
+    public bool SingleSpike => multiSpike == 0;
+
     public void Step(ArrayView<float> p, int n, int size, ref float v, ref float i, ref float b, ref float threshold,
         float x, float rec, out float spike)
     {

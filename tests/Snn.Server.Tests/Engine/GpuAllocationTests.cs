@@ -124,9 +124,9 @@ public sealed class GpuAllocationTests
                 _ => throw new InvalidOperationException($"no kernel listed for {pop.Model.Name}"),
             };
 
-            // One chunk: stepped and compacted by one launch; larger: the step, then three compaction passes.
+            // One chunk: stepped and compacted by one launch; larger: the step with the chunk counts, then the scan and the writes.
             bytes += pop.Size <= k.Chunk ? TaskBytes(neuron.StepSmall)
-                : TaskBytes(neuron.Step) + TaskBytes(k.CountChunks) + TaskBytes(k.ScanChunks) + TaskBytes(k.WriteChunks);
+                : TaskBytes(neuron.Step) + TaskBytes(k.ScanChunks) + TaskBytes(k.WriteChunks);
         }
 
         return bytes;
