@@ -112,6 +112,16 @@ public static class GpuCheck
             gpuBackend.Release(gpuNet);
         }
 
+        // Chains of steps (as a LOCKSTEP request runs them), on CUDA replayed as graphs: every step's spikes and the final state against the CPU.
+        try
+        {
+            ChainCheck(gpuBackend, cpuBackend, log, Check);
+        }
+        catch (Exception e)
+        {
+            Check(false, $"chains: {e}");
+        }
+
         // 3. Figures.
         log.WriteLine($"figures on {gpuBackend.Device}");
         log.WriteLine("spikes returned = one step, its spike indices and values compacted on the device into page-locked host memory, then a wait; " +
@@ -140,7 +150,7 @@ public static class GpuCheck
                 }
 
                 log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"GPU {model.Name,-16} N={size,10:N0}  spikes returned {returned,9:F0} steps/s  chained {chained,9:F0} (x{device.MaxSlots})  queued {queued,9:F0} steps/s  spiking {spiking,9:N0}  managed bytes/step {(double)allocated / Math.Max(1, steps):F1} (chained {(double)chainAllocated / Math.Max(1, chainSteps):F1}){bw}"));
+                    $"GPU {model.Name,-16} N={size,10:N0}  spikes returned {returned,9:F0} steps/s  chained {chained,9:F0} (x{device.MaxSlots}, {device.GraphLaunches} graph launches)  queued {queued,9:F0} steps/s  spiking {spiking,9:N0}  managed bytes/step {(double)allocated / Math.Max(1, steps):F1} (chained {(double)chainAllocated / Math.Max(1, chainSteps):F1}){bw}"));
                 gpuBackend.Release(net);
             }
         }
@@ -255,6 +265,118 @@ public static class GpuCheck
         allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         _lastSteps = steps;
         return rate;
+    }
+
+    /// <summary>
+    /// input 150 -> dense with bias -> sinabs.LIF 130 (recurrent) -> dense with a 2-step delay ->
+    /// snntorch.Leaky 20, 3 instances, random input every step: chains of 2 to 24 steps (some of two
+    /// instances only), each step's spike lists against the CPU backend stepping one by one, the state
+    /// after. The same shapes come back, so on CUDA most chains run as graphs.
+    /// </summary>
+    private static void ChainCheck(GpuBackend gpu, CpuBackend cpu, TextWriter log, Action<bool, string> check)
+    {
+        var random = new Random(3);
+        float[] Dyadic(int n) => Enumerable.Range(0, n).Select(_ => random.Next(-64, 65) / 64f).ToArray();
+        var none = new Dictionary<string, ParamValue>();
+        var definition = new NetworkDefinition("chains", [
+            new PopulationDefinition("in", "input", 150, [], none),
+            new PopulationDefinition("h", "sinabs.LIF", 130, [], new Dictionary<string, ParamValue> { ["tau_mem"] = ParamValue.Number(8) }),
+            new PopulationDefinition("o", "snntorch.Leaky", 20, [], new Dictionary<string, ParamValue> { ["beta"] = ParamValue.Number(0.95) }),
+        ], [
+            new ProjectionDefinition("w1", "in", "h", ProjectionKind.Dense, Dyadic(130 * 150), Dyadic(130), false),
+            new ProjectionDefinition("rec", "h", "h", ProjectionKind.Dense, Dyadic(130 * 130), null, false),
+            new ProjectionDefinition("w2", "h", "o", ProjectionKind.Dense, Dyadic(20 * 130), Dyadic(20), false) { DelaySteps = 2 },
+        ], 0.001, ClockMode.Lockstep, 3, 1);
+        var cNet = NetworkBuilder.Build(definition, new EngineLimits());
+        var gNet = NetworkBuilder.Build(definition, new EngineLimits());
+        var device = gpu.Find(gNet) ?? throw new InvalidOperationException("the chain network is not on the device");
+        var rng = new Random(9);
+        long differ = 0, steps = 0, spikes = 0;
+        for (int chain = 0; chain < 40; chain++)
+        {
+            int[] due = chain % 5 == 3 ? [0, 2] : [0, 1, 2];
+            int k = chain == 0 ? 1 : gpu.BeginChain(gNet, chain % 2 == 0 ? 24 : 2 + chain % 7); // a single step first, as the loop
+            var expected = new List<float[][]>();
+            for (int s = 0; s < k; s++)
+            {
+                foreach (var net in new[] { cNet, gNet })
+                {
+                    foreach (var p in net.Populations)
+                    {
+                        foreach (int i in due)
+                        {
+                            p.Slice(p.Input, i).Clear();
+                        }
+                    }
+                }
+
+                foreach (int i in due)
+                {
+                    for (int n = 0; n < 150; n++)
+                    {
+                        float v = rng.NextDouble() < 0.2 ? 1f : 0f;
+                        cNet.Populations[0].Input[i * 150 + n] = v;
+                        gNet.Populations[0].Input[i * 150 + n] = v;
+                    }
+
+                    cNet.Populations[0].MarkExternalInput(i);
+                    gNet.Populations[0].MarkExternalInput(i);
+                }
+
+                cpu.Step(cNet, due);
+                gpu.Enqueue(gNet, due, s);
+                expected.Add(cNet.Populations.Select(p => p.Spikes.ToArray()).ToArray());
+                foreach (int i in due)
+                {
+                    cNet.Instances[i].Step++;
+                    gNet.Instances[i].Step++;
+                }
+            }
+
+            gpu.Complete(gNet);
+            for (int s = 0; s < k; s++)
+            {
+                foreach (var pop in gNet.Populations)
+                {
+                    foreach (int i in due)
+                    {
+                        gpu.TryGetSpikes(gNet, pop, i, s, out var list);
+                        var row = new float[pop.Size];
+                        for (int n = 0; n < list.Indices.Length; n++)
+                        {
+                            row[list.Indices[n]] = list.Values[n];
+                        }
+
+                        var want = expected[s][pop.Index].AsSpan(i * pop.Size, pop.Size);
+                        for (int n = 0; n < pop.Size; n++)
+                        {
+                            differ += BitConverter.SingleToInt32Bits(want[n]) != BitConverter.SingleToInt32Bits(row[n]) ? 1 : 0;
+                            spikes += want[n] != 0f ? 1 : 0;
+                        }
+                    }
+                }
+
+                steps++;
+            }
+        }
+
+        gpu.RefreshHost(gNet);
+        for (int p = 0; p < gNet.Populations.Length; p++)
+        {
+            for (int v = 0; v < gNet.Populations[p].State.Length; v++)
+            {
+                var a = cNet.Populations[p].State[v];
+                var b = gNet.Populations[p].State[v];
+                for (int n = 0; n < a.Length; n++)
+                {
+                    differ += BitConverter.SingleToInt32Bits(a[n]) != BitConverter.SingleToInt32Bits(b[n]) ? 1 : 0;
+                }
+            }
+        }
+
+        check(differ == 0 && spikes > 0, $"chains: {steps} chained steps (of 40 chains, {device.GraphLaunches} sent as one CUDA graph each), " +
+            $"{differ} spike and state values differ from the CPU backend ({spikes} spikes)");
+        gpu.Release(gNet);
     }
 
     /// <summary>Chains of up to 100 steps, each into its own output slot, one wait per chain; every step's spike count read after it.</summary>

@@ -119,29 +119,30 @@ internal sealed partial class DeviceNetwork
 
         /// <summary>
         /// A pinned copy of the host input for step slot <paramref name="slot"/>, made at the first
-        /// external input (grown with the slots): uploads go from it view to view, and the steps of a
-        /// chain each have their own.
+        /// external input for all the network's slots: uploads go from it view to view, and the steps of
+        /// a chain each have their own (written when the step is prepared, read when it is sent).
         /// </summary>
         public (float[] Host, int Offset, ArrayView<float> View) InputStaging(int slot)
         {
             long length = Population.Input.Length;
-            if (_inputStaging.Host is null || _inputStaging.View.Length < (slot + 1) * length)
+            if (_inputStaging.Host is null)
             {
-                if (_net._anyQueued)
-                {
-                    _net.Wait(); // queued uploads may still read the old array
-                }
-
-                foreach (var b in _stagingOwned)
-                {
-                    b.Dispose();
-                }
-
-                _stagingOwned.Clear();
                 _inputStaging = _net.Staging<float>(_net.Slots * length, _stagingOwned);
             }
 
             return (_inputStaging.Host, (int)(slot * length), _inputStaging.View.SubView(slot * length, length));
+        }
+
+        /// <summary>Drops the input staging (the slots grew; nothing is queued): the next external input makes it for every slot.</summary>
+        public void ResetInputStaging()
+        {
+            foreach (var b in _stagingOwned)
+            {
+                b.Dispose();
+            }
+
+            _stagingOwned.Clear();
+            _inputStaging = default;
         }
 
         private (float[] Host, ArrayView<float> View)[]? _stateStaging;

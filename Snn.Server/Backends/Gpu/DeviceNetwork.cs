@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using ILGPU;
 using ILGPU.Runtime;
-using ILGPU.Runtime.CPU;
+using ILGPU.Runtime.Cuda;
 using Snn.Server.Engine;
 using Snn.Server.Models;
 
@@ -29,7 +29,7 @@ internal sealed partial class DeviceNetwork : IDisposable
     private readonly GpuBackend _backend;
     private readonly Network _network;
     private readonly Accelerator _accelerator;
-    private readonly AcceleratorStream _stream;
+    private AcceleratorStream _stream; // the backend's stream; a capture stream while a chain is captured into a graph
     private readonly DeviceKernelSet _k;
     private readonly DevicePopulation[] _pops;
     private readonly DeviceProjection[] _projections;
@@ -46,6 +46,17 @@ internal sealed partial class DeviceNetwork : IDisposable
     private readonly int _stepIntsLength;
     private readonly int[] _stepScratch;
     private bool[] _stepIntsStale = [];
+
+    /// <summary>Per slot: whether its step ints changed (uploaded), and the external input rows to upload (population × instances + instance).</summary>
+    private bool[] _intsChanged = [];
+    private List<int>[] _uploads = [];
+    private int _dc;
+
+    /// <summary>Steps of the chain begun (0 or 1: each step is sent as it is enqueued).</summary>
+    private int _chain;
+
+    private readonly List<int> _chainKey = [];
+    private readonly ChainGraphs _graphs;
 
     /// <summary>Slots written since the last wait: their pinned host regions may still be read by queued copies.</summary>
     private bool[] _slotQueued = [];
@@ -72,6 +83,7 @@ internal sealed partial class DeviceNetwork : IDisposable
         _stream = backend.Stream;
         _k = backend.Kernels;
         _mapped = backend.MapsHostMemory;
+        _graphs = new ChainGraphs(backend.Accelerator is CudaAccelerator && CudaGraphs.Available);
         _instances = network.Instances.Length;
         _empty = Own(_accelerator.Allocate1D<float>(1));
         _pops = network.Populations.Select(p => new DevicePopulation(this, p)).ToArray();
@@ -133,6 +145,7 @@ internal sealed partial class DeviceNetwork : IDisposable
         }
 
         var p = _pops[population.Index];
+        _graphs.Clear();
         p.Constant?.Dispose();
         p.Constant = _accelerator.Allocate1D<float>(perInstance.Length);
         p.Constant.View.CopyFromCPU(_stream, perInstance);
@@ -179,7 +192,9 @@ internal sealed partial class DeviceNetwork : IDisposable
     /// <summary>
     /// Readies a chain of up to <paramref name="steps"/> steps (growing the slots the first time a
     /// chain is longer than they are) and returns how many it can queue: at least 1, at most
-    /// <see cref="MaxSlots"/>. Nothing may be queued when it is called.
+    /// <see cref="MaxSlots"/>. Nothing may be queued when it is called. The steps of a chain of two or
+    /// more are prepared on the host as they are enqueued and sent to the device at
+    /// <see cref="Complete"/>, on CUDA as one graph once the same chain shape comes back.
     /// </summary>
     public int BeginChain(int steps)
     {
@@ -189,6 +204,7 @@ internal sealed partial class DeviceNetwork : IDisposable
             Reserve(MaxSlots);
         }
 
+        _chain = k;
         return k;
     }
 
@@ -203,6 +219,7 @@ internal sealed partial class DeviceNetwork : IDisposable
         foreach (var pop in _pops)
         {
             pop.Outputs.Reserve(slots);
+            pop.ResetInputStaging();
         }
 
         _stepIntsDevice?.Dispose();
@@ -212,7 +229,10 @@ internal sealed partial class DeviceNetwork : IDisposable
         _stepIntsHost = view;
         _stepIntsStale = Enumerable.Repeat(true, slots).ToArray();
         _slotQueued = new bool[slots];
+        _intsChanged = new bool[slots];
+        _uploads = Enumerable.Range(0, slots).Select(_ => new List<int>()).ToArray();
         Slots = slots;
+        _graphs.Clear();
     }
 
     /// <summary>
@@ -227,8 +247,22 @@ internal sealed partial class DeviceNetwork : IDisposable
             Upload();
         }
 
+        Prepare(due, slot);
+        if (_chain < 2)
+        {
+            Send(slot, forceInts: false);
+        }
+    }
+
+    /// <summary>
+    /// The host's part of a step: the step ints and the external input rows written to <paramref name="slot"/>'s
+    /// pinned regions, and what the device must upload for it noted.
+    /// </summary>
+    private void Prepare(ReadOnlySpan<int> due, int slot)
+    {
         _hostFresh = false;
         int dc = due.Length;
+        _dc = dc;
         var instances = _network.Instances;
         var next = _stepScratch;
         due.CopyTo(next);
@@ -250,33 +284,20 @@ internal sealed partial class DeviceNetwork : IDisposable
 
         // Uploaded only when it changed (a network whose instances all step, without delays, uploads each slot's once).
         var hostInts = _stepInts.AsSpan(slot * _stepIntsLength, _stepIntsLength);
-        if (_stepIntsStale[slot] || !next.AsSpan().SequenceEqual(hostInts))
+        _intsChanged[slot] = _stepIntsStale[slot] || !next.AsSpan().SequenceEqual(hostInts);
+        if (_intsChanged[slot])
         {
             Reuse(slot);
             next.CopyTo(hostInts);
-            var region = _stepIntsHost.SubView((long)slot * _stepIntsLength, _stepIntsLength);
-            ((ArrayView<int>)StepInts(slot)).CopyFrom(_stream, region);
             _stepIntsStale[slot] = false;
         }
 
-        var ints = StepInts(slot);
-        var dueView = Due(ints, dc);
-        foreach (int p in _network.Order)
+        var uploads = _uploads[slot];
+        uploads.Clear();
+        foreach (var pop in _pops)
         {
-            var pop = _pops[p];
             var host = pop.Population;
             int size = host.Size;
-            // A fused population's kernel leaves its inputs zero for the next step (see DeviceKernels.NeuronSmall).
-            if (!pop.Fused)
-            {
-                pop.RecurrentInput?.View.MemSetToZero(_stream);
-            }
-
-            if (!pop.Fused && pop.Constant is null)
-            {
-                pop.Input.View.MemSetToZero(_stream);
-            }
-
             var marks = host.ExternalInput;
             for (int d = 0; d < dc; d++)
             {
@@ -287,11 +308,63 @@ internal sealed partial class DeviceNetwork : IDisposable
                     marks[i] = false;
                     var staging = pop.InputStaging(slot);
                     host.Input.AsSpan(i * size, size).CopyTo(staging.Host.AsSpan(staging.Offset + i * size, size));
+                    uploads.Add(host.Index * _instances + i);
+                }
+            }
+        }
+
+        foreach (int i in due)
+        {
+            _latestSlot[i] = slot;
+            _spikesBehind[i] = true;
+        }
+
+        _slotQueued[slot] = true;
+        _anyQueued = true;
+        _usedSlots = Math.Max(_usedSlots, slot + 1);
+    }
+
+    /// <summary>The device's part of the step prepared in <paramref name="slot"/>: uploads, deliveries, neuron steps and compaction, delay lines.</summary>
+    private void Send(int slot, bool forceInts)
+    {
+        int dc = _dc;
+        var ints = StepInts(slot);
+        if (_intsChanged[slot] || forceInts)
+        {
+            ((ArrayView<int>)ints).CopyFrom(_stream, _stepIntsHost.SubView((long)slot * _stepIntsLength, _stepIntsLength));
+        }
+
+        var dueView = Due(ints, dc);
+        var uploads = _uploads[slot];
+        int u = 0;
+        foreach (int p in _network.Order)
+        {
+            var pop = _pops[p];
+            int size = pop.Population.Size;
+
+            // A fused population's kernel leaves its inputs zero for the next step (see DeviceKernels.NeuronSmall).
+            if (!pop.Fused)
+            {
+                pop.RecurrentInput?.View.MemSetToZero(_stream);
+                if (pop.Constant is null)
+                {
+                    pop.Input.View.MemSetToZero(_stream);
+                }
+            }
+
+            // The uploads of this slot, in population order then due order (as Prepare listed them).
+            for (u = 0; u < uploads.Count; u++)
+            {
+                int at = uploads[u];
+                if (at / _instances == p)
+                {
+                    int i = at % _instances;
+                    var staging = pop.InputStaging(slot);
                     ((ArrayView<float>)pop.Input.View).SubView((long)i * size, size).CopyFrom(_stream, staging.View.SubView((long)i * size, size));
                 }
             }
 
-            foreach (var incoming in host.Incoming)
+            foreach (var incoming in pop.Population.Incoming)
             {
                 Deliver(_projections[incoming.Index], pop, ints, dueView, dc);
             }
@@ -310,24 +383,26 @@ internal sealed partial class DeviceNetwork : IDisposable
                     ProjectionInts(ints, j, 0, dc), dueView, dc, size);
             }
         }
-
-        foreach (int i in due)
-        {
-            _latestSlot[i] = slot;
-            _spikesBehind[i] = true;
-        }
-
-        _slotQueued[slot] = true;
-        _anyQueued = true;
-        _usedSlots = Math.Max(_usedSlots, slot + 1);
     }
 
-    /// <summary>Waits for the queued steps; then their spikes are readable (<see cref="Spikes(Population, int, int)"/>).</summary>
+    /// <summary>
+    /// Sends a prepared chain and waits for it; then the queued steps' spikes are readable
+    /// (<see cref="Spikes(Population, int, int)"/>). A chain is sent step by step the first time its
+    /// shape (length, due instances, uploads per step) is seen; on CUDA, the second time it is captured
+    /// into a graph, and from then on that graph is launched: one call instead of hundreds.
+    /// </summary>
     public void Complete()
     {
+        int chain = _chain;
+        _chain = 0;
         if (!_anyQueued)
         {
             return;
+        }
+
+        if (chain >= 2)
+        {
+            SendChain(chain);
         }
 
         if (!_mapped)
@@ -348,14 +423,103 @@ internal sealed partial class DeviceNetwork : IDisposable
         Wait();
     }
 
+    private void SendChain(int chain)
+    {
+        var key = _chainKey;
+        key.Clear();
+        key.Add(chain);
+        key.Add(_dc);
+        key.AddRange(_stepScratch.AsSpan(0, _dc));
+        for (int slot = 0; slot < chain; slot++)
+        {
+            key.Add(_uploads[slot].Count);
+            key.AddRange(CollectionsMarshal.AsSpan(_uploads[slot]));
+        }
+
+        var graph = _graphs.Find(key);
+        if (graph == IntPtr.Zero && _graphs.Enabled && _graphs.SeenBefore(key))
+        {
+            graph = Capture(chain);
+            if (graph != IntPtr.Zero)
+            {
+                _graphs.Add(key, graph);
+            }
+        }
+
+        if (graph != IntPtr.Zero)
+        {
+            using var binding = _accelerator.BindScoped();
+            CudaGraphs.Launch(graph, ((CudaStream)_stream).StreamPtr);
+            GraphLaunches++;
+            return;
+        }
+
+        for (int slot = 0; slot < chain; slot++)
+        {
+            Send(slot, forceInts: false);
+        }
+    }
+
+    /// <summary>
+    /// The chain's device work captured into a CUDA graph on a capture stream (every step ints upload
+    /// included: a graph's copies read the pinned regions when it runs). Zero, with graphs turned off
+    /// for this network, if the driver refuses.
+    /// </summary>
+    private IntPtr Capture(int chain)
+    {
+        var main = _stream;
+        var capture = _backend.CaptureStream;
+        using var binding = _accelerator.BindScoped();
+        IntPtr graph = IntPtr.Zero;
+        try
+        {
+            CudaGraphs.BeginCapture(capture.StreamPtr);
+            _stream = capture;
+            try
+            {
+                for (int slot = 0; slot < chain; slot++)
+                {
+                    Send(slot, forceInts: true);
+                }
+            }
+            finally
+            {
+                _stream = main;
+                int ended = CudaGraphs.EndCapture(capture.StreamPtr, out graph);
+                if (ended != 0)
+                {
+                    throw new InvalidOperationException($"cuStreamEndCapture failed with CUDA error {ended}");
+                }
+            }
+
+            return CudaGraphs.Instantiate(graph);
+        }
+        catch (Exception e)
+        {
+            _graphs.Disable(e.Message);
+            _backend.GraphsRefused(_network, e.Message);
+            return IntPtr.Zero;
+        }
+    }
+
+    /// <summary>Chains sent as one CUDA graph launch (for the device check).</summary>
+    internal long GraphLaunches { get; private set; }
+
     /// <summary>Before a pinned region of <paramref name="slot"/> is rewritten: waits if a queued step may still read it.</summary>
     private void Reuse(int slot)
     {
-        if (_slotQueued[slot])
+        if (_slotQueued[slot] && _chain < 2)
         {
             Wait();
         }
+        else if (_slotQueued[slot])
+        {
+            throw new InvalidOperationException($"chain slot {slot} was enqueued twice before Complete");
+        }
     }
+
+    /// <summary>Waits for everything queued (benchmarks that queue steps without reading them).</summary>
+    internal void Synchronize() => Wait();
 
     private void Wait()
     {
@@ -364,9 +528,6 @@ internal sealed partial class DeviceNetwork : IDisposable
         _anyQueued = false;
         _usedSlots = 0;
     }
-
-    /// <summary>Waits for everything queued on the backend's stream.</summary>
-    internal void Synchronize() => _stream.Synchronize();
 
     private void Deliver(DeviceProjection dp, DevicePopulation target, ArrayView<int> ints, ArrayView<int> due, int dc)
     {
@@ -506,6 +667,7 @@ internal sealed partial class DeviceNetwork : IDisposable
             Wait();
         }
 
+        _graphs.Clear(); // weights, lanes and rules may move or change
         foreach (var pop in _pops)
         {
             pop.Upload();
@@ -533,6 +695,7 @@ internal sealed partial class DeviceNetwork : IDisposable
     public void Dispose()
     {
         _stream.Synchronize(); // nothing queued may still write the page-locked lists
+        _graphs.Dispose();
         foreach (var pop in _pops)
         {
             pop.Dispose();

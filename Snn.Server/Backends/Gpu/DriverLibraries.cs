@@ -34,6 +34,20 @@ internal static class DriverLibraries
         }
     }
 
+    /// <summary>The CUDA driver library, loaded as ILGPU's resolver loads it; zero where there is none.</summary>
+    public static IntPtr LoadCuda()
+    {
+        foreach (var candidate in s_cuda)
+        {
+            if (NativeLibrary.TryLoad(candidate, out var handle))
+            {
+                return handle;
+            }
+        }
+
+        return IntPtr.Zero;
+    }
+
     private static IntPtr Resolve(string name, Assembly assembly, DllImportSearchPath? searchPath)
     {
         string[] candidates = name switch

@@ -112,6 +112,26 @@ internal sealed partial class GpuBackend : IComputeBackend, IDisposable
     /// </summary>
     internal bool MapsHostMemory { get; set; }
 
+    private CudaStream? _captureStream;
+
+    /// <summary>A stream to capture chains into CUDA graphs on (capture cannot use the legacy default stream the backend queues on). CUDA only.</summary>
+    internal CudaStream CaptureStream => _captureStream ??= ((CudaAccelerator)Accelerator).CreateStream(StreamFlags.CU_STREAM_NON_BLOCKING);
+
+    /// <summary>The driver refused to capture a chain of <paramref name="network"/>: it steps without graphs from now on (logged once per network).</summary>
+    internal void GraphsRefused(Network network, string reason)
+    {
+        string line = $"{network.Name}: chains without CUDA graphs ({reason})";
+        lock (_placements)
+        {
+            _placements.Add(line);
+        }
+
+        if (Logger is { } logger)
+        {
+            LogPlacement(logger, Name, line);
+        }
+    }
+
     /// <summary>Where each network stepped, one line per network in the order they first stepped (for the device check).</summary>
     public IReadOnlyList<string> Placements()
     {
@@ -243,6 +263,7 @@ internal sealed partial class GpuBackend : IComputeBackend, IDisposable
         }
 
         _networks.Clear();
+        _captureStream?.Dispose();
         _fallback.Dispose();
         Accelerator.Dispose();
         _context.Dispose();
