@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Diagnostics;
 
 namespace Snn.Server.Engine;
@@ -138,11 +139,13 @@ internal sealed partial class StepLoop
     /// How many steps the due LOCKSTEP instances take in one go: as many as every driver has left and
     /// room for, every lossless watcher has room for, end at the first step where a sink records state
     /// (the host state is read once, after the chain), fit in <see cref="ChainSeconds"/> at the network's
-    /// last step time, and the backend can queue (1 on the CPU backend).
+    /// last step time (a power of two), and the backend can queue (1 on the CPU backend).
     /// </summary>
     private int ChainLength(Network network, ReadOnlySpan<int> due)
     {
-        long k = network.StepSeconds > 0 ? Math.Max(1, (long)Math.Min(int.MaxValue, ChainSeconds / network.StepSeconds)) : 1;
+        // The time budget in steps, rounded down to a power of two: chain lengths then repeat from
+        // request to request, and a device backend replays a repeated chain as one graph.
+        long k = network.StepSeconds > 0 ? (long)BitOperations.RoundUpToPowerOf2((ulong)Math.Max(1, Math.Min(1L << 30, (long)(ChainSeconds / network.StepSeconds))) + 1) / 2 : 1;
         foreach (int i in due)
         {
             var inst = network.Instances[i];

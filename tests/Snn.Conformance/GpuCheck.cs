@@ -142,9 +142,10 @@ public static class GpuCheck
                 string bw = "";
                 if (size >= 1 << 20)
                 {
-                    // Bytes the kernels move per step: constant input copied in (4 read + 4 written),
-                    // state read and written, input read, spikes written, spikes read twice by compaction.
-                    double perNeuron = 8 + 8.0 * net.Populations[0].State.Length + 4 + 4 + 8;
+                    // Bytes the kernels must move per neuron and step: state read and written, the
+                    // resident input read, the spike written (with the chunk counts), the spike read again
+                    // by the writing pass. Scalar parameters are read once per group, not per neuron.
+                    double perNeuron = 8.0 * net.Populations[0].State.Length + 4 + 4 + 4;
                     double rate = perNeuron * size * queued;
                     bw = $"  queued moves {rate / 1e12:F2} TB/s = {100 * rate / copyBandwidth:F0}% of copy bandwidth";
                 }

@@ -4,11 +4,23 @@ namespace Snn.Server.Backends.Gpu;
 
 /// <summary>
 /// One neuron model's maths on one neuron, in float32 and in exactly the order of the CPU rule it
-/// mirrors (Snn.Server/Models). <paramref name="p"/> holds the parameter lanes [lane][neuron].
+/// mirrors (Snn.Server/Models). <paramref name="p"/> holds the parameter lanes: p[lane, neuron].
 /// </summary>
 internal interface IDeviceRule
 {
-    void Step(ArrayView<float> p, int n, int size, ref float s0, ref float s1, ref float s2, ref float s3, float x, float rec, out float spike);
+    void Step(DeviceLanes p, int n, ref float s0, ref float s1, ref float s2, ref float s3, float x, float rec, out float spike);
+}
+
+/// <summary>
+/// A population's parameter lanes on the device, [lane][neuron]. A lane whose value is the same for
+/// every neuron (a scalar parameter, the usual case) is read from its first entry only: every thread
+/// reads the same address, which the caches serve, so a step reads from memory only the lanes that
+/// vary per neuron. <paramref name="scalar"/> has bit j set for such a lane j.
+/// </summary>
+internal readonly struct DeviceLanes(ArrayView<float> values, int size, int scalar)
+{
+    /// <summary>Lane <paramref name="lane"/> of neuron <paramref name="n"/>.</summary>
+    public float this[int lane, int n] => values[lane * size + (n & (((scalar >> lane) & 1) - 1))];
 }
 
 /// <summary>The geometry of a conv2d or sum pool projection (Engine/Window2d.cs), as a kernel argument.</summary>
@@ -49,7 +61,7 @@ internal static class DeviceKernels
     /// the rule's on one neuron, as <see cref="NeuronSmall{TRule}"/>.
     /// </summary>
     public static void NeuronCount<TRule>(TRule rule, ArrayView<float> s0, ArrayView<float> s1, ArrayView<float> s2, ArrayView<float> s3,
-        ArrayView<float> x, ArrayView<float> rec, ArrayView<float> spikes, ArrayView<float> p, ArrayView<int> due, int size, int chunks,
+        ArrayView<float> x, ArrayView<float> rec, ArrayView<float> spikes, ArrayView<float> p, int scalar, ArrayView<int> due, int size, int chunks,
         int states, int recurrent, ArrayView<int> chunkCounts)
         where TRule : struct, IDeviceRule
     {
@@ -62,7 +74,7 @@ internal static class DeviceKernels
         for (int k = 0; k < PerThread; k++)
         {
             int n = (c * PerThread + k) * Group.DimX + Group.IdxX;
-            if (n < size && StepOne(rule, s0, s1, s2, s3, x, rec, spikes, p, o + n, n, size, states, recurrent) != 0f)
+            if (n < size && StepOne(rule, s0, s1, s2, s3, x, rec, spikes, p, scalar, o + n, n, size, states, recurrent) != 0f)
             {
                 mine++;
             }
@@ -77,14 +89,14 @@ internal static class DeviceKernels
 
     /// <summary>Steps neuron <paramref name="n"/> (at <paramref name="i"/> in the instance-major arrays): state read, rule, state and spike written; returns the spike.</summary>
     private static float StepOne<TRule>(TRule rule, ArrayView<float> s0, ArrayView<float> s1, ArrayView<float> s2, ArrayView<float> s3,
-        ArrayView<float> x, ArrayView<float> rec, ArrayView<float> spikes, ArrayView<float> p, long i, int n, int size, int states, int recurrent)
+        ArrayView<float> x, ArrayView<float> rec, ArrayView<float> spikes, ArrayView<float> p, int scalar, long i, int n, int size, int states, int recurrent)
         where TRule : struct, IDeviceRule
     {
         float a = states > 0 ? s0[i] : 0f;
         float b = states > 1 ? s1[i] : 0f;
         float c = states > 2 ? s2[i] : 0f;
         float e = states > 3 ? s3[i] : 0f;
-        rule.Step(p, n, size, ref a, ref b, ref c, ref e, x[i], recurrent != 0 ? rec[i] : 0f, out float z);
+        rule.Step(new DeviceLanes(p, size, scalar), n, ref a, ref b, ref c, ref e, x[i], recurrent != 0 ? rec[i] : 0f, out float z);
         if (states > 0)
         {
             s0[i] = a;
@@ -391,7 +403,7 @@ internal static class DeviceKernels
     /// <see cref="WriteGroup"/>). The same maths as <see cref="Neuron{TRule}"/>, neuron for neuron.
     /// </summary>
     public static void NeuronSmall<TRule>(TRule rule, ArrayView<float> s0, ArrayView<float> s1, ArrayView<float> s2, ArrayView<float> s3,
-        ArrayView<float> x, ArrayView<float> rec, ArrayView<float> spikes, ArrayView<float> p, ArrayView<int> due, int size,
+        ArrayView<float> x, ArrayView<float> rec, ArrayView<float> spikes, ArrayView<float> p, int scalar, ArrayView<int> due, int size,
         int states, int recurrent, int zeroInput, ArrayView<int> counts, ArrayView<int> index, ArrayView<float> value,
         ArrayView<int> outCounts, ArrayView<int> outIndex, ArrayView<float> outValue, int writeValues)
         where TRule : struct, IDeviceRule
@@ -408,7 +420,7 @@ internal static class DeviceKernels
             int n = first + k;
             if (n < size)
             {
-                if (StepOne(rule, s0, s1, s2, s3, x, rec, spikes, p, o + n, n, size, states, recurrent) != 0f)
+                if (StepOne(rule, s0, s1, s2, s3, x, rec, spikes, p, scalar, o + n, n, size, states, recurrent) != 0f)
                 {
                     mine++;
                 }

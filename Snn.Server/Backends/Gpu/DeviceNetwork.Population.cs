@@ -33,6 +33,7 @@ internal sealed partial class DeviceNetwork
         private readonly DeviceNetwork _net;
         private readonly int _chunks;
         private MemoryBuffer1D<float, Stride1D.Dense> _lanes;
+        private int _scalarLanes;
         private PopulationKind _kind;
         private LeakyDeviceRule _leaky;
         private SinabsLifDeviceRule _sinabs;
@@ -254,6 +255,7 @@ internal sealed partial class DeviceNetwork
             _lanes.Dispose();
             _lanes = _net._accelerator.Allocate1D<float>(lanes.Length);
             _lanes.View.CopyFromCPU(s, lanes);
+            _scalarLanes = ScalarLanes(lanes, p.Size);
             Binary = _kind switch
             {
                 PopulationKind.Leaky or PopulationKind.RLeaky => lanes.AsSpan(2 * p.Size, p.Size).IndexOfAnyExcept(1f) < 0, // graded_spikes_factor
@@ -264,6 +266,23 @@ internal sealed partial class DeviceNetwork
                 _ => false, // input and passthrough (any value), norse.LIBox and sinabs.ExpLeak (the membrane)
             };
             Outputs.Binary = Binary;
+        }
+
+        /// <summary>Bit j set for each lane j whose value is the same for every neuron (see <see cref="DeviceLanes"/>).</summary>
+        private static int ScalarLanes(float[] lanes, int size)
+        {
+            int mask = 0;
+            for (int j = 0; size > 0 && (j + 1) * size <= lanes.Length && j < 31; j++)
+            {
+                // Bit for bit (-0 and +0 differ in a product's sign).
+                var lane = System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(lanes.AsSpan(j * size, size));
+                if (lane.IndexOfAnyExcept(lane[0]) < 0)
+                {
+                    mask |= 1 << j;
+                }
+            }
+
+            return mask;
         }
 
         private float[] Lanes(int count, Func<int, int, float> lane)
@@ -328,7 +347,7 @@ internal sealed partial class DeviceNetwork
             int writeValues = Binary ? 0 : 1;
             if (Fused)
             {
-                kernels.StepSmall(_net._stream, k.Groups(dc), rule, s0, s1, s2, s3, x, rec, Spikes.View, _lanes.View, due, size,
+                kernels.StepSmall(_net._stream, k.Groups(dc), rule, s0, s1, s2, s3, x, rec, Spikes.View, _lanes.View, _scalarLanes, due, size,
                     StateCount, recurrent, Constant is null ? 1 : 0, Counts.View, SpikeIndex.View, SpikeValue.View,
                     Outputs.Counts(slot), Outputs.Index(slot), Outputs.Values(slot), writeValues);
                 return;
@@ -336,7 +355,8 @@ internal sealed partial class DeviceNetwork
 
             var s = _net._stream;
             var groups = k.Groups(dc * _chunks);
-            kernels.Step(s, groups, rule, s0, s1, s2, s3, x, rec, Spikes.View, _lanes.View, due, size, _chunks, StateCount, recurrent, ChunkCounts.View);
+            kernels.Step(s, groups, rule, s0, s1, s2, s3, x, rec, Spikes.View, _lanes.View, _scalarLanes, due, size, _chunks, StateCount, recurrent,
+                ChunkCounts.View);
             k.ScanChunks(s, k.Groups(dc), ChunkCounts.View, ChunkOffsets.View, Counts.View, Outputs.Counts(slot), due, _chunks);
             k.WriteChunks(s, groups, Spikes.View, due, size, _chunks, ChunkOffsets.View, SpikeIndex.View, SpikeValue.View,
                 Outputs.Index(slot), Outputs.Values(slot), writeValues);

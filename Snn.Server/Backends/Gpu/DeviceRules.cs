@@ -11,11 +11,11 @@ internal readonly struct LeakyDeviceRule(int reset, int delay) : IDeviceRule
     public const int Subtract = 0;
     public const int Zero = 1;
 
-    public void Step(ArrayView<float> p, int n, int size, ref float mem, ref float unused1, ref float unused2, ref float unused3, float x, float rec, out float spike)
+    public void Step(DeviceLanes p, int n, ref float mem, ref float unused1, ref float unused2, ref float unused3, float x, float rec, out float spike)
     {
-        float beta = p[n];
-        float thr = p[size + n];
-        float graded = p[2 * size + n];
+        float beta = p[0, n];
+        float thr = p[1, n];
+        float graded = p[2, n];
         float r = mem - thr > 0f ? 1f : 0f;
         if (reset == Subtract)
         {
@@ -55,23 +55,23 @@ internal readonly struct SinabsLifDeviceRule(int synaptic, int normInput, int mu
     /// <summary>Spikes are 0 or 1 (SingleSpike).</summary>
     public bool SingleSpike => multiSpike == 0;
 
-    public void Step(ArrayView<float> p, int n, int size, ref float v, ref float i, ref float unused2, ref float unused3, float x, float rec, out float spike)
+    public void Step(DeviceLanes p, int n, ref float v, ref float i, ref float unused2, ref float unused3, float x, float rec, out float spike)
     {
-        i = synaptic != 0 ? p[2 * size + n] * (i + x) : x;
-        float syn = normInput != 0 ? p[size + n] * i : i;
-        v = p[n] * v + syn;
+        i = synaptic != 0 ? p[2, n] * (i + x) : x;
+        float syn = normInput != 0 ? p[1, n] * i : i;
+        v = p[0, n] * v + syn;
 
-        float thr = p[3 * size + n];
+        float thr = p[3, n];
         spike = multiSpike != 0
             ? (v > 0f ? Truncate(v / thr) : 0f)
             : (v - thr >= 0f ? 1f : 0f);
 
-        float amount = p[4 * size + n];
+        float amount = p[4, n];
         v = resetToValue != 0 ? (spike == 0f ? v : amount) : v - spike * amount;
 
         if (clip != 0)
         {
-            float min = p[5 * size + n];
+            float min = p[5, n];
             float d = v - min;
             v = (d > 0f ? d : 0f) + min;
         }
@@ -87,13 +87,13 @@ internal readonly struct SinabsLifDeviceRule(int synaptic, int normInput, int mu
 /// </summary>
 internal readonly struct NorseLifDeviceRule : IDeviceRule
 {
-    public void Step(ArrayView<float> p, int n, int size, ref float v, ref float i, ref float unused2, ref float unused3, float x, float rec, out float spike)
+    public void Step(DeviceLanes p, int n, ref float v, ref float i, ref float unused2, ref float unused3, float x, float rec, out float spike)
     {
         float iJump = i + x;
-        float vDecayed = v + p[n] * ((p[2 * size + n] - v) + iJump);
-        i = iJump + p[size + n] * iJump;
-        float z = vDecayed - p[3 * size + n] > 0f ? 1f : 0f;
-        v = (1f - z) * vDecayed + z * p[4 * size + n];
+        float vDecayed = v + p[0, n] * ((p[2, n] - v) + iJump);
+        i = iJump + p[1, n] * iJump;
+        float z = vDecayed - p[3, n] > 0f ? 1f : 0f;
+        v = (1f - z) * vDecayed + z * p[4, n];
         spike = z;
     }
 }
@@ -104,12 +104,12 @@ internal readonly struct NorseLifDeviceRule : IDeviceRule
 /// </summary>
 internal readonly struct SynapticDeviceRule(int reset, int delay) : IDeviceRule
 {
-    public void Step(ArrayView<float> p, int n, int size, ref float syn, ref float mem, ref float unused2, ref float unused3, float x, float rec, out float spike)
+    public void Step(DeviceLanes p, int n, ref float syn, ref float mem, ref float unused2, ref float unused3, float x, float rec, out float spike)
     {
-        float thr = p[2 * size + n];
+        float thr = p[2, n];
         float r = mem - thr > 0f ? 1f : 0f;
-        syn = p[n] * syn + x;
-        mem = p[size + n] * mem + syn;
+        syn = p[0, n] * syn + x;
+        mem = p[1, n] * mem + syn;
         if (reset == LeakyDeviceRule.Subtract)
         {
             mem = mem - r * thr;
@@ -138,11 +138,11 @@ internal readonly struct SynapticDeviceRule(int reset, int delay) : IDeviceRule
 /// <summary>norse.IAF: NorseIafRule (Models/NorseIaf.cs) on one neuron. Lanes: 0 v_th, 1 v_reset. State: v.</summary>
 internal readonly struct NorseIafDeviceRule : IDeviceRule
 {
-    public void Step(ArrayView<float> p, int n, int size, ref float v, ref float unused1, ref float unused2, ref float unused3, float x, float rec, out float spike)
+    public void Step(DeviceLanes p, int n, ref float v, ref float unused1, ref float unused2, ref float unused3, float x, float rec, out float spike)
     {
         v = v + x;
-        float z = v - p[n] > 0f ? 1f : 0f;
-        v = (1f - z) * v + z * p[size + n];
+        float z = v - p[0, n] > 0f ? 1f : 0f;
+        v = (1f - z) * v + z * p[1, n];
         spike = z;
     }
 }
@@ -153,15 +153,15 @@ internal readonly struct NorseIafDeviceRule : IDeviceRule
 /// </summary>
 internal readonly struct AlphaDeviceRule(int reset) : IDeviceRule
 {
-    public void Step(ArrayView<float> p, int n, int size, ref float synExc, ref float synInh, ref float mem, ref float unused3,
+    public void Step(DeviceLanes p, int n, ref float synExc, ref float synInh, ref float mem, ref float unused3,
         float x, float rec, out float spike)
     {
-        float thr = p[3 * size + n];
+        float thr = p[3, n];
         float r = mem - thr > 0f ? 1f : 0f;
         float synInhPrev = synInh;
-        synExc = p[n] * synExc + x;
-        synInh = p[size + n] * synInh - x;
-        mem = p[2 * size + n] * (synExc + synInh);
+        synExc = p[0, n] * synExc + x;
+        synInh = p[1, n] * synInh - x;
+        mem = p[2, n] * (synExc + synInh);
         if (reset == LeakyDeviceRule.Zero)
         {
             synExc = synExc - synExc * r;
@@ -185,12 +185,12 @@ internal readonly struct AlphaDeviceRule(int reset) : IDeviceRule
 /// </summary>
 internal readonly struct LapicqueDeviceRule(int reset) : IDeviceRule
 {
-    public void Step(ArrayView<float> p, int n, int size, ref float mem, ref float unused1, ref float unused2, ref float unused3,
+    public void Step(DeviceLanes p, int n, ref float mem, ref float unused1, ref float unused2, ref float unused3,
         float x, float rec, out float spike)
     {
-        float thr = p[4 * size + n];
+        float thr = p[4, n];
         float r = mem - thr > 0f ? 1f : 0f;
-        float baseValue = ((x * p[n]) * p[size + n]) * p[2 * size + n] + p[3 * size + n] * mem;
+        float baseValue = ((x * p[0, n]) * p[1, n]) * p[2, n] + p[3, n] * mem;
         mem = reset == LeakyDeviceRule.Subtract ? baseValue - r * thr
             : reset == LeakyDeviceRule.Zero ? baseValue - r * baseValue
             : baseValue;
@@ -204,13 +204,13 @@ internal readonly struct LapicqueDeviceRule(int reset) : IDeviceRule
 /// </summary>
 internal readonly struct RLeakyDeviceRule(int reset, int delay) : IDeviceRule
 {
-    public void Step(ArrayView<float> p, int n, int size, ref float spk, ref float mem, ref float unused2, ref float unused3,
+    public void Step(DeviceLanes p, int n, ref float spk, ref float mem, ref float unused2, ref float unused3,
         float x, float rec, out float spike)
     {
-        float thr = p[size + n];
-        float graded = p[2 * size + n];
+        float thr = p[1, n];
+        float graded = p[2, n];
         float r = mem - thr > 0f ? 1f : 0f;
-        float baseValue = (p[n] * mem + x) + rec;
+        float baseValue = (p[0, n] * mem + x) + rec;
         mem = reset == LeakyDeviceRule.Subtract ? baseValue - r * thr
             : reset == LeakyDeviceRule.Zero ? baseValue - r * baseValue
             : baseValue;
@@ -242,27 +242,27 @@ internal readonly struct SinabsAlifDeviceRule(int synaptic, int normInput, int m
     /// <summary>Spikes are 0 or 1 (SingleSpike).</summary>
     public bool SingleSpike => multiSpike == 0;
 
-    public void Step(ArrayView<float> p, int n, int size, ref float v, ref float i, ref float b, ref float threshold,
+    public void Step(DeviceLanes p, int n, ref float v, ref float i, ref float b, ref float threshold,
         float x, float rec, out float spike)
     {
-        i = synaptic != 0 ? p[2 * size + n] * (i + x) : x;
+        i = synaptic != 0 ? p[2, n] * (i + x) : x;
         if (normInput != 0)
         {
-            i = p[size + n] * i;
+            i = p[1, n] * i;
         }
 
-        v = p[n] * v + i;
-        float thr = p[3 * size + n] + p[4 * size + n] * b;
+        v = p[0, n] * v + i;
+        float thr = p[3, n] + p[4, n] * b;
         spike = multiSpike != 0
             ? (v > 0f ? SinabsLifDeviceRule.Truncate(v / thr) : 0f)
             : (v - thr >= 0f ? 1f : 0f);
-        float amount = p[7 * size + n];
+        float amount = p[7, n];
         v = resetToValue != 0 ? (spike == 0f ? v : amount) : v - spike * (subtractAdaptive != 0 ? thr : amount);
-        b = p[5 * size + n] * b + p[6 * size + n] * spike;
-        threshold = p[3 * size + n] + p[4 * size + n] * b;
+        b = p[5, n] * b + p[6, n] * spike;
+        threshold = p[3, n] + p[4, n] * b;
         if (clip != 0)
         {
-            float min = p[8 * size + n];
+            float min = p[8, n];
             float d = v - min;
             v = (d > 0f ? d : 0f) + min;
         }
@@ -275,15 +275,15 @@ internal readonly struct SinabsAlifDeviceRule(int synaptic, int normInput, int m
 /// </summary>
 internal readonly struct NorseLsnnDeviceRule : IDeviceRule
 {
-    public void Step(ArrayView<float> p, int n, int size, ref float v, ref float i, ref float b, ref float unused3,
+    public void Step(DeviceLanes p, int n, ref float v, ref float i, ref float b, ref float unused3,
         float x, float rec, out float spike)
     {
-        float vDecayed = v + p[n] * ((p[3 * size + n] - v) + i);
-        float iDecayed = i + p[size + n] * i;
-        float bDecayed = b + p[2 * size + n] * (p[4 * size + n] - b);
+        float vDecayed = v + p[0, n] * ((p[3, n] - v) + i);
+        float iDecayed = i + p[1, n] * i;
+        float bDecayed = b + p[2, n] * (p[4, n] - b);
         float z = vDecayed - bDecayed > 0f ? 1f : 0f;
-        v = (1f - z) * vDecayed + z * p[5 * size + n];
-        b = bDecayed + z * p[6 * size + n];
+        v = (1f - z) * vDecayed + z * p[5, n];
+        b = bDecayed + z * p[6, n];
         i = iDecayed + x;
         spike = z;
     }
@@ -295,12 +295,12 @@ internal readonly struct NorseLsnnDeviceRule : IDeviceRule
 /// </summary>
 internal readonly struct NorseLifBoxDeviceRule(int subtract) : IDeviceRule
 {
-    public void Step(ArrayView<float> p, int n, int size, ref float v, ref float unused1, ref float unused2, ref float unused3, float x, float rec, out float spike)
+    public void Step(DeviceLanes p, int n, ref float v, ref float unused1, ref float unused2, ref float unused3, float x, float rec, out float spike)
     {
-        float vDecayed = v + p[n] * ((x + p[size + n]) - v);
-        float vTh = p[2 * size + n];
+        float vDecayed = v + p[0, n] * ((x + p[1, n]) - v);
+        float vTh = p[2, n];
         float z = vDecayed - vTh > 0f ? 1f : 0f;
-        v = (1f - z) * vDecayed + z * (subtract != 0 ? vDecayed - vTh : p[3 * size + n]);
+        v = (1f - z) * vDecayed + z * (subtract != 0 ? vDecayed - vTh : p[3, n]);
         spike = z;
     }
 }
@@ -308,9 +308,9 @@ internal readonly struct NorseLifBoxDeviceRule(int subtract) : IDeviceRule
 /// <summary>norse.LIBox: NorseLiBoxRule (Models/NorseLiBox.cs). Lanes: 0 dt*tau_mem_inv, 1 v_leak. State: v. Output: v.</summary>
 internal readonly struct NorseLiBoxDeviceRule : IDeviceRule
 {
-    public void Step(ArrayView<float> p, int n, int size, ref float v, ref float unused1, ref float unused2, ref float unused3, float x, float rec, out float spike)
+    public void Step(DeviceLanes p, int n, ref float v, ref float unused1, ref float unused2, ref float unused3, float x, float rec, out float spike)
     {
-        v = v + p[n] * ((p[size + n] - v) + x);
+        v = v + p[0, n] * ((p[1, n] - v) + x);
         spike = v;
     }
 }
@@ -321,14 +321,14 @@ internal readonly struct NorseLiBoxDeviceRule : IDeviceRule
 /// </summary>
 internal readonly struct SinabsExpLeakDeviceRule(int normInput, int clip) : IDeviceRule
 {
-    public void Step(ArrayView<float> p, int n, int size, ref float v, ref float unused1, ref float unused2, ref float unused3, float x, float rec, out float spike)
+    public void Step(DeviceLanes p, int n, ref float v, ref float unused1, ref float unused2, ref float unused3, float x, float rec, out float spike)
     {
-        float syn = normInput != 0 ? p[size + n] * x : x;
-        v = p[n] * v + syn;
+        float syn = normInput != 0 ? p[1, n] * x : x;
+        v = p[0, n] * v + syn;
         spike = v;
         if (clip != 0)
         {
-            float min = p[2 * size + n];
+            float min = p[2, n];
             float d = v - min;
             v = (d > 0f ? d : 0f) + min;
         }
@@ -341,13 +341,13 @@ internal readonly struct SinabsExpLeakDeviceRule(int normInput, int clip) : IDev
 /// </summary>
 internal readonly struct RSynapticDeviceRule(int reset) : IDeviceRule
 {
-    public void Step(ArrayView<float> p, int n, int size, ref float spk, ref float syn, ref float mem, ref float unused3,
+    public void Step(DeviceLanes p, int n, ref float spk, ref float syn, ref float mem, ref float unused3,
         float x, float rec, out float spike)
     {
-        float thr = p[2 * size + n];
+        float thr = p[2, n];
         float r = mem - thr > 0f ? 1f : 0f;
-        syn = (p[n] * syn + x) + rec;
-        mem = p[size + n] * mem + syn;
+        syn = (p[0, n] * syn + x) + rec;
+        mem = p[1, n] * mem + syn;
         if (reset == LeakyDeviceRule.Subtract)
         {
             mem = mem - r * thr;
@@ -365,6 +365,6 @@ internal readonly struct RSynapticDeviceRule(int reset) : IDeviceRule
 /// <summary>input and passthrough: the spikes are the summed input (no state, no parameters).</summary>
 internal readonly struct StatelessDeviceRule : IDeviceRule
 {
-    public void Step(ArrayView<float> p, int n, int size, ref float unused0, ref float unused1, ref float unused2, ref float unused3, float x, float rec, out float spike) =>
+    public void Step(DeviceLanes p, int n, ref float unused0, ref float unused1, ref float unused2, ref float unused3, float x, float rec, out float spike) =>
         spike = x;
 }
