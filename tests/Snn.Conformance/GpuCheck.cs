@@ -62,6 +62,8 @@ public static class GpuCheck
             }
 
             await LockstepOverTheApi(host.Address, backend, quick, log, Check);
+            var loop = host.Services.GetRequiredService<StepLoop>();
+            log.WriteLine($"      steps in chains: {loop.ChainedSteps:N0} of {loop.StepsExecuted:N0}; chains sent as CUDA graphs: {(device as GpuBackend)?.GraphLaunches:N0}");
         }
 
         // The same LOCKSTEP figure on the CPU backend of this machine (all cores), for comparison.

@@ -141,6 +141,9 @@ internal sealed partial class GpuBackend : IComputeBackend, IDisposable
         }
     }
 
+    /// <summary>Chains of the networks on the device that were sent as one CUDA graph launch (for the device check).</summary>
+    internal long GraphLaunches => _networks.Values.Sum(d => d?.GraphLaunches ?? 0);
+
     /// <summary>Whether <paramref name="network"/> steps on the device (false: on the CPU fallback).</summary>
     public bool OnDevice(Network network) => Find(network) is not null;
 
