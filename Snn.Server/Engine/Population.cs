@@ -77,14 +77,18 @@ internal sealed class Population
     }
 
     /// <summary>
-    /// Per instance: whether the loop added external input to <see cref="Input"/> for the coming step.
-    /// A device backend uploads only those rows, and clears the marks.
+    /// Per instance: what external input the loop added to <see cref="Input"/> for the coming step. A
+    /// device backend uploads those rows, or their events, and clears the marks. Made at the first input.
     /// </summary>
-    public bool[] ExternalInput => _externalInput ??= new bool[Instances];
+    public ExternalInputMarks InputMarks => _inputMarks ??= new ExternalInputMarks(Instances, Size);
 
-    private bool[]? _externalInput;
+    private ExternalInputMarks? _inputMarks;
 
-    public void MarkExternalInput(int instance) => ExternalInput[instance] = true;
+    /// <summary>The marks if any input was ever marked (the loop clears them each step without making them).</summary>
+    public ExternalInputMarks? InputMarksIfAny => _inputMarks;
+
+    /// <summary>The instance's whole input row holds external input (a dense current, or a test's drive).</summary>
+    public void MarkExternalInput(int instance) => InputMarks.MarkRow(instance);
 
     /// <summary>Projections into this population, in declaration order.</summary>
     public List<Projection> Incoming { get; } = [];

@@ -159,6 +159,7 @@ internal sealed partial class StepLoop
         foreach (var p in network.Populations)
         {
             p.Slice(p.Input, inst.Index).Clear();
+            p.InputMarksIfAny?.Clear(inst.Index);
             if (p.RecurrentInput.Length > 0)
             {
                 p.Slice(p.RecurrentInput, inst.Index).Clear();
@@ -188,12 +189,13 @@ internal sealed partial class StepLoop
             if (input.Indices is { } indices)
             {
                 var pop = network.Populations[input.Population];
-                pop.MarkExternalInput(inst.Index);
+                var marks = pop.InputMarks;
                 var x = pop.Slice(pop.Input, inst.Index);
                 var values = input.Values;
                 for (int k = 0; k < indices.Length; k++)
                 {
                     x[indices[k]] += values is null ? 1f : values[k];
+                    marks.MarkEvent(inst.Index, indices[k]);
                 }
 
                 events += indices.Length;

@@ -53,6 +53,9 @@ internal sealed class DeviceKernelSet(Accelerator accelerator)
         Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, int, ArrayView<int>, ArrayView<int>, ArrayView<float>,
             ArrayView<int>, ArrayView<int>, ArrayView<float>, int>>(accelerator, nameof(DeviceKernels.CompactSmall));
 
+    public Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int, int> ScatterEvents { get; } =
+        Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int, int>>(accelerator, nameof(DeviceKernels.ScatterEvents));
+
     public Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>,
         ArrayView<int>, int, ArrayView<int>, ArrayView<int>, int, int> DenseFromEvents { get; } =
         Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>,
@@ -123,7 +126,7 @@ internal sealed class DeviceKernelSet(Accelerator accelerator)
 
         foreach (var name in new[]
         {
-            nameof(DeviceKernels.DenseFromEvents), nameof(DeviceKernels.DenseFromRow),
+            nameof(DeviceKernels.ScatterEvents), nameof(DeviceKernels.DenseFromEvents), nameof(DeviceKernels.DenseFromRow),
             nameof(DeviceKernels.OneToOne), nameof(DeviceKernels.RecordDelay), nameof(DeviceKernels.Conv2d), nameof(DeviceKernels.SumPool2d),
             nameof(DeviceKernels.Sparse), nameof(DeviceKernels.CountChunks),
             nameof(DeviceKernels.ScanChunks), nameof(DeviceKernels.WriteChunks), nameof(DeviceKernels.CompactSmall),

@@ -122,6 +122,24 @@ internal static class DeviceKernels
     }
 
     /// <summary>
+    /// External input as an event list: group d writes instance due[d]'s pairs (neuron, value bits) into
+    /// its input row, whose other entries are zero at this point of the step. The values are the
+    /// host's sums of the step's events, so repeats write the same value. <paramref name="events"/>
+    /// holds the counts per due instance, then each one's pairs from dueCount + 2 × capacity × d.
+    /// </summary>
+    public static void ScatterEvents(ArrayView<float> x, ArrayView<int> events, ArrayView<int> due, int dueCount, int size, int capacity)
+    {
+        int d = Grid.IdxX;
+        int count = events[d];
+        long o = (long)due[d] * size;
+        long pairs = dueCount + 2L * capacity * d;
+        for (int k = Group.IdxX; k < count; k += Group.DimX)
+        {
+            x[o + events[pairs + 2 * k]] = Interop.IntAsFloat((uint)events[pairs + 2 * k + 1]);
+        }
+    }
+
+    /// <summary>
     /// Dense projection from a compacted source (ascending indices): per target,
     /// acc = ((0 + v0*w0) + v1*w1) + ..., then + bias, then target + acc, as DenseProjection does;
     /// nothing is added when there is neither a spike nor a bias (-0 stays -0).

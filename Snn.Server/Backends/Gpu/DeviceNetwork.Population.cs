@@ -134,6 +134,36 @@ internal sealed partial class DeviceNetwork
             return (_inputStaging.Host, (int)(slot * length), _inputStaging.View.SubView(slot * length, length));
         }
 
+        private (int[] Host, ArrayView<int> View) _eventStaging;
+        private MemoryBuffer1D<int, Stride1D.Dense>? _eventDevice;
+
+        /// <summary>Ints of one slot's event staging: a count per instance, then per instance room for <see cref="ExternalInputMarks.Capacity"/> pairs.</summary>
+        private long EventSlotLength => _net._instances * (1L + 2L * Population.InputMarks.Capacity);
+
+        /// <summary>
+        /// Slot <paramref name="slot"/>'s event staging on the host ([due] counts, then per due instance its
+        /// (index, value bits) pairs), made at the first events for every slot, as the input staging.
+        /// </summary>
+        public Span<int> EventStaging(int slot)
+        {
+            long length = EventSlotLength;
+            if (_eventStaging.Host is null)
+            {
+                _eventStaging = _net.Staging<int>(_net.Slots * length, _stagingOwned);
+                _eventDevice = _net._accelerator.Allocate1D<int>(Math.Max(1, _net.Slots * length));
+                _stagingOwned.Add(_eventDevice);
+            }
+
+            return _eventStaging.Host.AsSpan((int)(slot * length), (int)length);
+        }
+
+        /// <summary>The first <paramref name="length"/> ints of slot <paramref name="slot"/>'s event staging, on the host and on the device.</summary>
+        public (ArrayView<int> Host, ArrayView<int> Device) EventViews(int slot, long length)
+        {
+            long at = slot * EventSlotLength;
+            return (_eventStaging.View.SubView(at, length), _eventDevice!.View.SubView(at, length));
+        }
+
         /// <summary>Drops the input staging (the slots grew; nothing is queued): the next external input makes it for every slot.</summary>
         public void ResetInputStaging()
         {
@@ -144,6 +174,8 @@ internal sealed partial class DeviceNetwork
 
             _stagingOwned.Clear();
             _inputStaging = default;
+            _eventStaging = default;
+            _eventDevice = null;
         }
 
         private (float[] Host, ArrayView<float> View)[]? _stateStaging;

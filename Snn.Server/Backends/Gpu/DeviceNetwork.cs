@@ -292,24 +292,57 @@ internal sealed partial class DeviceNetwork : IDisposable
             _stepIntsStale[slot] = false;
         }
 
+        // External input: whole rows through the input staging, or the entries events touched through
+        // the event staging ([due] counts, then per due instance its (index, value bits) pairs).
         var uploads = _uploads[slot];
         uploads.Clear();
         foreach (var pop in _pops)
         {
             var host = pop.Population;
+            if (host.InputMarksIfAny is not { } marks)
+            {
+                continue;
+            }
+
             int size = host.Size;
-            var marks = host.ExternalInput;
+            Span<int> events = default;
             for (int d = 0; d < dc; d++)
             {
                 int i = due[d];
-                if (marks[i])
+                if (!marks.Any(i))
                 {
-                    Reuse(slot);
-                    marks[i] = false;
+                    continue;
+                }
+
+                Reuse(slot);
+                if (marks.Dense(i))
+                {
                     var staging = pop.InputStaging(slot);
                     host.Input.AsSpan(i * size, size).CopyTo(staging.Host.AsSpan(staging.Offset + i * size, size));
                     uploads.Add(host.Index * _instances + i);
                 }
+                else
+                {
+                    if (events.IsEmpty)
+                    {
+                        events = pop.EventStaging(slot);
+                        events[..dc].Clear();
+                        uploads.Add(-1 - host.Index);
+                    }
+
+                    var touched = marks.Events(i);
+                    var pairs = events.Slice(dc + 2 * marks.Capacity * d, 2 * touched.Length);
+                    var x = host.Input.AsSpan(i * size, size);
+                    for (int k = 0; k < touched.Length; k++)
+                    {
+                        pairs[2 * k] = touched[k];
+                        pairs[2 * k + 1] = BitConverter.SingleToInt32Bits(x[touched[k]]);
+                    }
+
+                    events[d] = touched.Length;
+                }
+
+                marks.Clear(i);
             }
         }
 
@@ -336,7 +369,6 @@ internal sealed partial class DeviceNetwork : IDisposable
 
         var dueView = Due(ints, dc);
         var uploads = _uploads[slot];
-        int u = 0;
         foreach (int p in _network.Order)
         {
             var pop = _pops[p];
@@ -352,15 +384,22 @@ internal sealed partial class DeviceNetwork : IDisposable
                 }
             }
 
-            // The uploads of this slot, in population order then due order (as Prepare listed them).
-            for (u = 0; u < uploads.Count; u++)
+            // The uploads of this slot (as Prepare listed them): whole rows, then the population's events.
+            for (int u = 0; u < uploads.Count; u++)
             {
                 int at = uploads[u];
-                if (at / _instances == p)
+                if (at >= 0 && at / _instances == p)
                 {
                     int i = at % _instances;
                     var staging = pop.InputStaging(slot);
                     ((ArrayView<float>)pop.Input.View).SubView((long)i * size, size).CopyFrom(_stream, staging.View.SubView((long)i * size, size));
+                }
+                else if (at == -1 - p)
+                {
+                    int capacity = pop.Population.InputMarks.Capacity;
+                    var (host, device) = pop.EventViews(slot, dc + 2L * capacity * dc);
+                    device.CopyFrom(_stream, host);
+                    _k.ScatterEvents(_stream, _k.Groups(dc), pop.Input.View, device, dueView, dc, size, capacity);
                 }
             }
 

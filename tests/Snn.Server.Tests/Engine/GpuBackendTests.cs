@@ -238,6 +238,77 @@ public sealed class GpuBackendTests : IClassFixture<GpuBackendTests.Backends>
         gpu.Release(gpuNet);
     }
 
+    [Fact]
+    public void External_input_sent_as_event_lists_gives_the_cpus_steps()
+    {
+        // Events into a fused (one chunk) and an unfused input population, and straight into a neuron
+        // population that also has a projection into it (events first, then the projection adds);
+        // repeats, an instance with more events than its list holds (sent whole), a dense row.
+        var definition = Net(
+            [Pop("small", "input", 40), Pop("big", "input", 300), Pop("a", "snntorch.Leaky", 300, P(("beta", 0.9)))],
+            [OneToOne("j", "big", "a"), Dense("w", "small", "a", Dyadic(new Random(31), 300 * 40))], 2);
+        var cpuNet = NetworkBuilder.Build(definition, new EngineLimits());
+        var gpuNet = NetworkBuilder.Build(definition, new EngineLimits());
+        var rng = new Random(17);
+        int[] due = [0, 1];
+        for (int t = 0; t < 12; t++)
+        {
+            var plan = new List<(int Pop, int Instance, int Neuron, float Value)>();
+            foreach (int pop in new[] { 0, 1, 2 })
+            {
+                int size = cpuNet.Populations[pop].Size;
+                foreach (int i in due)
+                {
+                    int events = t % 4 == 3 && i == 1 ? size : rng.Next(0, 12); // all of them: more than the list holds
+                    for (int e = 0; e < events; e++)
+                    {
+                        int n = e < 3 ? 7 : rng.Next(size); // neuron 7 three times
+                        plan.Add((pop, i, n, rng.Next(1, 9) / 4f));
+                    }
+                }
+            }
+
+            foreach (var net in new[] { cpuNet, gpuNet })
+            {
+                foreach (var p in net.Populations)
+                {
+                    foreach (int i in due)
+                    {
+                        p.Slice(p.Input, i).Clear();
+                        p.InputMarksIfAny?.Clear(i);
+                    }
+                }
+
+                foreach (var (pop, i, n, v) in plan)
+                {
+                    var p = net.Populations[pop];
+                    p.Slice(p.Input, i)[n] += v;
+                    p.InputMarks.MarkEvent(i, n);
+                }
+
+                if (t % 5 == 2)
+                {
+                    var p = net.Populations[1];
+                    p.Slice(p.Input, 0).Fill(0.25f); // a dense current on top of the events
+                    p.MarkExternalInput(0);
+                }
+            }
+
+            _backends.Cpu.Step(cpuNet, due);
+            _backends.Gpu.Step(gpuNet, due);
+            _backends.Gpu.RefreshHost(gpuNet);
+            Compare(cpuNet, gpuNet, $"step {t}");
+            foreach (int i in due)
+            {
+                cpuNet.Instances[i].Step++;
+                gpuNet.Instances[i].Step++;
+            }
+        }
+
+        Assert.Contains(gpuNet.Populations[2].Spikes, x => x != 0f);
+        _backends.Gpu.Release(gpuNet);
+    }
+
     /// <summary>The step loop's intake: the due instances' inputs cleared, then the input population's rows written and marked.</summary>
     private static void Feed(Network net, int[] due, float[][] drive)
     {
