@@ -315,15 +315,23 @@ public static class GpuCheck
 
                 foreach (int i in due)
                 {
+                    // Instance 1 gets events (an event list, 2% of its neurons), the others whole rows.
+                    gNet.Populations[0].InputMarks.Clear(i);
                     for (int n = 0; n < 150; n++)
                     {
-                        float v = rng.NextDouble() < 0.2 ? 1f : 0f;
+                        float v = rng.NextDouble() < (i == 1 ? 0.02 : 0.2) ? 1f : 0f;
                         cNet.Populations[0].Input[i * 150 + n] = v;
                         gNet.Populations[0].Input[i * 150 + n] = v;
+                        if (i == 1 && v != 0f)
+                        {
+                            gNet.Populations[0].InputMarks.MarkEvent(i, n);
+                        }
                     }
 
-                    cNet.Populations[0].MarkExternalInput(i);
-                    gNet.Populations[0].MarkExternalInput(i);
+                    if (i != 1)
+                    {
+                        gNet.Populations[0].MarkExternalInput(i);
+                    }
                 }
 
                 cpu.Step(cNet, due);
@@ -645,19 +653,21 @@ public static class GpuCheck
         var events = new int[Math.Max(1, (int)(inputs * inputRate))];
         void Input(Network net, Random r)
         {
-            // As the step loop's PrepareInputs: every input buffer cleared, then the external input events.
+            // As the step loop's PrepareInputs: every input buffer cleared, then the external input events (noted as events).
             foreach (var p in net.Populations)
             {
                 p.Input.AsSpan().Clear();
             }
 
             var x = net.Populations[0].Input;
+            var marks = net.Populations[0].InputMarks;
+            marks.Clear(0);
             for (int e = 0; e < events.Length; e++)
             {
-                x[r.Next(inputs)] = 1f;
+                int n = r.Next(inputs);
+                x[n] = 1f;
+                marks.MarkEvent(0, n); // an event list, or the whole row past an eighth of the population
             }
-
-            net.Populations[0].MarkExternalInput(0);
         }
 
         if (!gpu.OnDevice(gNet))
