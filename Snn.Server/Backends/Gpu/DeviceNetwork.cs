@@ -250,7 +250,7 @@ internal sealed partial class DeviceNetwork : IDisposable
         Prepare(due, slot);
         if (_chain < 2)
         {
-            Send(slot, forceInts: false);
+            Send(slot);
         }
     }
 
@@ -358,11 +358,11 @@ internal sealed partial class DeviceNetwork : IDisposable
     }
 
     /// <summary>The device's part of the step prepared in <paramref name="slot"/>: uploads, deliveries, neuron steps and compaction, delay lines.</summary>
-    private void Send(int slot, bool forceInts)
+    private void Send(int slot)
     {
         int dc = _dc;
         var ints = StepInts(slot);
-        if (_intsChanged[slot] || forceInts)
+        if (_intsChanged[slot])
         {
             ((ArrayView<int>)ints).CopyFrom(_stream, _stepIntsHost.SubView((long)slot * _stepIntsLength, _stepIntsLength));
         }
@@ -427,7 +427,7 @@ internal sealed partial class DeviceNetwork : IDisposable
     /// <summary>
     /// Sends a prepared chain and waits for it; then the queued steps' spikes are readable
     /// (<see cref="Spikes(Population, int, int)"/>). A chain is sent step by step the first time its
-    /// shape (length, due instances, uploads per step) is seen; on CUDA, the second time it is captured
+    /// shape (length, due instances, per step: step ints changed, uploads) is seen; on CUDA, the second time it is captured
     /// into a graph, and from then on that graph is launched: one call instead of hundreds.
     /// </summary>
     public void Complete()
@@ -471,6 +471,7 @@ internal sealed partial class DeviceNetwork : IDisposable
         key.AddRange(_stepScratch.AsSpan(0, _dc));
         for (int slot = 0; slot < chain; slot++)
         {
+            key.Add(_intsChanged[slot] ? 1 : 0);
             key.Add(_uploads[slot].Count);
             key.AddRange(CollectionsMarshal.AsSpan(_uploads[slot]));
         }
@@ -495,14 +496,14 @@ internal sealed partial class DeviceNetwork : IDisposable
 
         for (int slot = 0; slot < chain; slot++)
         {
-            Send(slot, forceInts: false);
+            Send(slot);
         }
     }
 
     /// <summary>
-    /// The chain's device work captured into a CUDA graph on a capture stream (every step ints upload
-    /// included: a graph's copies read the pinned regions when it runs). Zero, with graphs turned off
-    /// for this network, if the driver refuses.
+    /// The chain's device work captured into a CUDA graph on a capture stream. Its copies read the
+    /// pinned regions when it runs; which step ints are uploaded is part of the chain's shape (unchanged
+    /// ones are on the device already). Zero, with graphs turned off for this network, if the driver refuses.
     /// </summary>
     private IntPtr Capture(int chain)
     {
@@ -518,7 +519,7 @@ internal sealed partial class DeviceNetwork : IDisposable
             {
                 for (int slot = 0; slot < chain; slot++)
                 {
-                    Send(slot, forceInts: true);
+                    Send(slot);
                 }
             }
             finally
