@@ -80,13 +80,14 @@ internal sealed class DeviceKernelSet(Accelerator accelerator)
             accelerator, nameof(DeviceKernels.SumPool2d));
 
     public Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
-        ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, int, int> Sparse { get; } =
+        ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, int, int, int> Sparse { get; } =
         Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
-            ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, int, int>>(accelerator, nameof(DeviceKernels.Sparse));
+            ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, int, int, int>>(accelerator, nameof(DeviceKernels.Sparse));
 
-    public Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int> RecordDelay { get; } =
-        Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int>>(
-            accelerator, nameof(DeviceKernels.RecordDelay));
+    public Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int, ArrayView<int>,
+        ArrayView<int>> RecordDelay { get; } =
+        Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int, ArrayView<int>,
+            ArrayView<int>>>(accelerator, nameof(DeviceKernels.RecordDelay));
 
     public Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, int, int, ArrayView<int>> CountChunks { get; } =
         Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, int, int, ArrayView<int>>>(accelerator, nameof(DeviceKernels.CountChunks));

@@ -289,7 +289,7 @@ internal static class DeviceKernels
             }
         }
 
-        bool any = srcCount[inst] > 0;
+        bool any = srcCount[(int)(srcOffset[d] / ((long)g.InChannels * g.Height * g.Width))] > 0; // this instance's row, or its delay line slot
         if (biasOn[d] != 0)
         {
             acc = acc + bias[o];
@@ -322,7 +322,7 @@ internal static class DeviceKernels
         int oy = rem / g.OutWidth;
         int ox = rem - oy * g.OutWidth;
         int inst = due[d];
-        if (srcCount[inst] == 0)
+        if (srcCount[(int)(srcOffset[d] / ((long)g.InChannels * g.Height * g.Width))] == 0) // this instance's row, or its delay line slot
         {
             return;
         }
@@ -361,7 +361,7 @@ internal static class DeviceKernels
     /// </summary>
     public static void Sparse(ArrayView<float> target, ArrayView<int> colStart, ArrayView<int> colSource, ArrayView<float> colWeight,
         ArrayView<float> bias, ArrayView<float> src, ArrayView<int> srcOffset, ArrayView<int> srcCount, ArrayView<int> due,
-        ArrayView<int> biasOn, int dueCount, int size)
+        ArrayView<int> biasOn, int dueCount, int size, int srcSize)
     {
         int i = Grid.GlobalIndex.X;
         if (i >= dueCount * size)
@@ -384,7 +384,7 @@ internal static class DeviceKernels
             }
         }
 
-        bool any = srcCount[inst] > 0;
+        bool any = srcCount[(int)(sb / srcSize)] > 0; // this instance's row, or its delay line slot
         if (biasOn[d] != 0)
         {
             acc = acc + bias[t];
@@ -398,9 +398,12 @@ internal static class DeviceKernels
         }
     }
 
-    /// <summary>Copies a population's spikes of this step into a delay line slot.</summary>
+    /// <summary>
+    /// Copies a population's spikes of this step into a delay line slot, and its spike count into the
+    /// slot's count (conv2d, sum pool and sparse skip a row without spikes, as on the CPU).
+    /// </summary>
     public static void RecordDelay(ArrayView<float> spikes, ArrayView<float> line, ArrayView<int> lineOffset,
-        ArrayView<int> due, int dueCount, int size)
+        ArrayView<int> due, int dueCount, int size, ArrayView<int> counts, ArrayView<int> lineCounts)
     {
         int g = Grid.GlobalIndex.X;
         if (g >= dueCount * size)
@@ -411,6 +414,10 @@ internal static class DeviceKernels
         int d = g / size;
         int n = g - d * size;
         line[lineOffset[d] + n] = spikes[(long)due[d] * size + n];
+        if (n == 0)
+        {
+            lineCounts[lineOffset[d] / size] = counts[due[d]];
+        }
     }
 
     /// <summary>

@@ -19,6 +19,10 @@ internal sealed partial class DeviceNetwork
         public MemoryBuffer1D<float, Stride1D.Dense>? Line { get; } =
             projection.Delayed ? net._accelerator.Allocate1D<float>(Math.Max(1, projection.DelayLine.Length)) : null;
 
+        /// <summary>Spikes in each delay line row ([instance × slots + slot]), for the projections that skip a row without any.</summary>
+        public MemoryBuffer1D<int, Stride1D.Dense>? LineCounts { get; } =
+            projection.Delayed ? net._accelerator.Allocate1D<int>(Math.Max(1, (long)net._instances * projection.DelaySlots)) : null;
+
         public bool Weighted { get; private set; }
 
         private (float[] Host, ArrayView<float> View)? _lineStaging;
@@ -90,6 +94,14 @@ internal sealed partial class DeviceNetwork
             if (Line is { } line && Projection.DelayLine.Length > 0)
             {
                 line.View.CopyFromCPU(s, Projection.DelayLine.AsSpan());
+                int size = Projection.Source.Size;
+                var counts = new int[LineCounts!.Length];
+                for (int row = 0; size > 0 && (row + 1) * size <= Projection.DelayLine.Length; row++)
+                {
+                    counts[row] = size - Projection.DelayLine.AsSpan(row * size, size).Count(0f); // non-zero entries, as compaction counts
+                }
+
+                LineCounts.View.CopyFromCPU(s, counts);
             }
         }
 
@@ -159,6 +171,7 @@ internal sealed partial class DeviceNetwork
             Weights.Dispose();
             Bias.Dispose();
             Line?.Dispose();
+            LineCounts?.Dispose();
             ColumnStart?.Dispose();
             ColumnSource?.Dispose();
         }

@@ -122,11 +122,9 @@ internal sealed partial class DeviceNetwork : IDisposable
 
         foreach (var j in network.Projections)
         {
-            // conv2d, sum pool and sparse take "is there a spike" from the source's compacted count,
-            // which a delay line slot does not have.
-            if (j is not (DenseProjection or OneToOneProjection) && (j.Delayed || j is not (Conv2dProjection or SumPool2dProjection or SparseProjection)))
+            if (j is not (DenseProjection or OneToOneProjection or Conv2dProjection or SumPool2dProjection or SparseProjection))
             {
-                return $"projection '{j.Name}' ({j.Kind}{(j.Delayed ? " with a delay" : "")})";
+                return $"projection '{j.Name}' ({j.Kind})";
             }
         }
 
@@ -419,7 +417,7 @@ internal sealed partial class DeviceNetwork : IDisposable
                 var source = _pops[dp.Projection.Source.Index];
                 int size = dp.Projection.Source.Size;
                 _k.RecordDelay(_stream, _k.Cover((long)dc * size), source.Spikes.View, dp.Line!.View,
-                    ProjectionInts(ints, j, 0, dc), dueView, dc, size);
+                    ProjectionInts(ints, j, 0, dc), dueView, dc, size, source.Counts.View, dp.LineCounts!.View);
             }
         }
     }
@@ -585,19 +583,20 @@ internal sealed partial class DeviceNetwork : IDisposable
         var offsets = ProjectionInts(ints, j, 0, dc);
         var biasOn = ProjectionInts(ints, j, 1, dc);
         var rows = projection.Delayed ? dp.Line!.View : source.Spikes.View;
+        var counts = projection.Delayed ? dp.LineCounts!.View : source.Counts.View; // spikes per row, indexed by row offset / source size
         var into = projection.IntoRecurrentInput ? target.RecurrentInput!.View : target.Input.View;
         if (projection is Conv2dProjection)
         {
-            _k.Conv2d(_stream, config, into, dp.Weights.View, dp.Bias.View, rows, offsets, source.Counts.View, due, biasOn, dp.Window, dc);
+            _k.Conv2d(_stream, config, into, dp.Weights.View, dp.Bias.View, rows, offsets, counts, due, biasOn, dp.Window, dc);
         }
         else if (projection is SumPool2dProjection)
         {
-            _k.SumPool2d(_stream, config, into, rows, offsets, source.Counts.View, due, dp.Window, dc);
+            _k.SumPool2d(_stream, config, into, rows, offsets, counts, due, dp.Window, dc);
         }
         else if (projection is SparseProjection)
         {
             _k.Sparse(_stream, config, into, dp.ColumnStart!.View, dp.ColumnSource!.View, dp.Weights.View, dp.Bias.View, rows, offsets,
-                source.Counts.View, due, biasOn, dc, size);
+                counts, due, biasOn, dc, size, sourceSize);
         }
         else if (projection is OneToOneProjection)
         {

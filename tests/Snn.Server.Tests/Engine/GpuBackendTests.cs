@@ -99,6 +99,16 @@ public sealed class GpuBackendTests : IClassFixture<GpuBackendTests.Backends>
                 Pool("p", "conv", "pool", [2]),
                 Dense("fc", "pool", "out", Dyadic(new Random(12), 5 * 36)),
             ], 2),
+        // Delays on the projections that skip a source row without spikes: the delay line keeps each slot's count.
+        ["conv-pool-sparse-delayed"] = () => Net(
+            [Shaped("in", "input", 2, 12, 12), Pop("out", "sinabs.LIF", 30, P(("tau_mem", 6))), Shaped("conv", "sinabs.IAF", 4, 6, 6), Shaped("pool", "passthrough", 4, 3, 3)],
+            [
+                Conv("c", "in", "conv", Dyadic(new Random(40), 4 * 2 * 3 * 3), [3], stride: [2], padding: [1], bias: Dyadic(new Random(41), 4), delay: 2,
+                    biasOnFirstStep: false),
+                Pool("p", "conv", "pool", [2], delay: 1),
+                Sparse("s", "pool", "out", [0, 3, 3, 7, 7, 20, 35, 35], [1, 1, 5, 6, 5, 29, 0, 1], Dyadic(new Random(42), 8).Select(w => Math.Abs(w) * 64 + 1).ToArray(),
+                    bias: Dyadic(new Random(43), 30), delay: 3),
+            ], 2),
         ["sparse-with-duplicates"] = () => Net(
             [Pop("in", "input", 50), Pop("a", "sinabs.LIF", 30, P(("tau_mem", 5)))],
             [Sparse("s", "in", "a", [0, 3, 3, 7, 7, 7, 20, 49, 49, 2], [1, 1, 1, 5, 6, 5, 29, 0, 1, 1], Dyadic(new Random(13), 10).Select(w => w * 8).ToArray(),
