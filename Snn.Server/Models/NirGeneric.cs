@@ -165,6 +165,12 @@ public sealed class NirGenericModel : NeuronModel
 /// </summary>
 internal readonly struct NirGenericRule(bool leaky, bool synaptic, bool spiking) : IVectorRule
 {
+    public bool Leaky => leaky;
+
+    public bool Synaptic => synaptic;
+
+    public bool Spiking => spiking;
+
     public int StateCount => synaptic ? 2 : 1;
 
     public bool UsesRecurrent => false;

@@ -113,7 +113,7 @@ internal sealed class DeviceKernelSet(Accelerator accelerator)
         typeof(StatelessDeviceRule), typeof(LeakyDeviceRule), typeof(SinabsLifDeviceRule), typeof(NorseLifDeviceRule), typeof(SynapticDeviceRule),
         typeof(NorseIafDeviceRule), typeof(AlphaDeviceRule), typeof(LapicqueDeviceRule), typeof(RLeakyDeviceRule), typeof(SinabsAlifDeviceRule),
         typeof(NorseLsnnDeviceRule), typeof(NorseLifBoxDeviceRule), typeof(NorseLiBoxDeviceRule), typeof(SinabsExpLeakDeviceRule),
-        typeof(RSynapticDeviceRule),
+        typeof(RSynapticDeviceRule), typeof(NirGenericDeviceRule),
     ];
 
     /// <summary>Every kernel method the backend loads, generic ones instantiated per rule (for the PTX tests).</summary>

@@ -25,6 +25,7 @@ internal sealed partial class DeviceNetwork
         NorseLiBox,
         SinabsExpLeak,
         RSynaptic,
+        NirGeneric,
     }
 
     /// <summary>A population's buffers on the device, its rule and its compaction buffers.</summary>
@@ -45,6 +46,7 @@ internal sealed partial class DeviceNetwork
         private NorseLifBoxDeviceRule _lifBox;
         private SinabsExpLeakDeviceRule _expLeak;
         private RSynapticDeviceRule _rsynaptic;
+        private NirGenericDeviceRule _nir;
 
         public DevicePopulation(DeviceNetwork net, Population population)
         {
@@ -209,6 +211,7 @@ internal sealed partial class DeviceNetwork
             VectorKernel<NorseLiBoxRule> => PopulationKind.NorseLiBox,
             VectorKernel<SinabsExpLeakRule> => PopulationKind.SinabsExpLeak,
             VectorKernel<SnnTorchRSynapticRule> k when !k.Rule.Inhibition => PopulationKind.RSynaptic,
+            VectorKernel<NirGenericRule> => PopulationKind.NirGeneric,
             _ => PopulationKind.Unsupported,
         };
 
@@ -282,6 +285,10 @@ internal sealed partial class DeviceNetwork
                     _rsynaptic = new RSynapticDeviceRule((int)k.Rule.Reset);
                     lanes = Lanes(k.LaneCount, k.Lane);
                     break;
+                case VectorKernel<NirGenericRule> k:
+                    _nir = new NirGenericDeviceRule(k.Rule.Leaky ? 1 : 0, k.Rule.Synaptic ? 1 : 0, k.Rule.Spiking ? 1 : 0);
+                    lanes = Lanes(k.LaneCount, k.Lane);
+                    break;
             }
 
             _lanes.Dispose();
@@ -293,6 +300,7 @@ internal sealed partial class DeviceNetwork
                 PopulationKind.Leaky or PopulationKind.RLeaky => lanes.AsSpan(2 * p.Size, p.Size).IndexOfAnyExcept(1f) < 0, // graded_spikes_factor
                 PopulationKind.SinabsLif => _sinabs.SingleSpike,
                 PopulationKind.SinabsAlif => _alif.SingleSpike,
+                PopulationKind.NirGeneric => _nir.Binary,
                 PopulationKind.NorseLif or PopulationKind.Synaptic or PopulationKind.NorseIaf or PopulationKind.Alpha or PopulationKind.Lapicque
                     or PopulationKind.NorseLsnn or PopulationKind.NorseLifBox or PopulationKind.RSynaptic => true,
                 _ => false, // input and passthrough (any value), norse.LIBox and sinabs.ExpLeak (the membrane)
@@ -357,6 +365,7 @@ internal sealed partial class DeviceNetwork
                 case PopulationKind.NorseLiBox: Launch(default(NorseLiBoxDeviceRule), due, dc, slot); break;
                 case PopulationKind.SinabsExpLeak: Launch(_expLeak, due, dc, slot); break;
                 case PopulationKind.RSynaptic: Launch(_rsynaptic, due, dc, slot); break;
+                case PopulationKind.NirGeneric: Launch(_nir, due, dc, slot); break;
                 default:
                     throw new InvalidOperationException($"population '{Population.Name}' ({Population.Model.Name}) has no device kernel");
             }

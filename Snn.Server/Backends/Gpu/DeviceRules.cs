@@ -362,6 +362,40 @@ internal readonly struct RSynapticDeviceRule(int reset) : IDeviceRule
     }
 }
 
+/// <summary>
+/// The generic NIR models (nir.I, LI, IF, LIF, CubaLI, CubaLIF): NirGenericRule (Models/NirGeneric.cs),
+/// whose exponentials are taken on the host into the lanes. Lanes: 0 the input gain; leaky: 1 a, 2 v_leak;
+/// synaptic: 3 a_syn, 4 w_in*(1-a_syn); spiking: then v_threshold, v_reset. States: v, and I when synaptic.
+/// </summary>
+internal readonly struct NirGenericDeviceRule(int leaky, int synaptic, int spiking) : IDeviceRule
+{
+    /// <summary>Spikes are 0 or 1 (the spiking models; the others emit v).</summary>
+    public bool Binary => spiking != 0;
+
+    public void Step(DeviceLanes p, int n, ref float v, ref float i, ref float unused2, ref float unused3, float x, float rec, out float spike)
+    {
+        float input = x;
+        if (synaptic != 0)
+        {
+            i = p[3, n] * i + p[4, n] * x;
+            input = i;
+        }
+
+        v = leaky != 0 ? (p[2, n] + p[1, n] * (v - p[2, n])) + p[0, n] * input : v + p[0, n] * input;
+        if (spiking != 0)
+        {
+            int t = leaky != 0 ? (synaptic != 0 ? 5 : 3) : 1;
+            bool fire = v > p[t, n];
+            spike = fire ? 1f : 0f;
+            v = fire ? p[t + 1, n] : v;
+        }
+        else
+        {
+            spike = v;
+        }
+    }
+}
+
 /// <summary>input and passthrough: the spikes are the summed input (no state, no parameters).</summary>
 internal readonly struct StatelessDeviceRule : IDeviceRule
 {

@@ -47,11 +47,16 @@ public sealed class GpuBackendTests : IClassFixture<GpuBackendTests.Backends>
 
     private static readonly Dictionary<string, Func<NetworkDefinition>> Cases = new()
     {
-        // The generic NIR models have no device kernels: the whole network steps on the CPU backend.
-        ["cpu-fallback-nir"] = () => Net(
+        // The six generic NIR models (exact exponential integration, the exponentials taken on the host).
+        ["nir-generic"] = () => Net(
             [Pop("in", "input", 50), Pop("li", "nir.LI", 50, P(("tau", 0.02), ("r", 4), ("v_leak", 0.1))),
-                Pop("lif", "nir.CubaLIF", 20, P(("tau_syn", 0.005), ("tau_mem", 0.01), ("r", 20), ("v_leak", 0), ("v_threshold", 0.2)))],
-            [OneToOne("j", "in", "li"), Dense("w", "li", "lif", Dyadic(new Random(15), 1000))], 2),
+                Pop("lif", "nir.CubaLIF", 20, P(("tau_syn", 0.005), ("tau_mem", 0.01), ("r", 20), ("v_leak", 0), ("v_threshold", 0.2))),
+                Pop("i", "nir.I", 20, P(("r", 0.5))), Pop("if", "nir.IF", 20, P(("r", 2), ("v_threshold", 1.5), ("v_reset", -0.25))),
+                Pop("lif2", "nir.LIF", 20, P(("tau", 0.01), ("r", 8), ("v_leak", -0.1), ("v_threshold", 0.3))),
+                Pop("culi", "nir.CubaLI", 20, P(("tau_syn", 0.004), ("tau_mem", 0.02), ("r", 3), ("v_leak", 0.05), ("w_in", 1.5)))],
+            [OneToOne("j", "in", "li"), Dense("w", "li", "lif", Dyadic(new Random(15), 1000)), Dense("wi", "li", "i", Dyadic(new Random(16), 1000)),
+                Dense("wf", "li", "if", Dyadic(new Random(17), 1000)), Dense("wl", "lif", "lif2", Dyadic(new Random(18), 400).Select(w => w * 4).ToArray()),
+                Dense("wc", "if", "culi", Dyadic(new Random(19), 400))], 2),
         ["leaky"] = () => Net([Pop("in", "input", 300), Pop("a", "snntorch.Leaky", 300, P(("beta", 0.9)))], [OneToOne("j", "in", "a")], 3),
         ["leaky-zero-immediate"] = () => Net(
             [Pop("in", "input", 257), Pop("a", "snntorch.Leaky", 257, P(("beta", 0.8), ("reset_mechanism", "zero"), ("reset_delay", false), ("graded_spikes_factor", 0.5)))],
@@ -388,11 +393,11 @@ public sealed class GpuBackendTests : IClassFixture<GpuBackendTests.Backends>
     }
 
     [Fact]
-    public void A_network_with_a_generic_NIR_model_says_why_it_steps_on_the_cpu()
+    public void A_network_with_a_model_without_device_kernel_says_why_it_steps_on_the_cpu()
     {
-        var net = NetworkBuilder.Build(Cases["cpu-fallback-nir"](), new EngineLimits());
+        var net = NetworkBuilder.Build(Cases["cpu-fallback-lifadex"](), new EngineLimits());
         Assert.False(_backends.Gpu.OnDevice(net));
-        Assert.Contains(_backends.Gpu.Placements(), p => p == $"{net.Name}: on the CPU backend, population 'li' (nir.LI) has no device kernel yet");
+        Assert.Contains(_backends.Gpu.Placements(), p => p == $"{net.Name}: on the CPU backend, population 'a' (norse.LIFAdEx) has no device kernel yet");
         _backends.Gpu.Release(net);
     }
 
