@@ -24,6 +24,9 @@ public sealed record NetworkDefinition(
 {
     /// <summary>spec.instances as the client sent it when it does not fit <see cref="Instances"/> (for the refusal's message).</summary>
     public long? RequestedInstances { get; init; }
+
+    /// <summary>spec.placement: the client asked for the CPU backend (a device backend then steps it on its CPU fallback).</summary>
+    public bool OnCpu { get; init; }
 }
 
 /// <summary>A population: <paramref name="Size"/> neurons of one model.</summary>

@@ -58,6 +58,12 @@ internal static class SpecMapping
             spec.RealtimeFactor == 0 ? 1 : spec.RealtimeFactor)
         {
             RequestedInstances = spec.Instances > int.MaxValue ? spec.Instances : null,
+            OnCpu = spec.Placement switch
+            {
+                Snn.Protos.V1.Placement.Auto => false,
+                Snn.Protos.V1.Placement.Cpu => true,
+                _ => throw EngineException.Invalid($"spec.placement {(int)spec.Placement} is unknown; use PLACEMENT_AUTO or PLACEMENT_CPU"),
+            },
         };
     }
 
@@ -184,6 +190,7 @@ internal static class SpecMapping
             Clock = def.Clock == EngineClock.Realtime ? ProtoClock.Realtime : ProtoClock.Lockstep,
             Instances = (uint)def.Instances,
             RealtimeFactor = def.RealtimeFactor,
+            Placement = def.OnCpu ? Snn.Protos.V1.Placement.Cpu : Snn.Protos.V1.Placement.Auto,
         };
         foreach (var pop in network.Populations)
         {

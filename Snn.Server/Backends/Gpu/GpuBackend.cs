@@ -201,9 +201,11 @@ internal sealed partial class GpuBackend : IComputeBackend, IDisposable
             long neurons = network.Neurons * network.Instances.Length;
             string? unsupported = DeviceNetwork.Unsupported(network);
             bool small = neurons < CpuBelowNeurons;
-            device = unsupported is null && !small ? new DeviceNetwork(this, network) : null;
+            bool asked = network.Definition.OnCpu;
+            device = unsupported is null && !small && !asked ? new DeviceNetwork(this, network) : null;
             _networks[network] = device;
             string placement = device is not null ? $"{network.Name}: on the device"
+                : asked ? $"{network.Name}: on the CPU backend, as its spec.placement asks"
                 : unsupported is not null ? $"{network.Name}: on the CPU backend, {unsupported} has no device kernel yet"
                 : $"{network.Name}: on the CPU backend, {neurons} neurons is below Snn:Engine:CpuBelowNeurons ({CpuBelowNeurons})";
             lock (_placements)
@@ -235,7 +237,7 @@ internal sealed partial class GpuBackend : IComputeBackend, IDisposable
             return;
         }
 
-        if (DeviceNetwork.Supports(network) && network.Neurons * network.Instances.Length >= CpuBelowNeurons)
+        if (DeviceNetwork.Supports(network) && network.Neurons * network.Instances.Length >= CpuBelowNeurons && !network.Definition.OnCpu)
         {
             device.HostEdited();
         }
