@@ -462,14 +462,7 @@ internal static class DeviceKernels
             }
         }
 
-        int inclusive = InclusiveScan(mine, shared);
-        int total = shared[Group.DimX - 1];
-        WriteGroup(spikes, o, first, size, inclusive - mine, total, o, stagedIndex, stagedValue, index, value, outIndex, outValue, writeValues);
-        if (Group.IdxX == 0)
-        {
-            counts[inst] = total;
-            outCounts[inst] = total;
-        }
+        CompactGroup(spikes, inst, o, first, size, mine, shared, stagedIndex, stagedValue, counts, index, value, outCounts, outIndex, outValue, writeValues);
     }
 
     /// <summary>
@@ -564,6 +557,17 @@ internal static class DeviceKernels
         long o = (long)inst * size;
         int mine = CountOwn(spikes, o, first, size);
 
+        CompactGroup(spikes, inst, o, first, size, mine, shared, stagedIndex, stagedValue, counts, index, value, outCounts, outIndex, outValue, writeValues);
+    }
+
+    /// <summary>
+    /// The end of a one-chunk population's compaction, group d for instance <paramref name="inst"/>: the
+    /// threads' counts (<paramref name="mine"/>) scanned, the group's list written, its count set.
+    /// </summary>
+    private static void CompactGroup(ArrayView<float> spikes, int inst, long o, int first, int size, int mine, ArrayView<int> shared,
+        ArrayView<int> stagedIndex, ArrayView<float> stagedValue, ArrayView<int> counts, ArrayView<int> index, ArrayView<float> value,
+        ArrayView<int> outCounts, ArrayView<int> outIndex, ArrayView<float> outValue, int writeValues)
+    {
         int inclusive = InclusiveScan(mine, shared);
         int total = shared[Group.DimX - 1];
         WriteGroup(spikes, o, first, size, inclusive - mine, total, o, stagedIndex, stagedValue, index, value, outIndex, outValue, writeValues);
