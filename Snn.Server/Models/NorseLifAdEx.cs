@@ -62,6 +62,12 @@ internal sealed class NorseLifAdExKernel : NeuronKernel
         }
     }
 
+    /// <summary>Parameter arrays, in the order Step reads them (cM, ncS, cA, v_leak, v_th, v_reset, delta_T, adaptation_current, adaptation_spike).</summary>
+    internal int ParameterCount => _p.Length;
+
+    /// <summary>Parameter <paramref name="j"/> of neuron <paramref name="n"/> (a device backend's lanes).</summary>
+    internal float Parameter(int j, int n) => _p[j][n];
+
     public override void Initialize(float[][] state, int firstInstance, int instanceCount)
     {
         Norse.Fill(state[0], _initialV, Size, firstInstance, instanceCount);

@@ -80,9 +80,23 @@ internal static class SnnTorch
 /// (<c>fire_inhibition</c>, no graded factor) and applies the immediate reset if
 /// <c>reset_delay</c> is false. Initial state: all zero.
 /// </summary>
-internal sealed class SnnTorchKernel<TRule> : VectorKernel<TRule>
+internal sealed class SnnTorchKernel<TRule> : VectorKernel<TRule>, ISnnTorchInhibition
     where TRule : struct, IVectorRule
 {
+    public bool Inhibition => _inhibition;
+
+    public int MemState => _memState;
+
+    public int SpkState => _spkState;
+
+    public NeuronValues Threshold => _threshold;
+
+    public NeuronValues Graded => _graded;
+
+    public SnnTorchReset Reset => _reset;
+
+    public bool ImmediateReset => _immediateReset;
+
     private readonly bool _inhibition;
     private readonly int _memState;
     private readonly int _spkState;
@@ -177,6 +191,29 @@ internal sealed class SnnTorchKernel<TRule> : VectorKernel<TRule>
             }
         }
     }
+}
+
+/// <summary>
+/// What snntorch's inhibition pass needs (after the rule, per instance: only the neuron furthest above
+/// its threshold may fire, then the immediate reset): a device backend runs it as its own kernel.
+/// </summary>
+internal interface ISnnTorchInhibition
+{
+    bool Inhibition { get; }
+
+    /// <summary>Index of the mem state array.</summary>
+    int MemState { get; }
+
+    /// <summary>Index of a spk state array (RLeaky, RSynaptic), or -1.</summary>
+    int SpkState { get; }
+
+    NeuronValues Threshold { get; }
+
+    NeuronValues Graded { get; }
+
+    SnnTorchReset Reset { get; }
+
+    bool ImmediateReset { get; }
 }
 
 /// <summary>Leaky/RLeaky parameters: beta (clamped), threshold, reset, reset_delay, graded factor, inhibition.</summary>

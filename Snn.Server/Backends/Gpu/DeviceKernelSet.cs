@@ -53,6 +53,11 @@ internal sealed class DeviceKernelSet(Accelerator accelerator)
         Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, int, ArrayView<int>, ArrayView<int>, ArrayView<float>,
             ArrayView<int>, ArrayView<int>, ArrayView<float>, int>>(accelerator, nameof(DeviceKernels.CompactSmall));
 
+    public Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+        ArrayView<int>, int, int, int> Inhibit { get; } =
+        Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+            ArrayView<int>, int, int, int>>(accelerator, nameof(DeviceKernels.Inhibit));
+
     public Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int, int> ScatterEvents { get; } =
         Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int, int>>(accelerator, nameof(DeviceKernels.ScatterEvents));
 
@@ -113,7 +118,7 @@ internal sealed class DeviceKernelSet(Accelerator accelerator)
         typeof(StatelessDeviceRule), typeof(LeakyDeviceRule), typeof(SinabsLifDeviceRule), typeof(NorseLifDeviceRule), typeof(SynapticDeviceRule),
         typeof(NorseIafDeviceRule), typeof(AlphaDeviceRule), typeof(LapicqueDeviceRule), typeof(RLeakyDeviceRule), typeof(SinabsAlifDeviceRule),
         typeof(NorseLsnnDeviceRule), typeof(NorseLifBoxDeviceRule), typeof(NorseLiBoxDeviceRule), typeof(SinabsExpLeakDeviceRule),
-        typeof(RSynapticDeviceRule), typeof(NirGenericDeviceRule),
+        typeof(RSynapticDeviceRule), typeof(NirGenericDeviceRule), typeof(NorseLifAdExDeviceRule),
     ];
 
     /// <summary>Every kernel method the backend loads, generic ones instantiated per rule (for the PTX tests).</summary>
@@ -127,7 +132,7 @@ internal sealed class DeviceKernelSet(Accelerator accelerator)
 
         foreach (var name in new[]
         {
-            nameof(DeviceKernels.ScatterEvents), nameof(DeviceKernels.DenseFromEvents), nameof(DeviceKernels.DenseFromRow),
+            nameof(DeviceKernels.Inhibit), nameof(DeviceKernels.ScatterEvents), nameof(DeviceKernels.DenseFromEvents), nameof(DeviceKernels.DenseFromRow),
             nameof(DeviceKernels.OneToOne), nameof(DeviceKernels.RecordDelay), nameof(DeviceKernels.Conv2d), nameof(DeviceKernels.SumPool2d),
             nameof(DeviceKernels.Sparse), nameof(DeviceKernels.CountChunks),
             nameof(DeviceKernels.ScanChunks), nameof(DeviceKernels.WriteChunks), nameof(DeviceKernels.CompactSmall),

@@ -122,6 +122,79 @@ internal static class DeviceKernels
     }
 
     /// <summary>
+    /// snntorch's inhibition (SnnTorchKernel.Inhibit), group d for instance due[d], after the rule left
+    /// each neuron's delayed-reset signal in <paramref name="spikes"/>: the winner is the first neuron
+    /// furthest above its threshold (mem - threshold, strictly greater wins, from neuron 0, as the CPU's
+    /// scan: thread t scans its own block, then blocks combine lower first), only it may fire (spike 1),
+    /// then the immediate reset (reset 0 subtract, 1 zero) and the spk state when there is one.
+    /// </summary>
+    public static void Inhibit(ArrayView<float> mem, ArrayView<float> spkState, int hasSpk, ArrayView<float> spikes, ArrayView<float> thr,
+        ArrayView<float> graded, ArrayView<int> due, int size, int reset, int immediate)
+    {
+        var bestValue = SharedMemory.Allocate<float>(MaxGroupSize);
+        var bestIndex = SharedMemory.Allocate<int>(MaxGroupSize);
+        int t = Group.IdxX;
+        int dim = Group.DimX;
+        long o = (long)due[Grid.IdxX] * size;
+        int per = (size + dim - 1) / dim;
+        int first = t * per;
+        int last = first + per < size ? first + per : size;
+        float best = float.NegativeInfinity;
+        int index = -1;
+        for (int n = first; n < last; n++)
+        {
+            float d = mem[o + n] - thr[n];
+            if (d > best)
+            {
+                best = d;
+                index = n;
+            }
+        }
+
+        bestValue[t] = best;
+        bestIndex[t] = index;
+        Group.Barrier();
+        for (int stride = 1; stride < dim; stride <<= 1)
+        {
+            if (t % (2 * stride) == 0 && t + stride < dim && bestValue[t + stride] > bestValue[t])
+            {
+                bestValue[t] = bestValue[t + stride];
+                bestIndex[t] = bestIndex[t + stride];
+            }
+
+            Group.Barrier();
+        }
+
+        // The CPU starts from neuron 0: it stays the winner when nothing is strictly above it (also when its own difference is NaN).
+        float d0 = mem[o] - thr[0];
+        int winner = bestIndex[0] < 0 || float.IsNaN(d0) ? 0 : bestIndex[0];
+        for (int n = first; n < last; n++)
+        {
+            float r = spikes[o + n];
+            float m = mem[o + n];
+            float spk = n == winner && m - thr[n] > 0f ? 1f : 0f;
+            if (immediate != 0)
+            {
+                float doReset = spk / graded[n] - r;
+                if (reset == LeakyDeviceRule.Subtract)
+                {
+                    mem[o + n] = m - doReset * thr[n];
+                }
+                else if (reset == LeakyDeviceRule.Zero)
+                {
+                    mem[o + n] = m - doReset * m;
+                }
+            }
+
+            spikes[o + n] = spk;
+            if (hasSpk != 0)
+            {
+                spkState[o + n] = spk;
+            }
+        }
+    }
+
+    /// <summary>
     /// External input as an event list: group d writes instance due[d]'s pairs (neuron, value bits) into
     /// its input row, whose other entries are zero at this point of the step. The values are the
     /// host's sums of the step's events, so repeats write the same value. <paramref name="events"/>

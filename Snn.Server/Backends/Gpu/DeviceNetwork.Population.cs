@@ -26,6 +26,7 @@ internal sealed partial class DeviceNetwork
         SinabsExpLeak,
         RSynaptic,
         NirGeneric,
+        NorseLifAdEx,
     }
 
     /// <summary>A population's buffers on the device, its rule and its compaction buffers.</summary>
@@ -71,7 +72,6 @@ internal sealed partial class DeviceNetwork
             ChunkCounts = a.Allocate1D<int>((long)_chunks * net._instances);
             ChunkOffsets = a.Allocate1D<int>((long)_chunks * net._instances);
             Outputs = new DeviceOutputs(a, net._stream, net._mapped, net._instances, population.Size);
-            Fused = population.Size > 0 && population.Size <= net._k.Chunk;
             _lanes = a.Allocate1D<float>(1);
 
             // Inputs are zero between steps: a fused kernel zeroes what it read, others are cleared before each step.
@@ -115,7 +115,12 @@ internal sealed partial class DeviceNetwork
         public bool Binary { get; private set; }
 
         /// <summary>At most one chunk: stepped and compacted by one launch, which also leaves its inputs zero (<see cref="DeviceKernels.NeuronSmall{TRule}"/>).</summary>
-        public bool Fused { get; }
+        public bool Fused => Population.Size > 0 && Population.Size <= _net._k.Chunk && _inhibition is null;
+
+        /// <summary>snntorch's inhibition pass of this population (after the neuron step, before compaction), or null.</summary>
+        private ISnnTorchInhibition? _inhibition;
+        private MemoryBuffer1D<float, Stride1D.Dense>? _inhibitThreshold;
+        private MemoryBuffer1D<float, Stride1D.Dense>? _inhibitGraded;
 
         private (float[] Host, ArrayView<float> View) _inputStaging;
         private readonly List<IDisposable> _stagingOwned = [];
@@ -197,21 +202,22 @@ internal sealed partial class DeviceNetwork
         public static PopulationKind KindOf(Population p) => p.Kernel switch
         {
             _ when p.Model is StatelessModel => PopulationKind.Stateless,
-            VectorKernel<SnnTorchLeakyRule> k when !k.Rule.Inhibition => PopulationKind.Leaky,
+            VectorKernel<SnnTorchLeakyRule> => PopulationKind.Leaky,
             VectorKernel<SinabsLifRule> => PopulationKind.SinabsLif,
             VectorKernel<NorseLifRule> => PopulationKind.NorseLif,
-            VectorKernel<SnnTorchSynapticRule> k when !k.Rule.Inhibition => PopulationKind.Synaptic,
+            VectorKernel<SnnTorchSynapticRule> => PopulationKind.Synaptic,
             VectorKernel<NorseIafRule> => PopulationKind.NorseIaf,
-            VectorKernel<SnnTorchAlphaRule> k when !k.Rule.Inhibition => PopulationKind.Alpha,
-            VectorKernel<SnnTorchLapicqueRule> k when !k.Rule.Inhibition => PopulationKind.Lapicque,
-            VectorKernel<SnnTorchRLeakyRule> k when !k.Rule.Inhibition => PopulationKind.RLeaky,
+            VectorKernel<SnnTorchAlphaRule> => PopulationKind.Alpha,
+            VectorKernel<SnnTorchLapicqueRule> => PopulationKind.Lapicque,
+            VectorKernel<SnnTorchRLeakyRule> => PopulationKind.RLeaky,
             VectorKernel<SinabsAlifRule> => PopulationKind.SinabsAlif,
             VectorKernel<NorseLsnnRule> => PopulationKind.NorseLsnn,
             VectorKernel<NorseLifBoxRule> => PopulationKind.NorseLifBox,
             VectorKernel<NorseLiBoxRule> => PopulationKind.NorseLiBox,
             VectorKernel<SinabsExpLeakRule> => PopulationKind.SinabsExpLeak,
-            VectorKernel<SnnTorchRSynapticRule> k when !k.Rule.Inhibition => PopulationKind.RSynaptic,
+            VectorKernel<SnnTorchRSynapticRule> => PopulationKind.RSynaptic,
             VectorKernel<NirGenericRule> => PopulationKind.NirGeneric,
+            NorseLifAdExKernel => PopulationKind.NorseLifAdEx,
             _ => PopulationKind.Unsupported,
         };
 
@@ -227,11 +233,27 @@ internal sealed partial class DeviceNetwork
 
             Spikes.View.CopyFromCPU(s, p.Spikes.AsSpan());
             _kind = KindOf(p);
+            _inhibition = p.Kernel is ISnnTorchInhibition { Inhibition: true } inhibition ? inhibition : null;
+            int inhibit = _inhibition is null ? 0 : 1;
+            _inhibitThreshold?.Dispose();
+            _inhibitGraded?.Dispose();
+            _inhibitThreshold = _inhibitGraded = null;
+            if (_inhibition is { } inh)
+            {
+                _inhibitThreshold = _net._accelerator.Allocate1D<float>(Math.Max(1, p.Size));
+                _inhibitGraded = _net._accelerator.Allocate1D<float>(Math.Max(1, p.Size));
+                _inhibitThreshold.View.CopyFromCPU(s, Enumerable.Range(0, Math.Max(1, p.Size)).Select(n => inh.Threshold.At(n)).ToArray());
+                _inhibitGraded.View.CopyFromCPU(s, Enumerable.Range(0, Math.Max(1, p.Size)).Select(n => inh.Graded.At(n)).ToArray());
+            }
+
+            // Inputs are zero between steps (whether the population is fused may have changed).
+            Input.View.MemSetToZero(s);
+            RecurrentInput?.View.MemSetToZero(s);
             float[] lanes = [0f];
             switch (p.Kernel)
             {
                 case VectorKernel<SnnTorchLeakyRule> k:
-                    _leaky = new LeakyDeviceRule((int)k.Rule.Reset, k.Rule.Delay ? 1 : 0);
+                    _leaky = new LeakyDeviceRule((int)k.Rule.Reset, k.Rule.Delay ? 1 : 0, inhibit);
                     lanes = Lanes(k.LaneCount, k.Lane);
                     break;
                 case VectorKernel<SinabsLifRule> k:
@@ -243,22 +265,22 @@ internal sealed partial class DeviceNetwork
                     lanes = Lanes(k.LaneCount, k.Lane);
                     break;
                 case VectorKernel<SnnTorchSynapticRule> k:
-                    _synaptic = new SynapticDeviceRule((int)k.Rule.Reset, k.Rule.Delay ? 1 : 0);
+                    _synaptic = new SynapticDeviceRule((int)k.Rule.Reset, k.Rule.Delay ? 1 : 0, inhibit);
                     lanes = Lanes(k.LaneCount, k.Lane);
                     break;
                 case VectorKernel<NorseIafRule> k:
                     lanes = Lanes(k.LaneCount, k.Lane);
                     break;
                 case VectorKernel<SnnTorchAlphaRule> k:
-                    _alpha = new AlphaDeviceRule((int)k.Rule.Reset);
+                    _alpha = new AlphaDeviceRule((int)k.Rule.Reset, inhibit);
                     lanes = Lanes(k.LaneCount, k.Lane);
                     break;
                 case VectorKernel<SnnTorchLapicqueRule> k:
-                    _lapicque = new LapicqueDeviceRule((int)k.Rule.Reset);
+                    _lapicque = new LapicqueDeviceRule((int)k.Rule.Reset, inhibit);
                     lanes = Lanes(k.LaneCount, k.Lane);
                     break;
                 case VectorKernel<SnnTorchRLeakyRule> k:
-                    _rleaky = new RLeakyDeviceRule((int)k.Rule.Reset, k.Rule.Delay ? 1 : 0);
+                    _rleaky = new RLeakyDeviceRule((int)k.Rule.Reset, k.Rule.Delay ? 1 : 0, inhibit);
                     lanes = Lanes(k.LaneCount, k.Lane);
                     break;
                 case VectorKernel<SinabsAlifRule> k:
@@ -282,8 +304,11 @@ internal sealed partial class DeviceNetwork
                     lanes = Lanes(k.LaneCount, k.Lane);
                     break;
                 case VectorKernel<SnnTorchRSynapticRule> k:
-                    _rsynaptic = new RSynapticDeviceRule((int)k.Rule.Reset);
+                    _rsynaptic = new RSynapticDeviceRule((int)k.Rule.Reset, inhibit);
                     lanes = Lanes(k.LaneCount, k.Lane);
+                    break;
+                case NorseLifAdExKernel k:
+                    lanes = Lanes(k.ParameterCount, k.Parameter);
                     break;
                 case VectorKernel<NirGenericRule> k:
                     _nir = new NirGenericDeviceRule(k.Rule.Leaky ? 1 : 0, k.Rule.Synaptic ? 1 : 0, k.Rule.Spiking ? 1 : 0);
@@ -295,12 +320,13 @@ internal sealed partial class DeviceNetwork
             _lanes = _net._accelerator.Allocate1D<float>(lanes.Length);
             _lanes.View.CopyFromCPU(s, lanes);
             _scalarLanes = ScalarLanes(lanes, p.Size);
-            Binary = _kind switch
+            Binary = _inhibition is not null || _kind switch
             {
                 PopulationKind.Leaky or PopulationKind.RLeaky => lanes.AsSpan(2 * p.Size, p.Size).IndexOfAnyExcept(1f) < 0, // graded_spikes_factor
                 PopulationKind.SinabsLif => _sinabs.SingleSpike,
                 PopulationKind.SinabsAlif => _alif.SingleSpike,
                 PopulationKind.NirGeneric => _nir.Binary,
+                PopulationKind.NorseLifAdEx => true,
                 PopulationKind.NorseLif or PopulationKind.Synaptic or PopulationKind.NorseIaf or PopulationKind.Alpha or PopulationKind.Lapicque
                     or PopulationKind.NorseLsnn or PopulationKind.NorseLifBox or PopulationKind.RSynaptic => true,
                 _ => false, // input and passthrough (any value), norse.LIBox and sinabs.ExpLeak (the membrane)
@@ -366,6 +392,7 @@ internal sealed partial class DeviceNetwork
                 case PopulationKind.SinabsExpLeak: Launch(_expLeak, due, dc, slot); break;
                 case PopulationKind.RSynaptic: Launch(_rsynaptic, due, dc, slot); break;
                 case PopulationKind.NirGeneric: Launch(_nir, due, dc, slot); break;
+                case PopulationKind.NorseLifAdEx: Launch(default(NorseLifAdExDeviceRule), due, dc, slot); break;
                 default:
                     throw new InvalidOperationException($"population '{Population.Name}' ({Population.Model.Name}) has no device kernel");
             }
@@ -398,6 +425,15 @@ internal sealed partial class DeviceNetwork
             var groups = k.Groups(dc * _chunks);
             kernels.Step(s, groups, rule, s0, s1, s2, s3, x, rec, Spikes.View, _lanes.View, _scalarLanes, due, size, _chunks, StateCount, recurrent,
                 ChunkCounts.View);
+            if (_inhibition is { } inh)
+            {
+                // The rule left the reset signal; the inhibition pass decides the spikes, then they are compacted.
+                k.Inhibit(s, k.Groups(dc), State[inh.MemState].View, inh.SpkState >= 0 ? State[inh.SpkState].View : empty, inh.SpkState >= 0 ? 1 : 0,
+                    Spikes.View, _inhibitThreshold!.View, _inhibitGraded!.View, due, size, (int)inh.Reset, inh.ImmediateReset ? 1 : 0);
+                Compact(due, dc, slot);
+                return;
+            }
+
             k.ScanChunks(s, k.Groups(dc), ChunkCounts.View, ChunkOffsets.View, Counts.View, Outputs.Counts(slot), due, _chunks);
             k.WriteChunks(s, groups, Spikes.View, due, size, _chunks, ChunkOffsets.View, SpikeIndex.View, SpikeValue.View,
                 Outputs.Index(slot), Outputs.Values(slot), writeValues);
@@ -447,6 +483,8 @@ internal sealed partial class DeviceNetwork
             ChunkCounts.Dispose();
             ChunkOffsets.Dispose();
             Constant?.Dispose();
+            _inhibitThreshold?.Dispose();
+            _inhibitGraded?.Dispose();
             _lanes.Dispose();
             Outputs.Dispose();
             foreach (var b in _stagingOwned)

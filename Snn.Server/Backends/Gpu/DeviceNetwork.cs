@@ -116,7 +116,7 @@ internal sealed partial class DeviceNetwork : IDisposable
         {
             if (DevicePopulation.KindOf(p) == PopulationKind.Unsupported)
             {
-                return $"population '{p.Name}' ({p.Model.Name}{(p.Model.Name.StartsWith("snntorch.", StringComparison.Ordinal) ? ", inhibition" : "")})";
+                return $"population '{p.Name}' ({p.Model.Name})";
             }
         }
 

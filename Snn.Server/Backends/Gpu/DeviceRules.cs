@@ -3,10 +3,10 @@ using ILGPU;
 namespace Snn.Server.Backends.Gpu;
 
 /// <summary>
-/// snntorch.Leaky without inhibition: SnnTorchLeakyRule (Models/SnnTorchLeaky.cs) on one neuron.
+/// snntorch.Leaky: SnnTorchLeakyRule (Models/SnnTorchLeaky.cs) on one neuron.
 /// Lanes: 0 beta (clamped), 1 threshold, 2 graded_spikes_factor.
 /// </summary>
-internal readonly struct LeakyDeviceRule(int reset, int delay) : IDeviceRule
+internal readonly struct LeakyDeviceRule(int reset, int delay, int inhibition) : IDeviceRule
 {
     public const int Subtract = 0;
     public const int Zero = 1;
@@ -28,6 +28,12 @@ internal readonly struct LeakyDeviceRule(int reset, int delay) : IDeviceRule
         else
         {
             mem = beta * mem + x;
+        }
+
+        if (inhibition != 0)
+        {
+            spike = r; // the inhibition pass fires and resets (DeviceKernels.Inhibit)
+            return;
         }
 
         spike = (mem - thr > 0f ? 1f : 0f) * graded;
@@ -99,10 +105,10 @@ internal readonly struct NorseLifDeviceRule : IDeviceRule
 }
 
 /// <summary>
-/// snntorch.Synaptic without inhibition: SnnTorchSynapticRule (Models/SnnTorchSynaptic.cs) on one
+/// snntorch.Synaptic: SnnTorchSynapticRule (Models/SnnTorchSynaptic.cs) on one
 /// neuron. Lanes: 0 alpha, 1 beta (both clamped), 2 threshold. States: syn, mem.
 /// </summary>
-internal readonly struct SynapticDeviceRule(int reset, int delay) : IDeviceRule
+internal readonly struct SynapticDeviceRule(int reset, int delay, int inhibition) : IDeviceRule
 {
     public void Step(DeviceLanes p, int n, ref float syn, ref float mem, ref float unused2, ref float unused3, float x, float rec, out float spike)
     {
@@ -117,6 +123,12 @@ internal readonly struct SynapticDeviceRule(int reset, int delay) : IDeviceRule
         else if (reset == LeakyDeviceRule.Zero)
         {
             mem = mem - mem * r;
+        }
+
+        if (inhibition != 0)
+        {
+            spike = r;
+            return;
         }
 
         spike = mem - thr > 0f ? 1f : 0f;
@@ -148,10 +160,10 @@ internal readonly struct NorseIafDeviceRule : IDeviceRule
 }
 
 /// <summary>
-/// snntorch.Alpha without inhibition: SnnTorchAlphaRule (Models/SnnTorchAlpha.cs). Lanes: 0 alpha,
+/// snntorch.Alpha: SnnTorchAlphaRule (Models/SnnTorchAlpha.cs). Lanes: 0 alpha,
 /// 1 beta (clamped), 2 tau_alpha, 3 threshold. States: syn_exc, syn_inh, mem.
 /// </summary>
-internal readonly struct AlphaDeviceRule(int reset) : IDeviceRule
+internal readonly struct AlphaDeviceRule(int reset, int inhibition) : IDeviceRule
 {
     public void Step(DeviceLanes p, int n, ref float synExc, ref float synInh, ref float mem, ref float unused3,
         float x, float rec, out float spike)
@@ -175,15 +187,15 @@ internal readonly struct AlphaDeviceRule(int reset) : IDeviceRule
             mem = mem - (-synInhPrev) * r;
         }
 
-        spike = mem - thr > 0f ? 1f : 0f;
+        spike = inhibition != 0 ? r : (mem - thr > 0f ? 1f : 0f);
     }
 }
 
 /// <summary>
-/// snntorch.Lapicque without inhibition: SnnTorchLapicqueRule (Models/SnnTorchLapicque.cs). Lanes:
+/// snntorch.Lapicque: SnnTorchLapicqueRule (Models/SnnTorchLapicque.cs). Lanes:
 /// 0 R, 1 1/(R*C), 2 time_step, 3 decay, 4 threshold. State: mem.
 /// </summary>
-internal readonly struct LapicqueDeviceRule(int reset) : IDeviceRule
+internal readonly struct LapicqueDeviceRule(int reset, int inhibition) : IDeviceRule
 {
     public void Step(DeviceLanes p, int n, ref float mem, ref float unused1, ref float unused2, ref float unused3,
         float x, float rec, out float spike)
@@ -194,15 +206,15 @@ internal readonly struct LapicqueDeviceRule(int reset) : IDeviceRule
         mem = reset == LeakyDeviceRule.Subtract ? baseValue - r * thr
             : reset == LeakyDeviceRule.Zero ? baseValue - r * baseValue
             : baseValue;
-        spike = mem - thr > 0f ? 1f : 0f;
+        spike = inhibition != 0 ? r : (mem - thr > 0f ? 1f : 0f);
     }
 }
 
 /// <summary>
-/// snntorch.RLeaky without inhibition: SnnTorchRLeakyRule (Models/SnnTorchRLeaky.cs). Lanes: 0 beta
+/// snntorch.RLeaky: SnnTorchRLeakyRule (Models/SnnTorchRLeaky.cs). Lanes: 0 beta
 /// (clamped), 1 threshold, 2 graded_spikes_factor. States: spk, mem. Takes the recurrent input.
 /// </summary>
-internal readonly struct RLeakyDeviceRule(int reset, int delay) : IDeviceRule
+internal readonly struct RLeakyDeviceRule(int reset, int delay, int inhibition) : IDeviceRule
 {
     public void Step(DeviceLanes p, int n, ref float spk, ref float mem, ref float unused2, ref float unused3,
         float x, float rec, out float spike)
@@ -214,6 +226,12 @@ internal readonly struct RLeakyDeviceRule(int reset, int delay) : IDeviceRule
         mem = reset == LeakyDeviceRule.Subtract ? baseValue - r * thr
             : reset == LeakyDeviceRule.Zero ? baseValue - r * baseValue
             : baseValue;
+        if (inhibition != 0)
+        {
+            spike = r; // the inhibition pass fires, resets and stores spk
+            return;
+        }
+
         spike = (mem - thr > 0f ? 1f : 0f) * graded;
         spk = spike;
         if (delay == 0)
@@ -336,10 +354,10 @@ internal readonly struct SinabsExpLeakDeviceRule(int normInput, int clip) : IDev
 }
 
 /// <summary>
-/// snntorch.RSynaptic without inhibition: SnnTorchRSynapticRule (Models/SnnTorchRSynaptic.cs). Lanes:
+/// snntorch.RSynaptic: SnnTorchRSynapticRule (Models/SnnTorchRSynaptic.cs). Lanes:
 /// 0 alpha, 1 beta (both clamped), 2 threshold. States: spk, syn, mem. Takes the recurrent input.
 /// </summary>
-internal readonly struct RSynapticDeviceRule(int reset) : IDeviceRule
+internal readonly struct RSynapticDeviceRule(int reset, int inhibition) : IDeviceRule
 {
     public void Step(DeviceLanes p, int n, ref float spk, ref float syn, ref float mem, ref float unused3,
         float x, float rec, out float spike)
@@ -355,6 +373,12 @@ internal readonly struct RSynapticDeviceRule(int reset) : IDeviceRule
         else if (reset == LeakyDeviceRule.Zero)
         {
             mem = mem - mem * r;
+        }
+
+        if (inhibition != 0)
+        {
+            spike = r; // the inhibition pass fires and stores spk
+            return;
         }
 
         spike = mem - thr > 0f ? 1f : 0f;
@@ -393,6 +417,29 @@ internal readonly struct NirGenericDeviceRule(int leaky, int synaptic, int spiki
         {
             spike = v;
         }
+    }
+}
+
+/// <summary>
+/// norse.LIFAdEx: NorseLifAdExKernel (Models/NorseLifAdEx.cs) on one neuron. Lanes: 0 cM, 1 ncS, 2 cA,
+/// 3 v_leak, 4 v_th, 5 v_reset, 6 delta_T, 7 adaptation_current, 8 adaptation_spike. States: v, i, a.
+/// Its exponential is the accelerator's: the CPU's on ILGPU's CPU accelerator, the device's on a GPU,
+/// where it may differ from the CPU in the last bits (the model's tolerance, as against norse).
+/// </summary>
+internal readonly struct NorseLifAdExDeviceRule : IDeviceRule
+{
+    public void Step(DeviceLanes p, int n, ref float v, ref float i, ref float a, ref float unused3, float x, float rec, out float spike)
+    {
+        float vOld = v;
+        float iJump = i + x;
+        float dvExp = p[6, n] * MathF.Exp((vOld - p[4, n]) / p[6, n]);
+        float vDecayed = vOld + p[0, n] * ((((p[3, n] - vOld) + dvExp) + iJump) - a);
+        i = iJump + p[1, n] * iJump;
+        float aDecayed = a + p[2, n] * (p[7, n] * (vOld - p[3, n]) - a); // uses the old v
+        float z = vDecayed - p[4, n] > 0f ? 1f : 0f;
+        v = (1f - z) * vDecayed + z * p[5, n];
+        a = aDecayed + z * p[8, n];
+        spike = z;
     }
 }
 

@@ -1,3 +1,4 @@
+using ILGPU.Algorithms;
 using ILGPU;
 using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
@@ -42,6 +43,7 @@ internal sealed partial class GpuBackend : IComputeBackend, IDisposable
         var context = Context.Create(b =>
         {
             b.Optimize(OptimizationLevel.O1);
+            b.EnableAlgorithms(); // MathF.Exp in kernels (norse.LIFAdEx) on PTX and OpenCL
             switch (kind)
             {
                 case "cuda": b.Cuda(); break;

@@ -1,3 +1,4 @@
+using ILGPU.Algorithms;
 using ILGPU;
 using ILGPU.Backends.EntryPoints;
 using ILGPU.Backends.PTX;
@@ -27,7 +28,7 @@ public sealed class PtxRoundingTests
     [Fact]
     public void Every_f32_add_sub_and_mul_rounds_to_nearest_after_the_rewrite()
     {
-        using var context = Context.Create(b => b.Optimize(OptimizationLevel.O1));
+        using var context = Context.Create(b => b.Optimize(OptimizationLevel.O1).EnableAlgorithms());
         int unroundedBefore = 0;
         foreach (var (name, kernel) in Compile(context))
         {
@@ -38,7 +39,11 @@ public sealed class PtxRoundingTests
                 $"{name}: {string.Join(", ", KernelLoader.ContractibleInstructions(rounded).Distinct())} left in\n{rounded}");
             Assert.DoesNotContain("div.full", rounded);
             Assert.DoesNotMatch(@"\b(fma|mad)(\.[a-z]+)*\.f32\b", rounded);
-            Assert.True(!rounded.Contains(".approx.f32", StringComparison.Ordinal), $"{name}: {string.Join(" | ", rounded.Split('\n').Where(l => l.Contains(".approx", StringComparison.Ordinal)))}");
+            // Approximate instructions only for norse.LIFAdEx's exponential (the device's ex2: that model states a
+            // tolerance, as against norse); every other kernel is bit-exact with the CPU.
+            var approx = rounded.Split('\n').Where(l => l.Contains(".approx", StringComparison.Ordinal)).ToArray();
+            bool allowed = name.Contains(nameof(NorseLifAdExDeviceRule), StringComparison.Ordinal) && approx.All(l => l.Contains("ex2.approx.f32", StringComparison.Ordinal));
+            Assert.True(approx.Length == 0 || allowed, $"{name}: {string.Join(" | ", approx)}");
             Assert.DoesNotContain(".ftz.", rounded);
         }
 
@@ -50,7 +55,7 @@ public sealed class PtxRoundingTests
     public void The_rewritten_text_loads_as_a_kernel_object()
     {
         // Exercises the reflection on ILGPU internals that loading rewritten PTX relies on, without a GPU.
-        using var context = Context.Create(b => b.Optimize(OptimizationLevel.O1));
+        using var context = Context.Create(b => b.Optimize(OptimizationLevel.O1).EnableAlgorithms());
         var (_, kernel) = Compile(context).First();
         string rounded = KernelLoader.RoundToNearest(kernel.PTXAssembly);
         var copy = KernelLoader.WithPtx(kernel, rounded);
