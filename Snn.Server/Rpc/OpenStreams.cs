@@ -14,11 +14,16 @@ internal sealed class OpenStreams
 
     public void Exit() => Interlocked.Decrement(ref _count);
 
+    /// <summary>How long a stopping server keeps the connections open after its streams ended, for clients to read their status.</summary>
+    public static readonly TimeSpan ReadGrace = TimeSpan.FromSeconds(1.5);
+
     /// <summary>
     /// Waits until no streaming call is in progress (at most <paramref name="limit"/>), then, if there
-    /// were any, half a second more: Kestrel closes each connection once its streams are done, and a
-    /// close with unread bytes in the socket (a duplex client still sending) resets the TCP connection,
-    /// which can discard the final status before a busy client has read it.
+    /// were any, <see cref="ReadGrace"/> more: Kestrel closes each connection once its streams are done,
+    /// and a close with unread bytes in the socket (a duplex client still sending) resets the TCP
+    /// connection, which on Linux discards what the client has received and not yet read, the final
+    /// status included. Half a second was too short for a client on a loaded 2-core machine (a
+    /// functional test saw its Run stream end INTERNAL once in a full parallel test run).
     /// </summary>
     public async Task DrainAsync(TimeSpan limit)
     {
@@ -33,6 +38,6 @@ internal sealed class OpenStreams
             await Task.Delay(10);
         }
 
-        await Task.Delay(500);
+        await Task.Delay(ReadGrace);
     }
 }
