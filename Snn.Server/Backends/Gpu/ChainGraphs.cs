@@ -19,9 +19,6 @@ internal sealed class ChainGraphs(bool enabled) : IDisposable
     /// <summary>Whether this network uses graphs (CUDA with the driver's graph calls, and no capture refused so far).</summary>
     public bool Enabled { get; private set; } = enabled;
 
-    /// <summary>Why graphs were turned off, if they were.</summary>
-    public string? Refused { get; private set; }
-
     /// <summary>The graph of this shape, or zero.</summary>
     public IntPtr Find(List<int> key)
     {
@@ -69,12 +66,11 @@ internal sealed class ChainGraphs(bool enabled) : IDisposable
         _graphs.Add(([.. key], exec));
     }
 
-    /// <summary>Stops using graphs for this network (the driver refused a capture).</summary>
-    public void Disable(string reason)
+    /// <summary>Stops using graphs for this network (the driver refused a capture; the backend logs why).</summary>
+    public void Disable()
     {
         Clear();
         Enabled = false;
-        Refused = reason;
     }
 
     /// <summary>Drops every graph (the buffers they point at moved).</summary>

@@ -175,15 +175,7 @@ internal static class DeviceKernels
             float spk = n == winner && m - thr[n] > 0f ? 1f : 0f;
             if (immediate != 0)
             {
-                float doReset = spk / graded[n] - r;
-                if (reset == LeakyDeviceRule.Subtract)
-                {
-                    mem[o + n] = m - doReset * thr[n];
-                }
-                else if (reset == LeakyDeviceRule.Zero)
-                {
-                    mem[o + n] = m - doReset * m;
-                }
+                mem[o + n] = LeakyDeviceRule.Reset(m, spk / graded[n] - r, thr[n], reset);
             }
 
             spikes[o + n] = spk;

@@ -534,7 +534,7 @@ internal sealed partial class DeviceNetwork : IDisposable
         }
         catch (Exception e)
         {
-            _graphs.Disable(e.Message);
+            _graphs.Disable();
             _backend.GraphsRefused(_network, e.Message);
             return IntPtr.Zero;
         }

@@ -21,6 +21,11 @@ internal sealed class DeviceOutputs(Accelerator accelerator, AcceleratorStream s
     private ArrayView<int> _countsView;
     private ArrayView<int> _indexView;
     private ArrayView<float> _valueView;
+
+    // The host arrays' views, for the copies back (OpenCL only).
+    private ArrayView<int> _countsHost;
+    private ArrayView<int> _indexHost;
+    private ArrayView<float> _valueHost;
     private long Total => (long)instances * size;
 
     private bool _binary;
@@ -42,9 +47,6 @@ internal sealed class DeviceOutputs(Accelerator accelerator, AcceleratorStream s
             _binary = value;
         }
     }
-
-    /// <summary>Slots allocated.</summary>
-    public int Slots { get; private set; }
 
     /// <summary>Allocates the lists for <paramref name="slots"/> step slots (the queue must be empty).</summary>
     public void Reserve(int slots)
@@ -71,13 +73,7 @@ internal sealed class DeviceOutputs(Accelerator accelerator, AcceleratorStream s
             (_countsHost, _indexHost, _valueHost) = (countsHost, indexHost, valueHost);
         }
 
-        Slots = slots;
     }
-
-    // The host arrays' views, for the copies back (OpenCL only).
-    private ArrayView<int> _countsHost;
-    private ArrayView<int> _indexHost;
-    private ArrayView<float> _valueHost;
 
     /// <summary>Where the kernels write the counts of <paramref name="slot"/> ([instance]).</summary>
     public ArrayView<int> Counts(int slot) => _countsView.SubView((long)slot * instances, instances);
@@ -152,6 +148,5 @@ internal sealed class DeviceOutputs(Accelerator accelerator, AcceleratorStream s
         }
 
         _owned.Clear();
-        Slots = 0;
     }
 }

@@ -11,6 +11,13 @@ internal readonly struct LeakyDeviceRule(int reset, int delay, int inhibition) :
     public const int Subtract = 0;
     public const int Zero = 1;
 
+    /// <summary>
+    /// snntorch's reset of <paramref name="mem"/> by <paramref name="amount"/> (a spike, or the immediate
+    /// reset's correction): subtract takes amount × threshold off, zero takes amount × mem off, none keeps it.
+    /// </summary>
+    public static float Reset(float mem, float amount, float thr, int reset) =>
+        reset == Subtract ? mem - amount * thr : reset == Zero ? mem - amount * mem : mem;
+
     public void Step(DeviceLanes p, int n, ref float mem, ref float unused1, ref float unused2, ref float unused3, float x, float rec, out float spike)
     {
         float beta = p[0, n];
@@ -40,14 +47,7 @@ internal readonly struct LeakyDeviceRule(int reset, int delay, int inhibition) :
         if (delay == 0)
         {
             float doReset = spike / graded - r;
-            if (reset == Subtract)
-            {
-                mem = mem - doReset * thr;
-            }
-            else if (reset == Zero)
-            {
-                mem = mem - doReset * mem;
-            }
+            mem = LeakyDeviceRule.Reset(mem, doReset, thr, reset);
         }
     }
 }
@@ -116,14 +116,7 @@ internal readonly struct SynapticDeviceRule(int reset, int delay, int inhibition
         float r = mem - thr > 0f ? 1f : 0f;
         syn = p[0, n] * syn + x;
         mem = p[1, n] * mem + syn;
-        if (reset == LeakyDeviceRule.Subtract)
-        {
-            mem = mem - r * thr;
-        }
-        else if (reset == LeakyDeviceRule.Zero)
-        {
-            mem = mem - mem * r;
-        }
+        mem = LeakyDeviceRule.Reset(mem, r, thr, reset);
 
         if (inhibition != 0)
         {
@@ -135,14 +128,7 @@ internal readonly struct SynapticDeviceRule(int reset, int delay, int inhibition
         if (delay == 0)
         {
             float doReset = spike - r;
-            if (reset == LeakyDeviceRule.Subtract)
-            {
-                mem = mem - doReset * thr;
-            }
-            else if (reset == LeakyDeviceRule.Zero)
-            {
-                mem = mem - doReset * mem;
-            }
+            mem = LeakyDeviceRule.Reset(mem, doReset, thr, reset);
         }
     }
 }
@@ -237,14 +223,7 @@ internal readonly struct RLeakyDeviceRule(int reset, int delay, int inhibition) 
         if (delay == 0)
         {
             float doReset = spike / graded - r;
-            if (reset == LeakyDeviceRule.Subtract)
-            {
-                mem = mem - doReset * thr;
-            }
-            else if (reset == LeakyDeviceRule.Zero)
-            {
-                mem = mem - doReset * mem;
-            }
+            mem = LeakyDeviceRule.Reset(mem, doReset, thr, reset);
         }
     }
 }
@@ -366,14 +345,7 @@ internal readonly struct RSynapticDeviceRule(int reset, int inhibition) : IDevic
         float r = mem - thr > 0f ? 1f : 0f;
         syn = (p[0, n] * syn + x) + rec;
         mem = p[1, n] * mem + syn;
-        if (reset == LeakyDeviceRule.Subtract)
-        {
-            mem = mem - r * thr;
-        }
-        else if (reset == LeakyDeviceRule.Zero)
-        {
-            mem = mem - mem * r;
-        }
+        mem = LeakyDeviceRule.Reset(mem, r, thr, reset);
 
         if (inhibition != 0)
         {
