@@ -6,7 +6,8 @@ namespace Snn.Server.Backends.Gpu;
 /// <summary>Launches <see cref="DeviceKernels.NeuronCount{TRule}"/> for one rule.</summary>
 internal delegate void NeuronLauncher<TRule>(AcceleratorStream stream, KernelConfig config, TRule rule,
     ArrayView<float> s0, ArrayView<float> s1, ArrayView<float> s2, ArrayView<float> s3, ArrayView<float> x, ArrayView<float> rec,
-    ArrayView<float> spikes, ArrayView<float> p, int scalar, ArrayView<int> due, int size, int chunks, int states, int recurrent, ArrayView<int> chunkCounts)
+    ArrayView<float> spikes, ArrayView<float> p, int scalar, ArrayView<int> due, int size, int chunks, int states, int recurrent, int zeroInput,
+    ArrayView<int> chunkCounts)
     where TRule : struct, IDeviceRule;
 
 /// <summary>Launches <see cref="DeviceKernels.NeuronSmall{TRule}"/> for one rule.</summary>
@@ -24,8 +25,11 @@ internal sealed record NeuronKernels<TRule>(NeuronLauncher<TRule> Step, SmallNeu
 /// <summary>The backend's kernels, compiled once per accelerator (PTX rounded, see <see cref="KernelLoader"/>).</summary>
 internal sealed class DeviceKernelSet(Accelerator accelerator)
 {
-    /// <summary>Threads per group: 256 on a GPU, fewer on ILGPU's CPU accelerator (each of its threads is an OS thread).</summary>
-    public int GroupSize { get; } = Math.Min(DeviceKernels.MaxGroupSize, accelerator.MaxNumThreadsPerGroup);
+    /// <summary>
+    /// Threads per group: 256 on a GPU, fewer on ILGPU's CPU accelerator (each of its threads is an OS
+    /// thread); a power of two, as the group reductions need.
+    /// </summary>
+    public int GroupSize { get; } = 1 << System.Numerics.BitOperations.Log2((uint)Math.Min(DeviceKernels.MaxGroupSize, accelerator.MaxNumThreadsPerGroup));
 
     /// <summary>Neurons one compaction group covers.</summary>
     public int Chunk => GroupSize * DeviceKernels.PerThread;
@@ -97,14 +101,19 @@ internal sealed class DeviceKernelSet(Accelerator accelerator)
     public Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, int, int, ArrayView<int>> CountChunks { get; } =
         Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, int, int, ArrayView<int>>>(accelerator, nameof(DeviceKernels.CountChunks));
 
-    public Action<AcceleratorStream, KernelConfig, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, int> ScanChunks { get; } =
-        Load<Action<AcceleratorStream, KernelConfig, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, int>>(
-            accelerator, nameof(DeviceKernels.ScanChunks));
+    public Action<AcceleratorStream, KernelConfig, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>,
+        int, int> ScanTiles { get; } =
+        Load<Action<AcceleratorStream, KernelConfig, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>,
+            int, int>>(accelerator, nameof(DeviceKernels.ScanTiles));
 
-    public Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, int, int, ArrayView<int>, ArrayView<int>, ArrayView<float>,
-        ArrayView<int>, ArrayView<float>, int> WriteChunks { get; } =
-        Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, int, int, ArrayView<int>, ArrayView<int>, ArrayView<float>,
-            ArrayView<int>, ArrayView<float>, int>>(accelerator, nameof(DeviceKernels.WriteChunks));
+    public Action<AcceleratorStream, KernelConfig, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, int> ScanTileTotals { get; } =
+        Load<Action<AcceleratorStream, KernelConfig, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, int>>(
+            accelerator, nameof(DeviceKernels.ScanTileTotals));
+
+    public Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, int, int, ArrayView<int>, ArrayView<int>, int, ArrayView<int>,
+        ArrayView<float>, ArrayView<int>, ArrayView<float>, int> WriteChunks { get; } =
+        Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, int, int, ArrayView<int>, ArrayView<int>, int, ArrayView<int>,
+            ArrayView<float>, ArrayView<int>, ArrayView<float>, int>>(accelerator, nameof(DeviceKernels.WriteChunks));
 
     /// <summary>Groups of <see cref="GroupSize"/> threads covering <paramref name="threads"/>.</summary>
     public KernelConfig Cover(long threads) => new((int)((threads + GroupSize - 1) / GroupSize), GroupSize);
@@ -134,8 +143,8 @@ internal sealed class DeviceKernelSet(Accelerator accelerator)
         {
             nameof(DeviceKernels.Inhibit), nameof(DeviceKernels.ScatterEvents), nameof(DeviceKernels.DenseFromEvents), nameof(DeviceKernels.DenseFromRow),
             nameof(DeviceKernels.OneToOne), nameof(DeviceKernels.RecordDelay), nameof(DeviceKernels.Conv2d), nameof(DeviceKernels.SumPool2d),
-            nameof(DeviceKernels.Sparse), nameof(DeviceKernels.CountChunks),
-            nameof(DeviceKernels.ScanChunks), nameof(DeviceKernels.WriteChunks), nameof(DeviceKernels.CompactSmall),
+            nameof(DeviceKernels.Sparse), nameof(DeviceKernels.CountChunks), nameof(DeviceKernels.ScanTiles),
+            nameof(DeviceKernels.ScanTileTotals), nameof(DeviceKernels.WriteChunks), nameof(DeviceKernels.CompactSmall),
         })
         {
             yield return typeof(DeviceKernels).GetMethod(name)!;

@@ -57,12 +57,13 @@ internal static class DeviceKernels
     /// The neuron step of a population larger than one chunk, fused with compaction's first pass:
     /// group (d, c) steps the neurons of chunk c of instance due[d] (thread t the neurons
     /// c × chunk + e × group size + t, so that consecutive threads touch consecutive neurons) and
-    /// writes how many spiked into chunkCounts[group]. Launch dueCount × chunks groups. The maths is
-    /// the rule's on one neuron, as <see cref="NeuronSmall{TRule}"/>.
+    /// writes how many spiked into chunkCounts[group]. With <paramref name="zeroInput"/> it leaves the
+    /// inputs it read zero for the next step. Launch dueCount × chunks groups. The maths is the rule's
+    /// on one neuron, as <see cref="NeuronSmall{TRule}"/>.
     /// </summary>
     public static void NeuronCount<TRule>(TRule rule, ArrayView<float> s0, ArrayView<float> s1, ArrayView<float> s2, ArrayView<float> s3,
         ArrayView<float> x, ArrayView<float> rec, ArrayView<float> spikes, ArrayView<float> p, int scalar, ArrayView<int> due, int size, int chunks,
-        int states, int recurrent, ArrayView<int> chunkCounts)
+        int states, int recurrent, int zeroInput, ArrayView<int> chunkCounts)
         where TRule : struct, IDeviceRule
     {
         var shared = SharedMemory.Allocate<int>(MaxGroupSize);
@@ -70,55 +71,111 @@ internal static class DeviceKernels
         int d = grp / chunks;
         int c = grp - d * chunks;
         long o = (long)due[d] * size;
-        int mine = 0;
-        for (int k = 0; k < PerThread; k++)
-        {
-            int n = (c * PerThread + k) * Group.DimX + Group.IdxX;
-            if (n < size && StepOne(rule, s0, s1, s2, s3, x, rec, spikes, p, scalar, o + n, n, size, states, recurrent) != 0f)
-            {
-                mine++;
-            }
-        }
+        int dim = Group.DimX;
+        int n = c * PerThread * dim + Group.IdxX;
+        var lanes = new DeviceLanes(p, size, scalar);
 
-        InclusiveScan(mine, shared);
+        // Every load of the thread's four neurons is issued before the first store (see Read).
+        var v0 = Read(s0, s1, s2, s3, x, rec, o, n, size, states, recurrent);
+        var v1 = Read(s0, s1, s2, s3, x, rec, o, n + dim, size, states, recurrent);
+        var v2 = Read(s0, s1, s2, s3, x, rec, o, n + 2 * dim, size, states, recurrent);
+        var v3 = Read(s0, s1, s2, s3, x, rec, o, n + 3 * dim, size, states, recurrent);
+        int mine = Finish(rule, lanes, v0, s0, s1, s2, s3, x, rec, spikes, o, n, size, states, recurrent, zeroInput)
+            + Finish(rule, lanes, v1, s0, s1, s2, s3, x, rec, spikes, o, n + dim, size, states, recurrent, zeroInput)
+            + Finish(rule, lanes, v2, s0, s1, s2, s3, x, rec, spikes, o, n + 2 * dim, size, states, recurrent, zeroInput)
+            + Finish(rule, lanes, v3, s0, s1, s2, s3, x, rec, spikes, o, n + 3 * dim, size, states, recurrent, zeroInput);
+
+        int total = GroupSum(mine, shared);
         if (Group.IdxX == 0)
         {
-            chunkCounts[grp] = shared[Group.DimX - 1];
+            chunkCounts[grp] = total;
         }
     }
 
-    /// <summary>Steps neuron <paramref name="n"/> (at <paramref name="i"/> in the instance-major arrays): state read, rule, state and spike written; returns the spike.</summary>
-    private static float StepOne<TRule>(TRule rule, ArrayView<float> s0, ArrayView<float> s1, ArrayView<float> s2, ArrayView<float> s3,
-        ArrayView<float> x, ArrayView<float> rec, ArrayView<float> spikes, ArrayView<float> p, int scalar, long i, int n, int size, int states, int recurrent)
+    /// <summary>What one neuron's step reads: its state variables, input and recurrent input.</summary>
+    private struct NeuronValues
+    {
+        public float A;
+        public float B;
+        public float C;
+        public float E;
+        public float X;
+        public float R;
+    }
+
+    /// <summary>
+    /// The loads of neuron <paramref name="n"/>'s step (zeros past <paramref name="size"/>). Kept apart from
+    /// <see cref="Finish{TRule}"/> so that a thread issues the loads of all its neurons before the first
+    /// store: the compiler may not move a load above a store to a buffer it cannot tell apart, so a loop
+    /// of whole steps would wait for memory once per neuron instead of once per thread.
+    /// </summary>
+    private static NeuronValues Read(ArrayView<float> s0, ArrayView<float> s1, ArrayView<float> s2, ArrayView<float> s3,
+        ArrayView<float> x, ArrayView<float> rec, long o, int n, int size, int states, int recurrent)
+    {
+        var v = default(NeuronValues);
+        if (n < size)
+        {
+            long i = o + n;
+            v.A = states > 0 ? s0[i] : 0f;
+            v.B = states > 1 ? s1[i] : 0f;
+            v.C = states > 2 ? s2[i] : 0f;
+            v.E = states > 3 ? s3[i] : 0f;
+            v.X = x[i];
+            v.R = recurrent != 0 ? rec[i] : 0f;
+        }
+
+        return v;
+    }
+
+    /// <summary>
+    /// Neuron <paramref name="n"/>'s step from what <see cref="Read"/> loaded: the rule, state and spike
+    /// written, the recurrent input zeroed and, with <paramref name="zeroInput"/> (not for a constant input
+    /// read in place), the input; returns 1 when it spiked (0 past the size).
+    /// </summary>
+    private static int Finish<TRule>(TRule rule, DeviceLanes lanes, NeuronValues v, ArrayView<float> s0, ArrayView<float> s1,
+        ArrayView<float> s2, ArrayView<float> s3, ArrayView<float> x, ArrayView<float> rec, ArrayView<float> spikes, long o, int n, int size,
+        int states, int recurrent, int zeroInput)
         where TRule : struct, IDeviceRule
     {
-        float a = states > 0 ? s0[i] : 0f;
-        float b = states > 1 ? s1[i] : 0f;
-        float c = states > 2 ? s2[i] : 0f;
-        float e = states > 3 ? s3[i] : 0f;
-        rule.Step(new DeviceLanes(p, size, scalar), n, ref a, ref b, ref c, ref e, x[i], recurrent != 0 ? rec[i] : 0f, out float z);
+        if (n >= size)
+        {
+            return 0;
+        }
+
+        long i = o + n;
+        rule.Step(lanes, n, ref v.A, ref v.B, ref v.C, ref v.E, v.X, v.R, out float z);
         if (states > 0)
         {
-            s0[i] = a;
+            s0[i] = v.A;
         }
 
         if (states > 1)
         {
-            s1[i] = b;
+            s1[i] = v.B;
         }
 
         if (states > 2)
         {
-            s2[i] = c;
+            s2[i] = v.C;
         }
 
         if (states > 3)
         {
-            s3[i] = e;
+            s3[i] = v.E;
         }
 
         spikes[i] = z;
-        return z;
+        if (zeroInput != 0)
+        {
+            x[i] = 0f;
+        }
+
+        if (recurrent != 0)
+        {
+            rec[i] = 0f;
+        }
+
+        return z != 0f ? 1 : 0;
     }
 
     /// <summary>
@@ -488,9 +545,9 @@ internal static class DeviceKernels
     /// <summary>
     /// A population of at most one chunk (group size × <see cref="PerThread"/> neurons) stepped and
     /// compacted in one launch: group d steps instance due[d]'s neurons (thread t the
-    /// <see cref="PerThread"/> from t × PerThread), zeroes the input it read for the next step, then
+    /// <see cref="PerThread"/> from t × PerThread), zeroes the inputs it read for the next step, then
     /// counts, scans and writes the spikes and their count into both lists (see
-    /// <see cref="WriteGroup"/>). The same maths as <see cref="Neuron{TRule}"/>, neuron for neuron.
+    /// <see cref="WriteGroup"/>). The same maths as <see cref="NeuronCount{TRule}"/>, neuron for neuron.
     /// </summary>
     public static void NeuronSmall<TRule>(TRule rule, ArrayView<float> s0, ArrayView<float> s1, ArrayView<float> s2, ArrayView<float> s3,
         ArrayView<float> x, ArrayView<float> rec, ArrayView<float> spikes, ArrayView<float> p, int scalar, ArrayView<int> due, int size,
@@ -504,35 +561,23 @@ internal static class DeviceKernels
         int inst = due[Grid.IdxX];
         long o = (long)inst * size;
         int first = Group.IdxX * PerThread;
-        int mine = 0;
-        for (int k = 0; k < PerThread; k++)
-        {
-            int n = first + k;
-            if (n < size)
-            {
-                if (StepOne(rule, s0, s1, s2, s3, x, rec, spikes, p, scalar, o + n, n, size, states, recurrent) != 0f)
-                {
-                    mine++;
-                }
-
-                if (zeroInput != 0)
-                {
-                    x[o + n] = 0f;
-                }
-
-                if (recurrent != 0)
-                {
-                    rec[o + n] = 0f;
-                }
-            }
-        }
+        var lanes = new DeviceLanes(p, size, scalar);
+        var v0 = Read(s0, s1, s2, s3, x, rec, o, first, size, states, recurrent);
+        var v1 = Read(s0, s1, s2, s3, x, rec, o, first + 1, size, states, recurrent);
+        var v2 = Read(s0, s1, s2, s3, x, rec, o, first + 2, size, states, recurrent);
+        var v3 = Read(s0, s1, s2, s3, x, rec, o, first + 3, size, states, recurrent);
+        int mine = Finish(rule, lanes, v0, s0, s1, s2, s3, x, rec, spikes, o, first, size, states, recurrent, zeroInput)
+            + Finish(rule, lanes, v1, s0, s1, s2, s3, x, rec, spikes, o, first + 1, size, states, recurrent, zeroInput)
+            + Finish(rule, lanes, v2, s0, s1, s2, s3, x, rec, spikes, o, first + 2, size, states, recurrent, zeroInput)
+            + Finish(rule, lanes, v3, s0, s1, s2, s3, x, rec, spikes, o, first + 3, size, states, recurrent, zeroInput);
 
         CompactGroup(spikes, inst, o, first, size, mine, shared, stagedIndex, stagedValue, counts, index, value, outCounts, outIndex, outValue, writeValues);
     }
 
     /// <summary>
-    /// Compaction, pass 1: group (d, c) counts the non-zero spikes of chunk c of instance due[d].
-    /// Launch dueCount*chunks groups.
+    /// Compaction, pass 1 (after an upload or the inhibition pass; a step counts as it steps, see
+    /// <see cref="NeuronCount{TRule}"/>): group (d, c) counts the non-zero spikes of chunk c of
+    /// instance due[d]. Launch dueCount*chunks groups.
     /// </summary>
     public static void CountChunks(ArrayView<float> spikes, ArrayView<int> due, int size, int chunks, ArrayView<int> chunkCounts)
     {
@@ -542,33 +587,66 @@ internal static class DeviceKernels
         int c = grp - d * chunks;
         int first = (c * Group.DimX + Group.IdxX) * PerThread;
         long o = (long)due[d] * size;
-        int mine = CountOwn(spikes, o, first, size);
-
-        int total = InclusiveScan(mine, shared);
-        if (Group.IdxX == Group.DimX - 1)
+        int total = GroupSum(CountOwn(spikes, o, first, size), shared);
+        if (Group.IdxX == 0)
         {
             chunkCounts[grp] = total;
         }
     }
 
     /// <summary>
-    /// Compaction, pass 2: group d turns the chunk counts of instance due[d] into offsets (exclusive
-    /// prefix sum) and writes its spike count. Launch dueCount groups.
+    /// Compaction, pass 2: the chunk counts scanned by tiles of one group's size, all tiles at once
+    /// (a population of 16M neurons has 16,384 chunks: scanned by one group they would take one
+    /// round of memory latency per 256). Group (d, t) writes the exclusive prefix sum within tile t
+    /// of instance due[d]'s chunk counts into chunkOffsets and the tile's total into tileTotals; with
+    /// one tile that total is the instance's spike count, written to both count lists. Launch
+    /// dueCount × tiles groups.
     /// </summary>
-    public static void ScanChunks(ArrayView<int> chunkCounts, ArrayView<int> chunkOffsets, ArrayView<int> counts,
-        ArrayView<int> outCounts, ArrayView<int> due, int chunks)
+    public static void ScanTiles(ArrayView<int> chunkCounts, ArrayView<int> chunkOffsets, ArrayView<int> tileTotals, ArrayView<int> counts,
+        ArrayView<int> outCounts, ArrayView<int> due, int chunks, int tiles)
+    {
+        var shared = SharedMemory.Allocate<int>(MaxGroupSize);
+        int grp = Grid.IdxX;
+        int d = grp / tiles;
+        int c = (grp - d * tiles) * Group.DimX + Group.IdxX;
+        long at = (long)d * chunks + c;
+        int v = c < chunks ? chunkCounts[at] : 0;
+        int inclusive = InclusiveScan(v, shared);
+        int total = shared[Group.DimX - 1];
+        if (c < chunks)
+        {
+            chunkOffsets[at] = inclusive - v;
+        }
+
+        if (Group.IdxX == 0)
+        {
+            tileTotals[grp] = total;
+            if (tiles == 1)
+            {
+                counts[due[d]] = total;
+                outCounts[due[d]] = total;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Compaction, pass 2 of more than one tile: group d turns the tile totals of instance due[d] into
+    /// offsets (exclusive prefix sum) and writes its spike count to both count lists. Launch dueCount groups.
+    /// </summary>
+    public static void ScanTileTotals(ArrayView<int> tileTotals, ArrayView<int> tileOffsets, ArrayView<int> counts,
+        ArrayView<int> outCounts, ArrayView<int> due, int tiles)
     {
         var shared = SharedMemory.Allocate<int>(MaxGroupSize);
         int d = Grid.IdxX;
         int carry = 0;
-        for (int b = 0; b < chunks; b += Group.DimX)
+        for (int b = 0; b < tiles; b += Group.DimX)
         {
             int i = b + Group.IdxX;
-            int v = i < chunks ? chunkCounts[d * chunks + i] : 0;
+            int v = i < tiles ? tileTotals[d * tiles + i] : 0;
             int inclusive = InclusiveScan(v, shared);
-            if (i < chunks)
+            if (i < tiles)
             {
-                chunkOffsets[d * chunks + i] = carry + inclusive - v;
+                tileOffsets[d * tiles + i] = carry + inclusive - v;
             }
 
             int tileTotal = shared[Group.DimX - 1];
@@ -585,10 +663,12 @@ internal static class DeviceKernels
 
     /// <summary>
     /// Compaction, pass 3: group (d, c) writes the indices and values of its chunk's spikes, in
-    /// ascending index order, into instance due[d]'s segment of both lists.
+    /// ascending index order, into instance due[d]'s segment of both lists, from its chunk's offset
+    /// within its tile plus (with more than one tile) the tile's offset.
     /// </summary>
     public static void WriteChunks(ArrayView<float> spikes, ArrayView<int> due, int size, int chunks, ArrayView<int> chunkOffsets,
-        ArrayView<int> index, ArrayView<float> value, ArrayView<int> outIndex, ArrayView<float> outValue, int writeValues)
+        ArrayView<int> tileOffsets, int tiles, ArrayView<int> index, ArrayView<float> value, ArrayView<int> outIndex, ArrayView<float> outValue,
+        int writeValues)
     {
         var shared = SharedMemory.Allocate<int>(MaxGroupSize);
         var stagedIndex = SharedMemory.Allocate<int>(MaxGroupSize * PerThread);
@@ -598,11 +678,12 @@ internal static class DeviceKernels
         int c = grp - d * chunks;
         int first = (c * Group.DimX + Group.IdxX) * PerThread;
         long o = (long)due[d] * size;
+        long at = o + chunkOffsets[grp] + (tiles > 1 ? tileOffsets[d * tiles + c / Group.DimX] : 0);
         int mine = CountOwn(spikes, o, first, size);
 
         int inclusive = InclusiveScan(mine, shared);
         int total = shared[Group.DimX - 1];
-        WriteGroup(spikes, o, first, size, inclusive - mine, total, o + chunkOffsets[grp], stagedIndex, stagedValue, index, value, outIndex, outValue,
+        WriteGroup(spikes, o, first, size, inclusive - mine, total, at, stagedIndex, stagedValue, index, value, outIndex, outValue,
             writeValues);
     }
 
@@ -700,6 +781,25 @@ internal static class DeviceKernels
                 outValue[at + k] = v;
             }
         }
+    }
+
+    /// <summary>The sum of <paramref name="value"/> over the group (a tree in shared memory), in every thread.</summary>
+    private static int GroupSum(int value, ArrayView<int> shared)
+    {
+        int t = Group.IdxX;
+        shared[t] = value;
+        Group.Barrier();
+        for (int half = Group.DimX >> 1; half > 0; half >>= 1)
+        {
+            if (t < half)
+            {
+                shared[t] += shared[t + half];
+            }
+
+            Group.Barrier();
+        }
+
+        return shared[0];
     }
 
     /// <summary>Inclusive prefix sum over the group (Hillis-Steele in shared memory); shared[Group.DimX-1] holds the total after.</summary>

@@ -34,6 +34,7 @@ internal sealed partial class DeviceNetwork
     {
         private readonly DeviceNetwork _net;
         private readonly int _chunks;
+        private readonly int _tiles;
         private MemoryBuffer1D<float, Stride1D.Dense> _lanes;
         private int _scalarLanes;
         private PopulationKind _kind;
@@ -71,10 +72,13 @@ internal sealed partial class DeviceNetwork
             _chunks = (population.Size + net._k.Chunk - 1) / net._k.Chunk;
             ChunkCounts = a.Allocate1D<int>((long)_chunks * net._instances);
             ChunkOffsets = a.Allocate1D<int>((long)_chunks * net._instances);
+            _tiles = (_chunks + net._k.GroupSize - 1) / net._k.GroupSize;
+            TileTotals = a.Allocate1D<int>((long)_tiles * net._instances);
+            TileOffsets = a.Allocate1D<int>((long)_tiles * net._instances);
             Outputs = new DeviceOutputs(a, net._stream, net._mapped, net._instances, population.Size);
             _lanes = a.Allocate1D<float>(1);
 
-            // Inputs are zero between steps: a fused kernel zeroes what it read, others are cleared before each step.
+            // Inputs are zero between steps: the neuron kernels zero what they read.
             Input.View.MemSetToZero(net._stream);
             RecurrentInput?.View.MemSetToZero(net._stream);
         }
@@ -101,6 +105,11 @@ internal sealed partial class DeviceNetwork
         public MemoryBuffer1D<int, Stride1D.Dense> ChunkCounts { get; }
 
         public MemoryBuffer1D<int, Stride1D.Dense> ChunkOffsets { get; }
+
+        /// <summary>Per instance and tile of <see cref="DeviceKernelSet.GroupSize"/> chunks: its spike count, then its offset (see <see cref="DeviceKernels.ScanTiles"/>).</summary>
+        public MemoryBuffer1D<int, Stride1D.Dense> TileTotals { get; }
+
+        public MemoryBuffer1D<int, Stride1D.Dense> TileOffsets { get; }
 
         public MemoryBuffer1D<float, Stride1D.Dense>? Constant { get; set; }
 
@@ -412,19 +421,18 @@ internal sealed partial class DeviceNetwork
             var rec = RecurrentInput?.View ?? empty;
             int recurrent = RecurrentInput is null ? 0 : 1;
             var x = Constant?.View ?? Input.View; // a constant input is read in place, every step (benchmarks)
-            int writeValues = Binary ? 0 : 1;
+            int zeroInput = Constant is null ? 1 : 0; // a constant input is read again at the next step
             if (Fused)
             {
                 kernels.StepSmall(_net._stream, k.Groups(dc), rule, s0, s1, s2, s3, x, rec, Spikes.View, _lanes.View, _scalarLanes, due, size,
-                    StateCount, recurrent, Constant is null ? 1 : 0, Counts.View, SpikeIndex.View, SpikeValue.View,
-                    Outputs.Counts(slot), Outputs.Index(slot), Outputs.Values(slot), writeValues);
+                    StateCount, recurrent, zeroInput, Counts.View, SpikeIndex.View, SpikeValue.View,
+                    Outputs.Counts(slot), Outputs.Index(slot), Outputs.Values(slot), Binary ? 0 : 1);
                 return;
             }
 
             var s = _net._stream;
-            var groups = k.Groups(dc * _chunks);
-            kernels.Step(s, groups, rule, s0, s1, s2, s3, x, rec, Spikes.View, _lanes.View, _scalarLanes, due, size, _chunks, StateCount, recurrent,
-                ChunkCounts.View);
+            kernels.Step(s, k.Groups(dc * _chunks), rule, s0, s1, s2, s3, x, rec, Spikes.View, _lanes.View, _scalarLanes, due, size, _chunks,
+                StateCount, recurrent, zeroInput, ChunkCounts.View);
             if (_inhibition is { } inh)
             {
                 // The rule left the reset signal; the inhibition pass decides the spikes, then they are compacted.
@@ -434,13 +442,27 @@ internal sealed partial class DeviceNetwork
                 return;
             }
 
-            k.ScanChunks(s, k.Groups(dc), ChunkCounts.View, ChunkOffsets.View, Counts.View, Outputs.Counts(slot), due, _chunks);
-            k.WriteChunks(s, groups, Spikes.View, due, size, _chunks, ChunkOffsets.View, SpikeIndex.View, SpikeValue.View,
-                Outputs.Index(slot), Outputs.Values(slot), writeValues);
+            ScanAndWrite(due, dc, slot);
+        }
+
+        /// <summary>Compaction's last passes, once the chunk counts are written: offsets by tiles, then the lists.</summary>
+        private void ScanAndWrite(ArrayView<int> due, int dc, int slot)
+        {
+            var k = _net._k;
+            var s = _net._stream;
+            k.ScanTiles(s, k.Groups(dc * _tiles), ChunkCounts.View, ChunkOffsets.View, TileTotals.View, Counts.View, Outputs.Counts(slot), due,
+                _chunks, _tiles);
+            if (_tiles > 1)
+            {
+                k.ScanTileTotals(s, k.Groups(dc), TileTotals.View, TileOffsets.View, Counts.View, Outputs.Counts(slot), due, _tiles);
+            }
+
+            k.WriteChunks(s, k.Groups(dc * _chunks), Spikes.View, due, Population.Size, _chunks, ChunkOffsets.View, TileOffsets.View, _tiles,
+                SpikeIndex.View, SpikeValue.View, Outputs.Index(slot), Outputs.Values(slot), Binary ? 0 : 1);
         }
 
         /// <summary>
-        /// Counts per chunk, offsets by a prefix sum, then indices and values in ascending order, into the
+        /// Counts per chunk, offsets by prefix sums, then indices and values in ascending order, into the
         /// device lists and <paramref name="slot"/>'s output lists (after an upload; a step compacts as it steps).
         /// </summary>
         public void Compact(ArrayView<int> due, int dc, int slot)
@@ -460,11 +482,8 @@ internal sealed partial class DeviceNetwork
                 return;
             }
 
-            var groups = k.Groups(dc * _chunks);
-            k.CountChunks(s, groups, Spikes.View, due, size, _chunks, ChunkCounts.View);
-            k.ScanChunks(s, k.Groups(dc), ChunkCounts.View, ChunkOffsets.View, Counts.View, Outputs.Counts(slot), due, _chunks);
-            k.WriteChunks(s, groups, Spikes.View, due, size, _chunks, ChunkOffsets.View, SpikeIndex.View, SpikeValue.View,
-                Outputs.Index(slot), Outputs.Values(slot), Binary ? 0 : 1);
+            k.CountChunks(s, k.Groups(dc * _chunks), Spikes.View, due, size, _chunks, ChunkCounts.View);
+            ScanAndWrite(due, dc, slot);
         }
 
         public void Dispose()
@@ -482,6 +501,8 @@ internal sealed partial class DeviceNetwork
             Counts.Dispose();
             ChunkCounts.Dispose();
             ChunkOffsets.Dispose();
+            TileTotals.Dispose();
+            TileOffsets.Dispose();
             Constant?.Dispose();
             _inhibitThreshold?.Dispose();
             _inhibitGraded?.Dispose();

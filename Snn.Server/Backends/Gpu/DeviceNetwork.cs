@@ -372,16 +372,6 @@ internal sealed partial class DeviceNetwork : IDisposable
             var pop = _pops[p];
             int size = pop.Population.Size;
 
-            // A fused population's kernel leaves its inputs zero for the next step (see DeviceKernels.NeuronSmall).
-            if (!pop.Fused)
-            {
-                pop.RecurrentInput?.View.MemSetToZero(_stream);
-                if (pop.Constant is null)
-                {
-                    pop.Input.View.MemSetToZero(_stream);
-                }
-            }
-
             // The uploads of this slot (as Prepare listed them): whole rows, then the population's events.
             for (int u = 0; u < uploads.Count; u++)
             {

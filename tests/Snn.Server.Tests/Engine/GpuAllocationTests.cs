@@ -124,9 +124,11 @@ public sealed class GpuAllocationTests
                 _ => throw new InvalidOperationException($"no kernel listed for {pop.Model.Name}"),
             };
 
-            // One chunk: stepped and compacted by one launch; larger: the step with the chunk counts, then the scan and the writes.
+            // One chunk: stepped and compacted by one launch; larger: the step with the chunk counts, then the scans
+            // (the tiles' totals too when there is more than one tile of chunks) and the writes.
+            int chunks = (pop.Size + k.Chunk - 1) / k.Chunk;
             bytes += pop.Size <= k.Chunk ? TaskBytes(neuron.StepSmall)
-                : TaskBytes(neuron.Step) + TaskBytes(k.ScanChunks) + TaskBytes(k.WriteChunks);
+                : TaskBytes(neuron.Step) + TaskBytes(k.ScanTiles) + (chunks > k.GroupSize ? TaskBytes(k.ScanTileTotals) : 0) + TaskBytes(k.WriteChunks);
         }
 
         return bytes;
