@@ -249,11 +249,13 @@ internal static class DeviceKernels
     /// host's sums of the step's events, so repeats write the same value. <paramref name="events"/>
     /// holds the counts per due instance, then each one's pairs from dueCount + 2 × capacity × d.
     /// </summary>
-    public static void ScatterEvents(ArrayView<float> x, ArrayView<int> events, ArrayView<int> due, int dueCount, int size, int capacity)
+    public static void ScatterEvents(ArrayView<float> x, ArrayView<int> events, ArrayView<int> due, int dueCount, int size, int capacity) =>
+        Scatter(x, events, Grid.IdxX, (long)due[Grid.IdxX] * size, dueCount, capacity);
+
+    /// <summary>The group's part of <see cref="ScatterEvents"/>: due instance <paramref name="d"/>'s pairs into its row at <paramref name="o"/>.</summary>
+    private static void Scatter(ArrayView<float> x, ArrayView<int> events, int d, long o, int dueCount, int capacity)
     {
-        int d = Grid.IdxX;
         int count = events[d];
-        long o = (long)due[d] * size;
         long pairs = dueCount + 2L * capacity * d;
         for (int k = Group.IdxX; k < count; k += Group.DimX)
         {
@@ -544,15 +546,17 @@ internal static class DeviceKernels
 
     /// <summary>
     /// A population of at most one chunk (group size × <see cref="PerThread"/> neurons) stepped and
-    /// compacted in one launch: group d steps instance due[d]'s neurons (thread t the
-    /// <see cref="PerThread"/> from t × PerThread), zeroes the inputs it read for the next step, then
-    /// counts, scans and writes the spikes and their count into both lists (see
+    /// compacted in one launch: group d first writes instance due[d]'s external events into its input
+    /// row when <paramref name="capacity"/> is not 0 (a population nothing else feeds: the row holds only
+    /// them; <paramref name="events"/> laid out as for <see cref="ScatterEvents"/>), steps its neurons
+    /// (thread t the <see cref="PerThread"/> from t × PerThread), zeroes the inputs it read for the next
+    /// step, then counts, scans and writes the spikes and their count into both lists (see
     /// <see cref="WriteGroup"/>). The same maths as <see cref="NeuronCount{TRule}"/>, neuron for neuron.
     /// </summary>
     public static void NeuronSmall<TRule>(TRule rule, ArrayView<float> s0, ArrayView<float> s1, ArrayView<float> s2, ArrayView<float> s3,
         ArrayView<float> x, ArrayView<float> rec, ArrayView<float> spikes, ArrayView<float> p, int scalar, ArrayView<int> due, int size,
-        int states, int recurrent, int zeroInput, ArrayView<int> counts, ArrayView<int> index, ArrayView<float> value,
-        ArrayView<int> outCounts, ArrayView<int> outIndex, ArrayView<float> outValue, int writeValues)
+        int states, int recurrent, int zeroInput, ArrayView<int> events, int dueCount, int capacity, ArrayView<int> counts, ArrayView<int> index,
+        ArrayView<float> value, ArrayView<int> outCounts, ArrayView<int> outIndex, ArrayView<float> outValue, int writeValues)
         where TRule : struct, IDeviceRule
     {
         var shared = SharedMemory.Allocate<int>(MaxGroupSize);
@@ -560,6 +564,13 @@ internal static class DeviceKernels
         var stagedValue = SharedMemory.Allocate<float>(MaxGroupSize * PerThread);
         int inst = due[Grid.IdxX];
         long o = (long)inst * size;
+        if (capacity > 0)
+        {
+            // This step's external events, written into the input row as ScatterEvents does, then read by the whole group.
+            Scatter(x, events, Grid.IdxX, o, dueCount, capacity);
+            Group.Barrier();
+        }
+
         int first = Group.IdxX * PerThread;
         var lanes = new DeviceLanes(p, size, scalar);
         var v0 = Read(s0, s1, s2, s3, x, rec, o, first, size, states, recurrent);

@@ -166,18 +166,25 @@ internal sealed partial class DeviceNetwork
             if (_eventStaging.Host is null)
             {
                 _eventStaging = _net.Staging<int>(_net.Slots * length, _stagingOwned);
-                _eventDevice = _net._accelerator.Allocate1D<int>(Math.Max(1, _net.Slots * length));
-                _stagingOwned.Add(_eventDevice);
+                if (!_net._mapped)
+                {
+                    _eventDevice = _net._accelerator.Allocate1D<int>(Math.Max(1, _net.Slots * length));
+                    _stagingOwned.Add(_eventDevice);
+                }
             }
 
             return _eventStaging.Host.AsSpan((int)(slot * length), (int)length);
         }
 
-        /// <summary>The first <paramref name="length"/> ints of slot <paramref name="slot"/>'s event staging, on the host and on the device.</summary>
+        /// <summary>
+        /// The first <paramref name="length"/> ints of slot <paramref name="slot"/>'s event staging, on the host
+        /// and, where kernels cannot read the host's (OpenCL), in a device buffer to copy it to (else the host's view again).
+        /// </summary>
         public (ArrayView<int> Host, ArrayView<int> Device) EventViews(int slot, long length)
         {
             long at = slot * EventSlotLength;
-            return (_eventStaging.View.SubView(at, length), _eventDevice!.View.SubView(at, length));
+            var host = _eventStaging.View.SubView(at, length);
+            return (host, _eventDevice is { } device ? device.View.SubView(at, length) : host);
         }
 
         /// <summary>Drops the input staging (the slots grew; nothing is queued): the next external input makes it for every slot.</summary>
@@ -375,8 +382,19 @@ internal sealed partial class DeviceNetwork
             return lanes;
         }
 
-        /// <summary>The neuron step of the due instances and their spikes compacted into <paramref name="slot"/>'s lists.</summary>
-        public void Step(ArrayView<int> due, int dc, int slot)
+        /// <summary>
+        /// Whether this population's kernel writes its external events into its input itself (see
+        /// <see cref="DeviceKernels.NeuronSmall{TRule}"/>): a fused population that nothing else feeds, so
+        /// its input row holds the events alone.
+        /// </summary>
+        public bool ScattersOwnEvents => Fused && Population.Incoming.Count == 0 && Constant is null;
+
+        /// <summary>
+        /// The neuron step of the due instances and their spikes compacted into <paramref name="slot"/>'s lists;
+        /// with <paramref name="eventCapacity"/> not 0, this step's event lists written into the input first
+        /// (only where <see cref="ScattersOwnEvents"/>).
+        /// </summary>
+        public void Step(ArrayView<int> due, int dc, int slot, ArrayView<int> events, int eventCapacity)
         {
             if (dc == 0 || Population.Size == 0)
             {
@@ -385,29 +403,29 @@ internal sealed partial class DeviceNetwork
 
             switch (_kind)
             {
-                case PopulationKind.Stateless: Launch(default(StatelessDeviceRule), due, dc, slot); break;
-                case PopulationKind.Leaky: Launch(_leaky, due, dc, slot); break;
-                case PopulationKind.SinabsLif: Launch(_sinabs, due, dc, slot); break;
-                case PopulationKind.NorseLif: Launch(default(NorseLifDeviceRule), due, dc, slot); break;
-                case PopulationKind.Synaptic: Launch(_synaptic, due, dc, slot); break;
-                case PopulationKind.NorseIaf: Launch(default(NorseIafDeviceRule), due, dc, slot); break;
-                case PopulationKind.Alpha: Launch(_alpha, due, dc, slot); break;
-                case PopulationKind.Lapicque: Launch(_lapicque, due, dc, slot); break;
-                case PopulationKind.RLeaky: Launch(_rleaky, due, dc, slot); break;
-                case PopulationKind.SinabsAlif: Launch(_alif, due, dc, slot); break;
-                case PopulationKind.NorseLsnn: Launch(default(NorseLsnnDeviceRule), due, dc, slot); break;
-                case PopulationKind.NorseLifBox: Launch(_lifBox, due, dc, slot); break;
-                case PopulationKind.NorseLiBox: Launch(default(NorseLiBoxDeviceRule), due, dc, slot); break;
-                case PopulationKind.SinabsExpLeak: Launch(_expLeak, due, dc, slot); break;
-                case PopulationKind.RSynaptic: Launch(_rsynaptic, due, dc, slot); break;
-                case PopulationKind.NirGeneric: Launch(_nir, due, dc, slot); break;
-                case PopulationKind.NorseLifAdEx: Launch(default(NorseLifAdExDeviceRule), due, dc, slot); break;
+                case PopulationKind.Stateless: Launch(default(StatelessDeviceRule), due, dc, slot, events, eventCapacity); break;
+                case PopulationKind.Leaky: Launch(_leaky, due, dc, slot, events, eventCapacity); break;
+                case PopulationKind.SinabsLif: Launch(_sinabs, due, dc, slot, events, eventCapacity); break;
+                case PopulationKind.NorseLif: Launch(default(NorseLifDeviceRule), due, dc, slot, events, eventCapacity); break;
+                case PopulationKind.Synaptic: Launch(_synaptic, due, dc, slot, events, eventCapacity); break;
+                case PopulationKind.NorseIaf: Launch(default(NorseIafDeviceRule), due, dc, slot, events, eventCapacity); break;
+                case PopulationKind.Alpha: Launch(_alpha, due, dc, slot, events, eventCapacity); break;
+                case PopulationKind.Lapicque: Launch(_lapicque, due, dc, slot, events, eventCapacity); break;
+                case PopulationKind.RLeaky: Launch(_rleaky, due, dc, slot, events, eventCapacity); break;
+                case PopulationKind.SinabsAlif: Launch(_alif, due, dc, slot, events, eventCapacity); break;
+                case PopulationKind.NorseLsnn: Launch(default(NorseLsnnDeviceRule), due, dc, slot, events, eventCapacity); break;
+                case PopulationKind.NorseLifBox: Launch(_lifBox, due, dc, slot, events, eventCapacity); break;
+                case PopulationKind.NorseLiBox: Launch(default(NorseLiBoxDeviceRule), due, dc, slot, events, eventCapacity); break;
+                case PopulationKind.SinabsExpLeak: Launch(_expLeak, due, dc, slot, events, eventCapacity); break;
+                case PopulationKind.RSynaptic: Launch(_rsynaptic, due, dc, slot, events, eventCapacity); break;
+                case PopulationKind.NirGeneric: Launch(_nir, due, dc, slot, events, eventCapacity); break;
+                case PopulationKind.NorseLifAdEx: Launch(default(NorseLifAdExDeviceRule), due, dc, slot, events, eventCapacity); break;
                 default:
                     throw new InvalidOperationException($"population '{Population.Name}' ({Population.Model.Name}) has no device kernel");
             }
         }
 
-        private void Launch<TRule>(TRule rule, ArrayView<int> due, int dc, int slot)
+        private void Launch<TRule>(TRule rule, ArrayView<int> due, int dc, int slot, ArrayView<int> events, int eventCapacity)
             where TRule : struct, IDeviceRule
         {
             int size = Population.Size;
@@ -425,7 +443,7 @@ internal sealed partial class DeviceNetwork
             if (Fused)
             {
                 kernels.StepSmall(_net._stream, k.Groups(dc), rule, s0, s1, s2, s3, x, rec, Spikes.View, _lanes.View, _scalarLanes, due, size,
-                    StateCount, recurrent, zeroInput, Counts.View, SpikeIndex.View, SpikeValue.View,
+                    StateCount, recurrent, zeroInput, events, dc, eventCapacity, Counts.View, SpikeIndex.View, SpikeValue.View,
                     Outputs.Counts(slot), Outputs.Index(slot), Outputs.Values(slot), Binary ? 0 : 1);
                 return;
             }

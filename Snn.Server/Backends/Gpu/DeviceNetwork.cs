@@ -71,6 +71,7 @@ internal sealed partial class DeviceNetwork : IDisposable
 
     private readonly MemoryBuffer1D<int, Stride1D.Dense> _allInstances;
     private readonly MemoryBuffer1D<float, Stride1D.Dense> _empty;
+    private readonly MemoryBuffer1D<int, Stride1D.Dense> _noEvents;
     private readonly List<IDisposable> _owned = [];
     private bool _dirty = true;
     private bool _hostFresh = true;
@@ -86,6 +87,7 @@ internal sealed partial class DeviceNetwork : IDisposable
         _graphs = new ChainGraphs(backend.Accelerator is CudaAccelerator && CudaGraphs.Available);
         _instances = network.Instances.Length;
         _empty = Own(_accelerator.Allocate1D<float>(1));
+        _noEvents = Own(_accelerator.Allocate1D<int>(1));
         _pops = network.Populations.Select(p => new DevicePopulation(this, p)).ToArray();
         _projections = network.Projections.Select(j => new DeviceProjection(this, j)).ToArray();
         _stepIntsLength = _instances * (1 + 2 * _projections.Length);
@@ -371,6 +373,8 @@ internal sealed partial class DeviceNetwork : IDisposable
         {
             var pop = _pops[p];
             int size = pop.Population.Size;
+            var events = _noEvents.View;
+            int eventCapacity = 0;
 
             // The uploads of this slot (as Prepare listed them): whole rows, then the population's events.
             for (int u = 0; u < uploads.Count; u++)
@@ -384,10 +388,22 @@ internal sealed partial class DeviceNetwork : IDisposable
                 }
                 else if (at == -1 - p)
                 {
+                    // Where kernels can read the pinned staging at its device address they read it in place (device is host); elsewhere it is copied first.
                     int capacity = pop.Population.InputMarks.Capacity;
                     var (host, device) = pop.EventViews(slot, dc + 2L * capacity * dc);
-                    device.CopyFrom(_stream, host);
-                    _k.ScatterEvents(_stream, _k.Groups(dc), pop.Input.View, device, dueView, dc, size, capacity);
+                    if (!_mapped)
+                    {
+                        device.CopyFrom(_stream, host);
+                    }
+
+                    if (pop.ScattersOwnEvents)
+                    {
+                        (events, eventCapacity) = (device, capacity);
+                    }
+                    else
+                    {
+                        _k.ScatterEvents(_stream, _k.Groups(dc), pop.Input.View, device, dueView, dc, size, capacity);
+                    }
                 }
             }
 
@@ -396,7 +412,7 @@ internal sealed partial class DeviceNetwork : IDisposable
                 Deliver(_projections[incoming.Index], pop, ints, dueView, dc);
             }
 
-            pop.Step(dueView, dc, slot);
+            pop.Step(dueView, dc, slot, events, eventCapacity);
         }
 
         for (int j = 0; j < _projections.Length; j++)

@@ -268,12 +268,22 @@ public sealed class GpuBackendTests : IClassFixture<GpuBackendTests.Backends>
         gpu.Release(gpuNet);
     }
 
-    [Fact]
-    public void External_input_sent_as_event_lists_gives_the_cpus_steps()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void External_input_sent_as_event_lists_gives_the_cpus_steps(bool mapped)
     {
-        // Events into a fused (one chunk) and an unfused input population, and straight into a neuron
-        // population that also has a projection into it (events first, then the projection adds);
-        // repeats, an instance with more events than its list holds (sent whole), a dense row.
+        // Events into a fused (one chunk) input population, whose kernel writes them itself, an unfused
+        // one, and straight into a neuron population that also has a projection into it (events first,
+        // then the projection adds); repeats, an instance with more events than its list holds (sent
+        // whole), a dense row. Mapped: the kernels read the pinned event lists in place; not: copied first (OpenCL's path).
+        using var own = mapped ? null : GpuBackend.Create("ilgpu-cpu", 0, new CpuOptions { Threads = 1 });
+        var gpu = own ?? _backends.Gpu;
+        if (own is not null)
+        {
+            own.MapsHostMemory = false;
+        }
+
         var definition = Net(
             [Pop("small", "input", 40), Pop("big", "input", 300), Pop("a", "snntorch.Leaky", 300, P(("beta", 0.9)))],
             [OneToOne("j", "big", "a"), Dense("w", "small", "a", Dyadic(new Random(31), 300 * 40))], 2);
@@ -325,8 +335,8 @@ public sealed class GpuBackendTests : IClassFixture<GpuBackendTests.Backends>
             }
 
             _backends.Cpu.Step(cpuNet, due);
-            _backends.Gpu.Step(gpuNet, due);
-            _backends.Gpu.RefreshHost(gpuNet);
+            gpu.Step(gpuNet, due);
+            gpu.RefreshHost(gpuNet);
             Compare(cpuNet, gpuNet, $"step {t}");
             foreach (int i in due)
             {
@@ -336,7 +346,7 @@ public sealed class GpuBackendTests : IClassFixture<GpuBackendTests.Backends>
         }
 
         Assert.Contains(gpuNet.Populations[2].Spikes, x => x != 0f);
-        _backends.Gpu.Release(gpuNet);
+        gpu.Release(gpuNet);
     }
 
     /// <summary>The step loop's intake: the due instances' inputs cleared, then the input population's rows written and marked.</summary>
