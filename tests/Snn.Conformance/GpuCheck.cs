@@ -64,6 +64,9 @@ public static class GpuCheck
             await LockstepOverTheApi(host.Address, backend, quick, log, Check);
             var loop = host.Services.GetRequiredService<StepLoop>();
             log.WriteLine($"      steps in chains: {loop.ChainedSteps:N0} of {loop.StepsExecuted:N0}; chains sent as CUDA graphs: {(device as GpuBackend)?.GraphLaunches:N0}");
+
+            // The same network asking this GPU server for the CPU backend (spec.placement), as a small LOCKSTEP network may.
+            await LockstepOverTheApi(host.Address, $"{backend} server with PLACEMENT_CPU", quick, log, Check, Snn.Protos.V1.Placement.Cpu);
         }
 
         // The same LOCKSTEP figure on the CPU backend of this machine (all cores), for comparison.
@@ -431,13 +434,18 @@ public static class GpuCheck
     /// one_to_one -> snntorch.Leaky 1,000; each request advances 100 steps with 10 input events at each;
     /// the next request goes out once all 100 steps are back. Steps per second over the measured requests.
     /// </summary>
-    private static async Task LockstepOverTheApi(Uri address, string backend, bool quick, TextWriter log, Action<bool, string> check)
+    private static async Task LockstepOverTheApi(Uri address, string backend, bool quick, TextWriter log, Action<bool, string> check,
+        Snn.Protos.V1.Placement placement = Snn.Protos.V1.Placement.Auto)
     {
         const int neurons = 1000, stepsPerRequest = 100, eventsPerStep = 10;
         try
         {
             using var client = new Snn.Client.SnnClient(address);
-            var spec = new Snn.Protos.V1.NetworkSpec { Name = "lockstep-bench", Clock = Snn.Protos.V1.ClockMode.Lockstep, Dt = 0.001, Instances = 1 };
+            var spec = new Snn.Protos.V1.NetworkSpec
+            {
+                Name = $"lockstep-bench-{placement.ToString().ToLowerInvariant()}", Clock = Snn.Protos.V1.ClockMode.Lockstep, Dt = 0.001, Instances = 1,
+                Placement = placement,
+            };
             spec.Populations.Add(new Snn.Protos.V1.PopulationSpec { Name = "in", Model = "input", Size = neurons });
             spec.Populations.Add(new Snn.Protos.V1.PopulationSpec
             {

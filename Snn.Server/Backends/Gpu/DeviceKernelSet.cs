@@ -7,14 +7,15 @@ namespace Snn.Server.Backends.Gpu;
 internal delegate void NeuronLauncher<TRule>(AcceleratorStream stream, KernelConfig config, TRule rule,
     ArrayView<float> s0, ArrayView<float> s1, ArrayView<float> s2, ArrayView<float> s3, ArrayView<float> x, ArrayView<float> rec,
     ArrayView<float> spikes, ArrayView<float> p, int scalar, ArrayView<int> due, int size, int chunks, int states, int recurrent, int zeroInput,
-    ArrayView<int> chunkCounts)
+    ArrayView<float> oneWeights, ArrayView<float> oneSource, ArrayView<int> oneOffset, int oneToOne, ArrayView<int> chunkCounts)
     where TRule : struct, IDeviceRule;
 
 /// <summary>Launches <see cref="DeviceKernels.NeuronSmall{TRule}"/> for one rule.</summary>
 internal delegate void SmallNeuronLauncher<TRule>(AcceleratorStream stream, KernelConfig config, TRule rule,
     ArrayView<float> s0, ArrayView<float> s1, ArrayView<float> s2, ArrayView<float> s3, ArrayView<float> x, ArrayView<float> rec,
     ArrayView<float> spikes, ArrayView<float> p, int scalar, ArrayView<int> due, int size, int states, int recurrent, int zeroInput,
-    ArrayView<int> events, int dueCount, int capacity, ArrayView<int> counts, ArrayView<int> index, ArrayView<float> value, ArrayView<int> outCounts, ArrayView<int> outIndex, ArrayView<float> outValue,
+    ArrayView<int> events, int dueCount, int capacity, ArrayView<float> oneWeights, ArrayView<float> oneSource, ArrayView<int> oneOffset, int oneToOne,
+    ArrayView<int> counts, ArrayView<int> index, ArrayView<float> value, ArrayView<int> outCounts, ArrayView<int> outIndex, ArrayView<float> outValue,
     int writeValues)
     where TRule : struct, IDeviceRule;
 

@@ -392,9 +392,9 @@ internal sealed partial class DeviceNetwork
         /// <summary>
         /// The neuron step of the due instances and their spikes compacted into <paramref name="slot"/>'s lists;
         /// with <paramref name="eventCapacity"/> not 0, this step's event lists written into the input first
-        /// (only where <see cref="ScattersOwnEvents"/>).
+        /// (only where <see cref="ScattersOwnEvents"/>), and a one-to-one projection applied as the input is read (<paramref name="fused"/>).
         /// </summary>
-        public void Step(ArrayView<int> due, int dc, int slot, ArrayView<int> events, int eventCapacity)
+        public void Step(ArrayView<int> due, int dc, int slot, ArrayView<int> events, int eventCapacity, Fusion fused)
         {
             if (dc == 0 || Population.Size == 0)
             {
@@ -403,29 +403,29 @@ internal sealed partial class DeviceNetwork
 
             switch (_kind)
             {
-                case PopulationKind.Stateless: Launch(default(StatelessDeviceRule), due, dc, slot, events, eventCapacity); break;
-                case PopulationKind.Leaky: Launch(_leaky, due, dc, slot, events, eventCapacity); break;
-                case PopulationKind.SinabsLif: Launch(_sinabs, due, dc, slot, events, eventCapacity); break;
-                case PopulationKind.NorseLif: Launch(default(NorseLifDeviceRule), due, dc, slot, events, eventCapacity); break;
-                case PopulationKind.Synaptic: Launch(_synaptic, due, dc, slot, events, eventCapacity); break;
-                case PopulationKind.NorseIaf: Launch(default(NorseIafDeviceRule), due, dc, slot, events, eventCapacity); break;
-                case PopulationKind.Alpha: Launch(_alpha, due, dc, slot, events, eventCapacity); break;
-                case PopulationKind.Lapicque: Launch(_lapicque, due, dc, slot, events, eventCapacity); break;
-                case PopulationKind.RLeaky: Launch(_rleaky, due, dc, slot, events, eventCapacity); break;
-                case PopulationKind.SinabsAlif: Launch(_alif, due, dc, slot, events, eventCapacity); break;
-                case PopulationKind.NorseLsnn: Launch(default(NorseLsnnDeviceRule), due, dc, slot, events, eventCapacity); break;
-                case PopulationKind.NorseLifBox: Launch(_lifBox, due, dc, slot, events, eventCapacity); break;
-                case PopulationKind.NorseLiBox: Launch(default(NorseLiBoxDeviceRule), due, dc, slot, events, eventCapacity); break;
-                case PopulationKind.SinabsExpLeak: Launch(_expLeak, due, dc, slot, events, eventCapacity); break;
-                case PopulationKind.RSynaptic: Launch(_rsynaptic, due, dc, slot, events, eventCapacity); break;
-                case PopulationKind.NirGeneric: Launch(_nir, due, dc, slot, events, eventCapacity); break;
-                case PopulationKind.NorseLifAdEx: Launch(default(NorseLifAdExDeviceRule), due, dc, slot, events, eventCapacity); break;
+                case PopulationKind.Stateless: Launch(default(StatelessDeviceRule), due, dc, slot, events, eventCapacity, fused); break;
+                case PopulationKind.Leaky: Launch(_leaky, due, dc, slot, events, eventCapacity, fused); break;
+                case PopulationKind.SinabsLif: Launch(_sinabs, due, dc, slot, events, eventCapacity, fused); break;
+                case PopulationKind.NorseLif: Launch(default(NorseLifDeviceRule), due, dc, slot, events, eventCapacity, fused); break;
+                case PopulationKind.Synaptic: Launch(_synaptic, due, dc, slot, events, eventCapacity, fused); break;
+                case PopulationKind.NorseIaf: Launch(default(NorseIafDeviceRule), due, dc, slot, events, eventCapacity, fused); break;
+                case PopulationKind.Alpha: Launch(_alpha, due, dc, slot, events, eventCapacity, fused); break;
+                case PopulationKind.Lapicque: Launch(_lapicque, due, dc, slot, events, eventCapacity, fused); break;
+                case PopulationKind.RLeaky: Launch(_rleaky, due, dc, slot, events, eventCapacity, fused); break;
+                case PopulationKind.SinabsAlif: Launch(_alif, due, dc, slot, events, eventCapacity, fused); break;
+                case PopulationKind.NorseLsnn: Launch(default(NorseLsnnDeviceRule), due, dc, slot, events, eventCapacity, fused); break;
+                case PopulationKind.NorseLifBox: Launch(_lifBox, due, dc, slot, events, eventCapacity, fused); break;
+                case PopulationKind.NorseLiBox: Launch(default(NorseLiBoxDeviceRule), due, dc, slot, events, eventCapacity, fused); break;
+                case PopulationKind.SinabsExpLeak: Launch(_expLeak, due, dc, slot, events, eventCapacity, fused); break;
+                case PopulationKind.RSynaptic: Launch(_rsynaptic, due, dc, slot, events, eventCapacity, fused); break;
+                case PopulationKind.NirGeneric: Launch(_nir, due, dc, slot, events, eventCapacity, fused); break;
+                case PopulationKind.NorseLifAdEx: Launch(default(NorseLifAdExDeviceRule), due, dc, slot, events, eventCapacity, fused); break;
                 default:
                     throw new InvalidOperationException($"population '{Population.Name}' ({Population.Model.Name}) has no device kernel");
             }
         }
 
-        private void Launch<TRule>(TRule rule, ArrayView<int> due, int dc, int slot, ArrayView<int> events, int eventCapacity)
+        private void Launch<TRule>(TRule rule, ArrayView<int> due, int dc, int slot, ArrayView<int> events, int eventCapacity, Fusion fused)
             where TRule : struct, IDeviceRule
         {
             int size = Population.Size;
@@ -443,14 +443,15 @@ internal sealed partial class DeviceNetwork
             if (Fused)
             {
                 kernels.StepSmall(_net._stream, k.Groups(dc), rule, s0, s1, s2, s3, x, rec, Spikes.View, _lanes.View, _scalarLanes, due, size,
-                    StateCount, recurrent, zeroInput, events, dc, eventCapacity, Counts.View, SpikeIndex.View, SpikeValue.View,
+                    StateCount, recurrent, zeroInput, events, dc, eventCapacity, fused.Weights, fused.Source, fused.Offset, fused.Mode,
+                    Counts.View, SpikeIndex.View, SpikeValue.View,
                     Outputs.Counts(slot), Outputs.Index(slot), Outputs.Values(slot), Binary ? 0 : 1);
                 return;
             }
 
             var s = _net._stream;
             kernels.Step(s, k.Groups(dc * _chunks), rule, s0, s1, s2, s3, x, rec, Spikes.View, _lanes.View, _scalarLanes, due, size, _chunks,
-                StateCount, recurrent, zeroInput, ChunkCounts.View);
+                StateCount, recurrent, zeroInput, fused.Weights, fused.Source, fused.Offset, fused.Mode, ChunkCounts.View);
             if (_inhibition is { } inh)
             {
                 // The rule left the reset signal; the inhibition pass decides the spikes, then they are compacted.

@@ -25,6 +25,9 @@ internal sealed partial class DeviceNetwork
 
         public bool Weighted { get; private set; }
 
+        /// <summary>Whether the target's neuron kernel can apply it (see DeviceKernels.FusedOneToOne) when it is the last projection into the target: one-to-one into the input.</summary>
+        public bool FusesIntoTarget => Projection is OneToOneProjection && !Projection.IntoRecurrentInput;
+
         private (float[] Host, ArrayView<float> View)? _lineStaging;
 
         /// <summary>A pinned copy of the delay line, made at the first <see cref="RefreshHost"/>.</summary>

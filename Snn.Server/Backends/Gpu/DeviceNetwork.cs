@@ -71,7 +71,7 @@ internal sealed partial class DeviceNetwork : IDisposable
 
     private readonly MemoryBuffer1D<int, Stride1D.Dense> _allInstances;
     private readonly MemoryBuffer1D<float, Stride1D.Dense> _empty;
-    private readonly MemoryBuffer1D<int, Stride1D.Dense> _noEvents;
+    private readonly MemoryBuffer1D<int, Stride1D.Dense> _noEvents; // an int view for kernel arguments that are unused (no events, no fused projection)
     private readonly List<IDisposable> _owned = [];
     private bool _dirty = true;
     private bool _hostFresh = true;
@@ -407,12 +407,24 @@ internal sealed partial class DeviceNetwork : IDisposable
                 }
             }
 
-            foreach (var incoming in pop.Population.Incoming)
+            // The projections in order; a one-to-one last is applied by the neuron kernel as it reads the input.
+            var incoming = pop.Population.Incoming;
+            var fused = Fusion.None(this);
+            for (int q = 0; q < incoming.Count; q++)
             {
-                Deliver(_projections[incoming.Index], pop, ints, dueView, dc);
+                var dp = _projections[incoming[q].Index];
+                if (q == incoming.Count - 1 && dp.FusesIntoTarget)
+                {
+                    fused = new Fusion(dp.Weights.View, dp.Projection.Delayed ? dp.Line!.View : _pops[dp.Projection.Source.Index].Spikes.View,
+                        ProjectionInts(ints, dp.Projection.Index, 0, dc), dp.Weighted ? 2 : 1);
+                }
+                else
+                {
+                    Deliver(dp, pop, ints, dueView, dc);
+                }
             }
 
-            pop.Step(dueView, dc, slot, events, eventCapacity);
+            pop.Step(dueView, dc, slot, events, eventCapacity, fused);
         }
 
         for (int j = 0; j < _projections.Length; j++)
@@ -571,6 +583,12 @@ internal sealed partial class DeviceNetwork : IDisposable
         Array.Clear(_slotQueued);
         _anyQueued = false;
         _usedSlots = 0;
+    }
+
+    /// <summary>A one-to-one projection for its target's neuron kernel to apply (see DeviceKernels.FusedOneToOne): weights, source rows, row offset per due instance, mode (0 none, 1 unweighted, 2 weighted).</summary>
+    private readonly record struct Fusion(ArrayView<float> Weights, ArrayView<float> Source, ArrayView<int> Offset, int Mode)
+    {
+        public static Fusion None(DeviceNetwork net) => new(net._empty.View, net._empty.View, net._noEvents.View, 0);
     }
 
     private void Deliver(DeviceProjection dp, DevicePopulation target, ArrayView<int> ints, ArrayView<int> due, int dc)
