@@ -166,26 +166,22 @@ internal sealed partial class DeviceNetwork
             if (_eventStaging.Host is null)
             {
                 _eventStaging = _net.Staging<int>(_net.Slots * length, _stagingOwned);
-                if (!_net._mapped)
-                {
-                    _eventDevice = _net._accelerator.Allocate1D<int>(Math.Max(1, _net.Slots * length));
-                    _stagingOwned.Add(_eventDevice);
-                }
+                _eventDevice = _net._accelerator.Allocate1D<int>(Math.Max(1, _net.Slots * length));
+                _stagingOwned.Add(_eventDevice);
             }
 
             return _eventStaging.Host.AsSpan((int)(slot * length), (int)length);
         }
 
-        /// <summary>
-        /// The first <paramref name="length"/> ints of slot <paramref name="slot"/>'s event staging, on the host
-        /// and, where kernels cannot read the host's (OpenCL), in a device buffer to copy it to (else the host's view again).
-        /// </summary>
+        /// <summary>The first <paramref name="length"/> ints of slot <paramref name="slot"/>'s event staging, on the host and on the device.</summary>
         public (ArrayView<int> Host, ArrayView<int> Device) EventViews(int slot, long length)
         {
             long at = slot * EventSlotLength;
-            var host = _eventStaging.View.SubView(at, length);
-            return (host, _eventDevice is { } device ? device.View.SubView(at, length) : host);
+            return (_eventStaging.View.SubView(at, length), _eventDevice!.View.SubView(at, length));
         }
+
+        /// <summary>The event staging of slots 0 to <paramref name="slots"/> - 1, on the host and on the device (a chain's, copied at once).</summary>
+        public (ArrayView<int> Host, ArrayView<int> Device) EventSlots(int slots) => EventViews(0, slots * EventSlotLength);
 
         /// <summary>Drops the input staging (the slots grew; nothing is queued): the next external input makes it for every slot.</summary>
         public void ResetInputStaging()

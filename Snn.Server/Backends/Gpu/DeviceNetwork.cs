@@ -52,6 +52,9 @@ internal sealed partial class DeviceNetwork : IDisposable
     private List<int>[] _uploads = [];
     private int _dc;
 
+    /// <summary>While a chain's steps are sent: their event lists are on the device already (see <see cref="SendSteps"/>).</summary>
+    private bool _eventsOnDevice;
+
     /// <summary>Steps of the chain begun (0 or 1: each step is sent as it is enqueued).</summary>
     private int _chain;
 
@@ -388,21 +391,23 @@ internal sealed partial class DeviceNetwork : IDisposable
                 }
                 else if (at == -1 - p)
                 {
-                    // Where kernels can read the pinned staging at its device address they read it in place (device is host); elsewhere it is copied first.
+                    // A chain's were copied before its first step; a step alone reads them in place where kernels can read
+                    // the pinned staging at its device address (no copy to wait for), else copies them first.
                     int capacity = pop.Population.InputMarks.Capacity;
                     var (host, device) = pop.EventViews(slot, dc + 2L * capacity * dc);
-                    if (!_mapped)
+                    var list = _mapped && !_eventsOnDevice ? host : device;
+                    if (!_eventsOnDevice && !_mapped)
                     {
                         device.CopyFrom(_stream, host);
                     }
 
                     if (pop.ScattersOwnEvents)
                     {
-                        (events, eventCapacity) = (device, capacity);
+                        (events, eventCapacity) = (list, capacity);
                     }
                     else
                     {
-                        _k.ScatterEvents(_stream, _k.Groups(dc), pop.Input.View, device, dueView, dc, size, capacity);
+                        _k.ScatterEvents(_stream, _k.Groups(dc), pop.Input.View, list, dueView, dc, size, capacity);
                     }
                 }
             }
@@ -510,9 +515,41 @@ internal sealed partial class DeviceNetwork : IDisposable
             return;
         }
 
-        for (int slot = 0; slot < chain; slot++)
+        SendSteps(chain);
+    }
+
+    /// <summary>
+    /// The device work of a chain's steps: the event lists of all its steps copied first, one copy per
+    /// population that has any (a step sent alone reads them in place where it can, see <see cref="Send"/>),
+    /// then each step's.
+    /// </summary>
+    private void SendSteps(int chain)
+    {
+        foreach (var pop in _pops)
         {
-            Send(slot);
+            int listed = -1 - pop.Population.Index;
+            for (int slot = 0; slot < chain; slot++)
+            {
+                if (_uploads[slot].Contains(listed))
+                {
+                    var (host, device) = pop.EventSlots(chain);
+                    device.CopyFrom(_stream, host);
+                    break;
+                }
+            }
+        }
+
+        _eventsOnDevice = true;
+        try
+        {
+            for (int slot = 0; slot < chain; slot++)
+            {
+                Send(slot);
+            }
+        }
+        finally
+        {
+            _eventsOnDevice = false;
         }
     }
 
@@ -533,10 +570,7 @@ internal sealed partial class DeviceNetwork : IDisposable
             _stream = capture;
             try
             {
-                for (int slot = 0; slot < chain; slot++)
-                {
-                    Send(slot);
-                }
+                SendSteps(chain);
             }
             finally
             {

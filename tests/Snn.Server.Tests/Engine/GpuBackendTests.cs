@@ -276,7 +276,8 @@ public sealed class GpuBackendTests : IClassFixture<GpuBackendTests.Backends>
         // Events into a fused (one chunk) input population, whose kernel writes them itself, an unfused
         // one, and straight into a neuron population that also has a projection into it (events first,
         // then the projection adds); repeats, an instance with more events than its list holds (sent
-        // whole), a dense row. Mapped: the kernels read the pinned event lists in place; not: copied first (OpenCL's path).
+        // whole), a dense row; steps alone and in chains. Mapped: a step alone reads the pinned event
+        // lists in place; not: copied first (OpenCL's path).
         using var own = mapped ? null : GpuBackend.Create("ilgpu-cpu", 0, new CpuOptions { Threads = 1 });
         var gpu = own ?? _backends.Gpu;
         if (own is not null)
@@ -291,58 +292,100 @@ public sealed class GpuBackendTests : IClassFixture<GpuBackendTests.Backends>
         var gpuNet = NetworkBuilder.Build(definition, new EngineLimits());
         var rng = new Random(17);
         int[] due = [0, 1];
-        for (int t = 0; t < 12; t++)
-        {
-            var plan = new List<(int Pop, int Instance, int Neuron, float Value)>();
-            foreach (int pop in new[] { 0, 1, 2 })
-            {
-                int size = cpuNet.Populations[pop].Size;
-                foreach (int i in due)
-                {
-                    int events = t % 4 == 3 && i == 1 ? size : rng.Next(0, 12); // all of them: more than the list holds
-                    for (int e = 0; e < events; e++)
-                    {
-                        int n = e < 3 ? 7 : rng.Next(size); // neuron 7 three times
-                        plan.Add((pop, i, n, rng.Next(1, 9) / 4f));
-                    }
-                }
-            }
+        int t = 0;
 
-            foreach (var net in new[] { cpuNet, gpuNet })
+        // Steps alone and in chains (whose event lists go to the device in one copy before the first step).
+        foreach (int chain in new[] { 1, 3, 1, 4, 1, 2 })
+        {
+            int k = chain == 1 ? 1 : gpu.BeginChain(gpuNet, chain);
+            Assert.Equal(chain, k);
+            var expected = new List<float[][]>();
+            for (int s = 0; s < k; s++, t++)
             {
-                foreach (var p in net.Populations)
+                var plan = new List<(int Pop, int Instance, int Neuron, float Value)>();
+                foreach (int pop in new[] { 0, 1, 2 })
                 {
+                    int size = cpuNet.Populations[pop].Size;
                     foreach (int i in due)
                     {
-                        p.Slice(p.Input, i).Clear();
-                        p.InputMarksIfAny?.Clear(i);
+                        int events = t % 4 == 3 && i == 1 ? size : rng.Next(0, 12); // all of them: more than the list holds
+                        for (int e = 0; e < events; e++)
+                        {
+                            int n = e < 3 ? 7 : rng.Next(size); // neuron 7 three times
+                            plan.Add((pop, i, n, rng.Next(1, 9) / 4f));
+                        }
                     }
                 }
 
-                foreach (var (pop, i, n, v) in plan)
+                foreach (var net in new[] { cpuNet, gpuNet })
                 {
-                    var p = net.Populations[pop];
-                    p.Slice(p.Input, i)[n] += v;
-                    p.InputMarks.MarkEvent(i, n);
+                    foreach (var p in net.Populations)
+                    {
+                        foreach (int i in due)
+                        {
+                            p.Slice(p.Input, i).Clear();
+                            p.InputMarksIfAny?.Clear(i);
+                        }
+                    }
+
+                    foreach (var (pop, i, n, v) in plan)
+                    {
+                        var p = net.Populations[pop];
+                        p.Slice(p.Input, i)[n] += v;
+                        p.InputMarks.MarkEvent(i, n);
+                    }
+
+                    if (t % 5 == 2)
+                    {
+                        var p = net.Populations[1];
+                        p.Slice(p.Input, 0).Fill(0.25f); // a dense current on top of the events
+                        p.MarkExternalInput(0);
+                    }
                 }
 
-                if (t % 5 == 2)
+                _backends.Cpu.Step(cpuNet, due);
+                if (k == 1)
                 {
-                    var p = net.Populations[1];
-                    p.Slice(p.Input, 0).Fill(0.25f); // a dense current on top of the events
-                    p.MarkExternalInput(0);
+                    gpu.Step(gpuNet, due);
+                }
+                else
+                {
+                    gpu.Enqueue(gpuNet, due, s);
+                }
+
+                expected.Add(cpuNet.Populations.Select(p => p.Spikes.ToArray()).ToArray());
+                foreach (int i in due)
+                {
+                    cpuNet.Instances[i].Step++;
+                    gpuNet.Instances[i].Step++;
                 }
             }
 
-            _backends.Cpu.Step(cpuNet, due);
-            gpu.Step(gpuNet, due);
-            gpu.RefreshHost(gpuNet);
-            Compare(cpuNet, gpuNet, $"step {t}");
-            foreach (int i in due)
+            if (k > 1)
             {
-                cpuNet.Instances[i].Step++;
-                gpuNet.Instances[i].Step++;
+                gpu.Complete(gpuNet);
+                for (int s = 0; s < k; s++)
+                {
+                    foreach (var pop in gpuNet.Populations)
+                    {
+                        foreach (int i in due)
+                        {
+                            Assert.True(gpu.TryGetSpikes(gpuNet, pop, i, s, out var list));
+                            var row = new float[pop.Size];
+                            for (int n = 0; n < list.Indices.Length; n++)
+                            {
+                                row[list.Indices[n]] = list.Values[n];
+                            }
+
+                            Assert.True(expected[s][pop.Index].AsSpan(i * pop.Size, pop.Size).SequenceEqual(row),
+                                $"chain of {k} at step {t - k + s}: spikes of '{pop.Name}' instance {i} differ");
+                        }
+                    }
+                }
             }
+
+            gpu.RefreshHost(gpuNet);
+            Compare(cpuNet, gpuNet, $"step {t - 1}");
         }
 
         Assert.Contains(gpuNet.Populations[2].Spikes, x => x != 0f);
