@@ -12,15 +12,17 @@ internal interface IDeviceRule
 }
 
 /// <summary>
-/// A population's parameter lanes on the device, [lane][neuron]. A lane whose value is the same for
-/// every neuron (a scalar parameter, the usual case) is read from its first entry only: every thread
-/// reads the same address, which the caches serve, so a step reads from memory only the lanes that
-/// vary per neuron. <paramref name="scalar"/> has bit j set for such a lane j.
+/// A population's parameter lanes on the device, one after the other. A lane whose value is the same
+/// for every neuron (a scalar parameter, the usual case; bit j of <paramref name="scalar"/> set for
+/// lane j) is kept as that one value and every thread reads the same address, which the caches serve;
+/// any other lane holds one value per neuron. So a step reads from memory, and the device stores,
+/// only the lanes that vary per neuron.
 /// </summary>
 internal readonly struct DeviceLanes(ArrayView<float> values, int size, int scalar)
 {
-    /// <summary>Lane <paramref name="lane"/> of neuron <paramref name="n"/>.</summary>
-    public float this[int lane, int n] => values[lane * size + (n & (((scalar >> lane) & 1) - 1))];
+    /// <summary>Lane <paramref name="lane"/> of neuron <paramref name="n"/>: after <paramref name="lane"/> lanes of which the scalar ones hold one value.</summary>
+    public float this[int lane, int n] =>
+        values[lane * size - IntrinsicMath.PopCount(scalar & ((1 << lane) - 1)) * (size - 1) + (n & (((scalar >> lane) & 1) - 1))];
 }
 
 /// <summary>The geometry of a conv2d or sum pool projection (Engine/Window2d.cs), as a kernel argument.</summary>

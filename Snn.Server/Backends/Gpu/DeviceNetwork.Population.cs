@@ -328,10 +328,11 @@ internal sealed partial class DeviceNetwork
                     break;
             }
 
-            _lanes.Dispose();
-            _lanes = _net._accelerator.Allocate1D<float>(lanes.Length);
-            _lanes.View.CopyFromCPU(s, lanes);
             _scalarLanes = ScalarLanes(lanes, p.Size);
+            var stored = StoredLanes(lanes, p.Size, _scalarLanes);
+            _lanes.Dispose();
+            _lanes = _net._accelerator.Allocate1D<float>(stored.Length);
+            _lanes.View.CopyFromCPU(s, stored);
             Binary = _inhibition is not null || _kind switch
             {
                 PopulationKind.Leaky or PopulationKind.RLeaky => lanes.AsSpan(2 * p.Size, p.Size).IndexOfAnyExcept(1f) < 0, // graded_spikes_factor
@@ -361,6 +362,23 @@ internal sealed partial class DeviceNetwork
             }
 
             return mask;
+        }
+
+        /// <summary>The lanes as the device keeps them (see <see cref="DeviceLanes"/>): one value for a scalar lane, one per neuron otherwise.</summary>
+        private static float[] StoredLanes(float[] lanes, int size, int scalar)
+        {
+            if (size <= 1 || scalar == 0)
+            {
+                return lanes;
+            }
+
+            var stored = new List<float>();
+            for (int j = 0; (j + 1) * size <= lanes.Length; j++)
+            {
+                stored.AddRange(((scalar >> j) & 1) != 0 ? lanes.AsSpan(j * size, 1) : lanes.AsSpan(j * size, size));
+            }
+
+            return stored.Count > 0 ? [.. stored] : [0f];
         }
 
         private float[] Lanes(int count, Func<int, int, float> lane)
