@@ -403,45 +403,42 @@ internal sealed partial class DeviceNetwork
         /// </summary>
         public bool ScattersOwnEvents => Fused && Population.Incoming.Count == 0 && Constant is null;
 
-        /// <summary>
-        /// The neuron step of the due instances and their spikes compacted into <paramref name="slot"/>'s lists;
-        /// with <paramref name="eventCapacity"/> not 0, this step's event lists written into the input first
-        /// (only where <see cref="ScattersOwnEvents"/>), and a one-to-one projection applied as the input is read (<paramref name="fused"/>).
-        /// </summary>
-        public void Step(ArrayView<int> due, int dc, int slot, ArrayView<int> events, int eventCapacity, Fusion fused)
+        /// <summary>The neuron step of the due instances and their spikes compacted into the step's slot's lists (see <see cref="StepArguments"/>).</summary>
+        public void Step(in StepArguments step)
         {
-            if (dc == 0 || Population.Size == 0)
+            if (step.DueCount == 0 || Population.Size == 0)
             {
                 return;
             }
 
             switch (_kind)
             {
-                case PopulationKind.Stateless: Launch(default(StatelessDeviceRule), due, dc, slot, events, eventCapacity, fused); break;
-                case PopulationKind.Leaky: Launch(_leaky, due, dc, slot, events, eventCapacity, fused); break;
-                case PopulationKind.SinabsLif: Launch(_sinabs, due, dc, slot, events, eventCapacity, fused); break;
-                case PopulationKind.NorseLif: Launch(default(NorseLifDeviceRule), due, dc, slot, events, eventCapacity, fused); break;
-                case PopulationKind.Synaptic: Launch(_synaptic, due, dc, slot, events, eventCapacity, fused); break;
-                case PopulationKind.NorseIaf: Launch(default(NorseIafDeviceRule), due, dc, slot, events, eventCapacity, fused); break;
-                case PopulationKind.Alpha: Launch(_alpha, due, dc, slot, events, eventCapacity, fused); break;
-                case PopulationKind.Lapicque: Launch(_lapicque, due, dc, slot, events, eventCapacity, fused); break;
-                case PopulationKind.RLeaky: Launch(_rleaky, due, dc, slot, events, eventCapacity, fused); break;
-                case PopulationKind.SinabsAlif: Launch(_alif, due, dc, slot, events, eventCapacity, fused); break;
-                case PopulationKind.NorseLsnn: Launch(default(NorseLsnnDeviceRule), due, dc, slot, events, eventCapacity, fused); break;
-                case PopulationKind.NorseLifBox: Launch(_lifBox, due, dc, slot, events, eventCapacity, fused); break;
-                case PopulationKind.NorseLiBox: Launch(default(NorseLiBoxDeviceRule), due, dc, slot, events, eventCapacity, fused); break;
-                case PopulationKind.SinabsExpLeak: Launch(_expLeak, due, dc, slot, events, eventCapacity, fused); break;
-                case PopulationKind.RSynaptic: Launch(_rsynaptic, due, dc, slot, events, eventCapacity, fused); break;
-                case PopulationKind.NirGeneric: Launch(_nir, due, dc, slot, events, eventCapacity, fused); break;
-                case PopulationKind.NorseLifAdEx: Launch(default(NorseLifAdExDeviceRule), due, dc, slot, events, eventCapacity, fused); break;
+                case PopulationKind.Stateless: Launch(default(StatelessDeviceRule), step); break;
+                case PopulationKind.Leaky: Launch(_leaky, step); break;
+                case PopulationKind.SinabsLif: Launch(_sinabs, step); break;
+                case PopulationKind.NorseLif: Launch(default(NorseLifDeviceRule), step); break;
+                case PopulationKind.Synaptic: Launch(_synaptic, step); break;
+                case PopulationKind.NorseIaf: Launch(default(NorseIafDeviceRule), step); break;
+                case PopulationKind.Alpha: Launch(_alpha, step); break;
+                case PopulationKind.Lapicque: Launch(_lapicque, step); break;
+                case PopulationKind.RLeaky: Launch(_rleaky, step); break;
+                case PopulationKind.SinabsAlif: Launch(_alif, step); break;
+                case PopulationKind.NorseLsnn: Launch(default(NorseLsnnDeviceRule), step); break;
+                case PopulationKind.NorseLifBox: Launch(_lifBox, step); break;
+                case PopulationKind.NorseLiBox: Launch(default(NorseLiBoxDeviceRule), step); break;
+                case PopulationKind.SinabsExpLeak: Launch(_expLeak, step); break;
+                case PopulationKind.RSynaptic: Launch(_rsynaptic, step); break;
+                case PopulationKind.NirGeneric: Launch(_nir, step); break;
+                case PopulationKind.NorseLifAdEx: Launch(default(NorseLifAdExDeviceRule), step); break;
                 default:
                     throw new InvalidOperationException($"population '{Population.Name}' ({Population.Model.Name}) has no device kernel");
             }
         }
 
-        private void Launch<TRule>(TRule rule, ArrayView<int> due, int dc, int slot, ArrayView<int> events, int eventCapacity, Fusion fused)
+        private void Launch<TRule>(TRule rule, in StepArguments step)
             where TRule : struct, IDeviceRule
         {
+            var (due, dc, slot, fused) = (step.Due, step.DueCount, step.Slot, step.Fused);
             int size = Population.Size;
             var k = _net._k;
             var kernels = k.Neuron<TRule>();
@@ -457,7 +454,7 @@ internal sealed partial class DeviceNetwork
             if (Fused)
             {
                 kernels.StepSmall(_net._stream, k.Groups(dc), rule, s0, s1, s2, s3, x, rec, Spikes.View, _lanes.View, _scalarLanes, due, size,
-                    StateCount, recurrent, zeroInput, events, dc, eventCapacity, fused.Weights, fused.Source, fused.Offset, fused.Mode,
+                    StateCount, recurrent, zeroInput, step.Events, dc, step.EventCapacity, fused.Weights, fused.Source, fused.Offset, fused.Mode,
                     Counts.View, SpikeIndex.View, SpikeValue.View,
                     Outputs.Counts(slot), Outputs.Index(slot), Outputs.Values(slot), Binary ? 0 : 1);
                 return;

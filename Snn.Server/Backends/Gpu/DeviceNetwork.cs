@@ -429,7 +429,7 @@ internal sealed partial class DeviceNetwork : IDisposable
                 }
             }
 
-            pop.Step(dueView, dc, slot, events, eventCapacity, fused);
+            pop.Step(new StepArguments(dueView, dc, slot, events, eventCapacity, fused));
         }
 
         for (int j = 0; j < _projections.Length; j++)
@@ -618,6 +618,14 @@ internal sealed partial class DeviceNetwork : IDisposable
         _anyQueued = false;
         _usedSlots = 0;
     }
+
+    /// <summary>
+    /// One population's step: the due instances (<paramref name="Due"/>, <paramref name="DueCount"/>), the slot
+    /// its spikes go to, this step's event lists when the population writes them itself
+    /// (<paramref name="EventCapacity"/> not 0, see DevicePopulation.ScattersOwnEvents) and a one-to-one projection
+    /// its kernel applies as it reads the input.
+    /// </summary>
+    private readonly record struct StepArguments(ArrayView<int> Due, int DueCount, int Slot, ArrayView<int> Events, int EventCapacity, Fusion Fused);
 
     /// <summary>A one-to-one projection for its target's neuron kernel to apply (see DeviceKernels.FusedOneToOne): weights, source rows, row offset per due instance, mode (0 none, 1 unweighted, 2 weighted).</summary>
     private readonly record struct Fusion(ArrayView<float> Weights, ArrayView<float> Source, ArrayView<int> Offset, int Mode)

@@ -242,24 +242,7 @@ public sealed class GpuBackendTests : IClassFixture<GpuBackendTests.Backends>
             }
 
             gpu.Complete(gpuNet);
-            for (int s = 0; s < k; s++)
-            {
-                foreach (var pop in gpuNet.Populations)
-                {
-                    foreach (int i in due)
-                    {
-                        Assert.True(gpu.TryGetSpikes(gpuNet, pop, i, s, out var list));
-                        var row = new float[pop.Size];
-                        for (int n = 0; n < list.Indices.Length; n++)
-                        {
-                            row[list.Indices[n]] = list.Values[n];
-                        }
-
-                        Assert.True(expected[s][pop.Index].AsSpan(i * pop.Size, pop.Size).SequenceEqual(row),
-                            $"chain {chain}, step {s}: spikes of '{pop.Name}' instance {i} differ");
-                    }
-                }
-            }
+            AssertChainSpikes(gpu, gpuNet, due, expected, $"chain {chain}");
         }
 
         gpu.RefreshHost(gpuNet);
@@ -364,24 +347,7 @@ public sealed class GpuBackendTests : IClassFixture<GpuBackendTests.Backends>
             if (k > 1)
             {
                 gpu.Complete(gpuNet);
-                for (int s = 0; s < k; s++)
-                {
-                    foreach (var pop in gpuNet.Populations)
-                    {
-                        foreach (int i in due)
-                        {
-                            Assert.True(gpu.TryGetSpikes(gpuNet, pop, i, s, out var list));
-                            var row = new float[pop.Size];
-                            for (int n = 0; n < list.Indices.Length; n++)
-                            {
-                                row[list.Indices[n]] = list.Values[n];
-                            }
-
-                            Assert.True(expected[s][pop.Index].AsSpan(i * pop.Size, pop.Size).SequenceEqual(row),
-                                $"chain of {k} at step {t - k + s}: spikes of '{pop.Name}' instance {i} differ");
-                        }
-                    }
-                }
+                AssertChainSpikes(gpu, gpuNet, due, expected, $"chain of {k} ending at step {t - 1}");
             }
 
             gpu.RefreshHost(gpuNet);
@@ -390,6 +356,29 @@ public sealed class GpuBackendTests : IClassFixture<GpuBackendTests.Backends>
 
         Assert.Contains(gpuNet.Populations[2].Spikes, x => x != 0f);
         gpu.Release(gpuNet);
+    }
+
+    /// <summary>Each step of a completed chain: every population's spike list of every due instance equals the CPU's row of that step.</summary>
+    private static void AssertChainSpikes(GpuBackend gpu, Network gpuNet, int[] due, List<float[][]> expected, string chain)
+    {
+        for (int s = 0; s < expected.Count; s++)
+        {
+            foreach (var pop in gpuNet.Populations)
+            {
+                foreach (int i in due)
+                {
+                    Assert.True(gpu.TryGetSpikes(gpuNet, pop, i, s, out var list));
+                    var row = new float[pop.Size];
+                    for (int n = 0; n < list.Indices.Length; n++)
+                    {
+                        row[list.Indices[n]] = list.Values[n];
+                    }
+
+                    Assert.True(expected[s][pop.Index].AsSpan(i * pop.Size, pop.Size).SequenceEqual(row),
+                        $"{chain}, step {s}: spikes of '{pop.Name}' instance {i} differ");
+                }
+            }
+        }
     }
 
     /// <summary>The step loop's intake: the due instances' inputs cleared, then the input population's rows written and marked.</summary>
