@@ -153,6 +153,14 @@ public static class GpuCheck
                     double perNeuron = 8.0 * net.Populations[0].State.Length + 4 + 4 + 4;
                     double rate = perNeuron * size * queued;
                     bw = $"  queued moves {rate / 1e12:F2} TB/s = {100 * rate / copyBandwidth:F0}% of copy bandwidth";
+
+                    // Where a queued step's time goes: the compaction passes alone, the neuron kernel as the rest.
+                    foreach (var (_, count, scan, write) in device.TimeCompaction(20))
+                    {
+                        double step = 1e6 / queued;
+                        bw += string.Create(CultureInfo.InvariantCulture,
+                            $"; per step {step:F1} µs = neuron kernel ~{step - scan - write:F1} + scans {scan:F1} + writes {write:F1} (a count pass alone {count:F1})");
+                    }
                 }
 
                 log.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -475,6 +475,43 @@ internal sealed partial class DeviceNetwork
             ScanAndWrite(due, dc, slot);
         }
 
+        /// <summary>
+        /// Device check: microseconds per launch of each compaction pass of a population larger than one
+        /// chunk, each launched <paramref name="reps"/> times alone and waited for (so that a step's time
+        /// can be split without a profiler; the neuron kernel's is the step's less the scans and the writes).
+        /// </summary>
+        internal (double Count, double Scan, double Write) TimeCompaction(ArrayView<int> due, int dc, int reps)
+        {
+            var k = _net._k;
+            var s = _net._stream;
+            double Time(Action launch)
+            {
+                launch();
+                s.Synchronize();
+                long start = System.Diagnostics.Stopwatch.GetTimestamp();
+                for (int r = 0; r < reps; r++)
+                {
+                    launch();
+                }
+
+                s.Synchronize();
+                return System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMicroseconds / reps;
+            }
+
+            var count = Time(() => k.CountChunks(s, k.Groups(dc * _chunks), Spikes.View, due, Population.Size, _chunks, ChunkCounts.View));
+            var scan = Time(() =>
+            {
+                k.ScanTiles(s, k.Groups(dc * _tiles), ChunkCounts.View, ChunkOffsets.View, TileTotals.View, Counts.View, Outputs.Counts(0), due, _chunks, _tiles);
+                if (_tiles > 1)
+                {
+                    k.ScanTileTotals(s, k.Groups(dc), TileTotals.View, TileOffsets.View, Counts.View, Outputs.Counts(0), due, _tiles);
+                }
+            });
+            var write = Time(() => k.WriteChunks(s, k.Groups(dc * _chunks), Spikes.View, due, Population.Size, _chunks, ChunkOffsets.View,
+                TileOffsets.View, _tiles, SpikeIndex.View, SpikeValue.View, Outputs.Index(0), Outputs.Values(0), Binary ? 0 : 1));
+            return (count, scan, write);
+        }
+
         /// <summary>Compaction's last passes, once the chunk counts are written: offsets by tiles, then the lists.</summary>
         private void ScanAndWrite(ArrayView<int> due, int dc, int slot)
         {

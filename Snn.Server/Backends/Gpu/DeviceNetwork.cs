@@ -611,6 +611,29 @@ internal sealed partial class DeviceNetwork : IDisposable
     /// <summary>Waits for everything queued (benchmarks that queue steps without reading them).</summary>
     internal void Synchronize() => Wait();
 
+    /// <summary>
+    /// Device check: per population larger than one chunk, microseconds per launch of its compaction
+    /// passes (see DevicePopulation.TimeCompaction), instance 0 due. Leaves the population's lists as
+    /// a step would: call after the steps whose figures are wanted.
+    /// </summary>
+    internal IReadOnlyList<(string Population, double Count, double Scan, double Write)> TimeCompaction(int reps)
+    {
+        Wait();
+        var due = _allInstances.View.SubView(0, 1);
+        var times = new List<(string, double, double, double)>();
+        foreach (var pop in _pops)
+        {
+            if (pop.Population.Size > _k.Chunk)
+            {
+                var (count, scan, write) = pop.TimeCompaction(due, 1, reps);
+                times.Add((pop.Population.Name, count, scan, write));
+            }
+        }
+
+        Wait();
+        return times;
+    }
+
     private void Wait()
     {
         _stream.Synchronize();
