@@ -32,6 +32,17 @@ public static class GpuCheck
         }
 
         log.WriteLine($"gpu-check on backend {backend}, {DateTime.UtcNow:u}, {Environment.ProcessorCount} cores");
+        try
+        {
+            (ComputeBackends.Create(new EngineOptions { Backend = backend }, new CpuOptions()) as IDisposable)?.Dispose();
+        }
+        catch (InvalidOperationException e)
+        {
+            // No device here: nothing below can run.
+            Check(false, e.Message);
+            log.WriteLine($"gpu-check: {passed} passed, {failed} failed");
+            return 1;
+        }
 
         // 1. Reference cases and networks through the real server on the device backend.
         var data = Directory.CreateTempSubdirectory("snn-gpucheck-");
