@@ -32,9 +32,10 @@ public static class GpuCheck
         }
 
         log.WriteLine($"gpu-check on backend {backend}, {DateTime.UtcNow:u}, {Environment.ProcessorCount} cores");
+        GpuBackend gpuBackend;
         try
         {
-            (ComputeBackends.Create(new EngineOptions { Backend = backend }, new CpuOptions()) as IDisposable)?.Dispose();
+            gpuBackend = (GpuBackend)ComputeBackends.Create(new EngineOptions { Backend = backend }, new CpuOptions());
         }
         catch (InvalidOperationException e)
         {
@@ -43,6 +44,8 @@ public static class GpuCheck
             log.WriteLine($"gpu-check: {passed} passed, {failed} failed");
             return 1;
         }
+
+        using var ownedGpu = gpuBackend;
 
         // 1. Reference cases and networks through the real server on the device backend.
         var data = Directory.CreateTempSubdirectory("snn-gpucheck-");
@@ -89,7 +92,6 @@ public static class GpuCheck
 
         // 2. Device against CPU, every bit, on populations large enough for ptxas to have fused (the FMA check).
         using var cpuBackend = new CpuBackend();
-        using var gpuBackend = (GpuBackend)ComputeBackends.Create(new EngineOptions { Backend = backend }, new CpuOptions());
         foreach (var model in Models)
         {
             int size = quick ? 4_096 : 1_048_576;
