@@ -37,6 +37,21 @@ internal interface IComputeBackend
     /// </summary>
     void Enqueue(Network network, ReadOnlySpan<int> due, int slot) => Step(network, due);
 
+    /// <summary>
+    /// Starts the chain's steps queued so far on the device without waiting, so that it runs them while
+    /// the loop queues the rest. A backend that steps on the host has nothing to start.
+    /// </summary>
+    void Send(Network network)
+    {
+    }
+
+    /// <summary>
+    /// Waits until the chain's first <paramref name="steps"/> steps, already started by <see cref="Send"/>,
+    /// are done and their outputs readable, without waiting for the rest. False where the backend can only
+    /// make them readable with <see cref="Complete"/>.
+    /// </summary>
+    bool WaitFor(Network network, int steps) => false;
+
     /// <summary>Waits for the steps queued since <see cref="BeginChain"/>; their outputs are then readable.</summary>
     void Complete(Network network)
     {

@@ -8,10 +8,15 @@ namespace Snn.Server.Engine;
 /// </summary>
 internal sealed partial class StepLoop
 {
+    /// <summary>Steps of a chain the backend is given at a time (see <see cref="StepInstances"/>).</summary>
+    internal const int ChainPart = 16;
+
     /// <summary>
     /// Steps the due instances <paramref name="steps"/> times (a chain: each step's external inputs
-    /// added and the step queued on the backend, one wait for all of them) and hands out each step's
-    /// outputs. A chain records state only at its last step (see <see cref="ChainLength"/>).
+    /// added and the step queued on the backend) and hands out each step's outputs. A chain records
+    /// state only at its last step (see <see cref="ChainLength"/>). A device backend gets the chain in
+    /// parts of <see cref="ChainPart"/> steps: it runs one while the loop prepares the next, and the
+    /// loop hands out a part's outputs as soon as that part is done, while the device runs the rest.
     /// </summary>
     private void StepInstances(Network network, ReadOnlySpan<int> due, int steps = 1)
     {
@@ -30,9 +35,13 @@ internal sealed partial class StepLoop
             {
                 instances[i].Step++;
             }
+
+            if ((s + 1) % ChainPart == 0 || s == steps - 1)
+            {
+                _backend.Send(network);
+            }
         }
 
-        _backend.Complete(network);
         foreach (int i in due)
         {
             instances[i].Step -= steps;
@@ -41,6 +50,12 @@ internal sealed partial class StepLoop
         long spikes = 0;
         for (int s = 0; s < steps; s++)
         {
+            // A part's outputs once that part is done; where the backend cannot tell, once the whole chain is.
+            if (s % ChainPart == 0 && !_backend.WaitFor(network, Math.Min(steps, s + ChainPart)))
+            {
+                _backend.Complete(network);
+            }
+
             if (s == steps - 1 && RecordsDue(network, due))
             {
                 _backend.RefreshHost(network);
@@ -72,6 +87,8 @@ internal sealed partial class StepLoop
                 inst.Step++;
             }
         }
+
+        _backend.Complete(network); // all parts were waited for: this ends the chain
 
         // No tags: an update allocates nothing, whether a listener collects it or not.
         double perStep = Stopwatch.GetElapsedTime(started).TotalSeconds / steps;

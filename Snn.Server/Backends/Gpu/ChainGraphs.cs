@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace Snn.Server.Backends.Gpu;
 
 /// <summary>
-/// A network's CUDA graphs of step chains, by chain shape (length, due instances, per step the step ints changed and the uploads:
+/// A network's CUDA graphs of step chains, by chain shape (the part of the chain's slots, due instances, per step the step ints changed and the uploads:
 /// what decides the device work and its arguments). A shape is captured the second time it is seen,
 /// so one-off chains cost no capture; at most <see cref="MaxGraphs"/> are kept (oldest dropped).
 /// Anything that moves a buffer the graphs point at (an upload after an edit, grown slots or staging)
@@ -11,7 +11,7 @@ namespace Snn.Server.Backends.Gpu;
 /// </summary>
 internal sealed class ChainGraphs(bool enabled) : IDisposable
 {
-    public const int MaxGraphs = 8;
+    public const int MaxGraphs = 16;
 
     private readonly List<(int[] Key, IntPtr Exec)> _graphs = [];
     private readonly List<int[]> _seen = [];

@@ -180,8 +180,8 @@ internal sealed partial class DeviceNetwork
             return (_eventStaging.View.SubView(at, length), _eventDevice!.View.SubView(at, length));
         }
 
-        /// <summary>The event staging of slots 0 to <paramref name="slots"/> - 1, on the host and on the device (a chain's, copied at once).</summary>
-        public (ArrayView<int> Host, ArrayView<int> Device) EventSlots(int slots) => EventViews(0, slots * EventSlotLength);
+        /// <summary>The event staging of <paramref name="slots"/> slots from <paramref name="first"/>, on the host and on the device (a chain's part, copied at once).</summary>
+        public (ArrayView<int> Host, ArrayView<int> Device) EventSlots(int first, int slots) => EventViews(first, slots * EventSlotLength);
 
         /// <summary>Drops the input staging (the slots grew; nothing is queued): the next external input makes it for every slot.</summary>
         public void ResetInputStaging()

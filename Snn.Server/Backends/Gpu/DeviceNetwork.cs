@@ -58,6 +58,14 @@ internal sealed partial class DeviceNetwork : IDisposable
     /// <summary>Steps of the chain begun (0 or 1: each step is sent as it is enqueued).</summary>
     private int _chain;
 
+    /// <summary>Steps of the chain prepared (enqueued) and sent to the device so far (see <see cref="SendPrepared"/>).</summary>
+    private int _prepared;
+    private int _sent;
+
+    /// <summary>CUDA: per part of the chain sent, an event recorded after it and the steps it ends at (see <see cref="WaitFor"/>); the events are kept for the next chains.</summary>
+    private readonly List<IntPtr> _partEvents = [];
+    private readonly List<int> _partEnds = [];
+
     private readonly List<int> _chainKey = [];
     private readonly ChainGraphs _graphs;
 
@@ -208,6 +216,8 @@ internal sealed partial class DeviceNetwork : IDisposable
         }
 
         _chain = k;
+        _prepared = _sent = 0;
+        _partEnds.Clear();
         return k;
     }
 
@@ -255,6 +265,73 @@ internal sealed partial class DeviceNetwork : IDisposable
         {
             Send(slot);
         }
+        else
+        {
+            _prepared = Math.Max(_prepared, slot + 1);
+        }
+    }
+
+    /// <summary>
+    /// Sends the chain's steps prepared since the last send, so that the device runs them while the host
+    /// prepares the rest (and, after <see cref="WaitFor"/>, hands out their outputs). On CUDA an event
+    /// marks where each such part ends. Nothing happens outside a chain of two or more.
+    /// </summary>
+    public void SendPrepared()
+    {
+        if (_chain < 2 || _prepared <= _sent)
+        {
+            return;
+        }
+
+        SendChain(_sent, _prepared);
+        _sent = _prepared;
+        if (_accelerator is CudaAccelerator)
+        {
+            using var binding = _accelerator.BindScoped();
+            int part = _partEnds.Count;
+            if (part == _partEvents.Count)
+            {
+                CudaException.ThrowIfFailed(CudaAPI.CurrentAPI.CreateEvent(out var created, CudaEventFlags.CU_EVENT_DISABLE_TIMING));
+                _partEvents.Add(created);
+            }
+
+            CudaException.ThrowIfFailed(CudaAPI.CurrentAPI.RecordEvent(_partEvents[part], ((CudaStream)_stream).StreamPtr));
+            _partEnds.Add(_sent);
+        }
+    }
+
+    /// <summary>
+    /// Whether the chain's first <paramref name="steps"/> steps are done and their spikes readable,
+    /// waiting for them but not for the parts sent after (CUDA: the event of the part they end in;
+    /// ILGPU's CPU accelerator: everything queued, its spikes are in host memory already). False where
+    /// only <see cref="Complete"/> makes them readable (OpenCL copies the lists back there) or where
+    /// they were not sent yet.
+    /// </summary>
+    public bool WaitFor(int steps)
+    {
+        if (_chain < 2 || steps > _sent || !_mapped)
+        {
+            return false;
+        }
+
+        if (_accelerator is CudaAccelerator)
+        {
+            // The first part that ends at or after those steps.
+            for (int part = 0; part < _partEnds.Count; part++)
+            {
+                if (_partEnds[part] >= steps)
+                {
+                    using var binding = _accelerator.BindScoped();
+                    CudaException.ThrowIfFailed(CudaAPI.CurrentAPI.SynchronizeEvent(_partEvents[part]));
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
+        _stream.Synchronize();
+        return true;
     }
 
     /// <summary>
@@ -460,10 +537,13 @@ internal sealed partial class DeviceNetwork : IDisposable
             return;
         }
 
-        if (chain >= 2)
+        if (chain >= 2 && chain > _sent)
         {
-            SendChain(chain);
+            SendChain(_sent, chain);
         }
+
+        _prepared = _sent = 0;
+        _partEnds.Clear();
 
         if (!_mapped)
         {
@@ -483,14 +563,16 @@ internal sealed partial class DeviceNetwork : IDisposable
         Wait();
     }
 
-    private void SendChain(int chain)
+    /// <summary>Sends the chain's steps in slots <paramref name="from"/> to <paramref name="to"/> - 1 (as one graph once the shape repeats).</summary>
+    private void SendChain(int from, int to)
     {
         var key = _chainKey;
         key.Clear();
-        key.Add(chain);
+        key.Add(from);
+        key.Add(to);
         key.Add(_dc);
         key.AddRange(_stepScratch.AsSpan(0, _dc));
-        for (int slot = 0; slot < chain; slot++)
+        for (int slot = from; slot < to; slot++)
         {
             key.Add(_intsChanged[slot] ? 1 : 0);
             key.Add(_uploads[slot].Count);
@@ -500,7 +582,7 @@ internal sealed partial class DeviceNetwork : IDisposable
         var graph = _graphs.Find(key);
         if (graph == IntPtr.Zero && _graphs.Enabled && _graphs.SeenBefore(key))
         {
-            graph = Capture(chain);
+            graph = Capture(from, to);
             if (graph != IntPtr.Zero)
             {
                 _graphs.Add(key, graph);
@@ -515,24 +597,24 @@ internal sealed partial class DeviceNetwork : IDisposable
             return;
         }
 
-        SendSteps(chain);
+        SendSteps(from, to);
     }
 
     /// <summary>
-    /// The device work of a chain's steps: the event lists of all its steps copied first, one copy per
-    /// population that has any (a step sent alone reads them in place where it can, see <see cref="Send"/>),
-    /// then each step's.
+    /// The device work of a chain's steps in slots <paramref name="from"/> to <paramref name="to"/> - 1: the
+    /// event lists of all of them copied first, one copy per population that has any (a step sent alone
+    /// reads them in place where it can, see <see cref="Send(int)"/>), then each step's.
     /// </summary>
-    private void SendSteps(int chain)
+    private void SendSteps(int from, int to)
     {
         foreach (var pop in _pops)
         {
             int listed = -1 - pop.Population.Index;
-            for (int slot = 0; slot < chain; slot++)
+            for (int slot = from; slot < to; slot++)
             {
                 if (_uploads[slot].Contains(listed))
                 {
-                    var (host, device) = pop.EventSlots(chain);
+                    var (host, device) = pop.EventSlots(from, to - from);
                     device.CopyFrom(_stream, host);
                     break;
                 }
@@ -542,7 +624,7 @@ internal sealed partial class DeviceNetwork : IDisposable
         _eventsOnDevice = true;
         try
         {
-            for (int slot = 0; slot < chain; slot++)
+            for (int slot = from; slot < to; slot++)
             {
                 Send(slot);
             }
@@ -558,7 +640,7 @@ internal sealed partial class DeviceNetwork : IDisposable
     /// pinned regions when it runs; which step ints are uploaded is part of the chain's shape (unchanged
     /// ones are on the device already). Zero, with graphs turned off for this network, if the driver refuses.
     /// </summary>
-    private IntPtr Capture(int chain)
+    private IntPtr Capture(int from, int to)
     {
         var main = _stream;
         var capture = _backend.CaptureStream;
@@ -570,7 +652,7 @@ internal sealed partial class DeviceNetwork : IDisposable
             _stream = capture;
             try
             {
-                SendSteps(chain);
+                SendSteps(from, to);
             }
             finally
             {
@@ -824,6 +906,15 @@ internal sealed partial class DeviceNetwork : IDisposable
     {
         _stream.Synchronize(); // nothing queued may still write the page-locked lists
         _graphs.Dispose();
+        if (_partEvents.Count > 0)
+        {
+            using var binding = _accelerator.BindScoped();
+            foreach (var e in _partEvents)
+            {
+                CudaAPI.CurrentAPI.DestroyEvent(e);
+            }
+        }
+
         foreach (var pop in _pops)
         {
             pop.Dispose();

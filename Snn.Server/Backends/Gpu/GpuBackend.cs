@@ -175,6 +175,10 @@ internal sealed partial class GpuBackend : IComputeBackend, IDisposable
         device.Enqueue(due, slot);
     }
 
+    public void Send(Network network) => Find(network)?.SendPrepared();
+
+    public bool WaitFor(Network network, int steps) => Find(network)?.WaitFor(steps) ?? false;
+
     public void Complete(Network network)
     {
         if (_networks.TryGetValue(network, out var device))

@@ -11,9 +11,9 @@ namespace Snn.FunctionalTests.Conformance;
 
 /// <summary>
 /// A LOCKSTEP request that advances many steps runs on a device backend as chains of steps queued
-/// with one wait each (Snn:Engine:ChainMilliseconds). Over the API, every step's output (spikes of
-/// every population, and a state record taken every 7th step, where a chain ends) must be the same
-/// bytes as on the CPU backend, which steps one by one.
+/// with one wait each (Snn:Engine:ChainMilliseconds), or for chains longer than a part, one wait per
+/// part. Over the API, every step's output (spikes of every population, and a state record taken every
+/// 7th or 25th step, where a chain ends) must be the same bytes as on the CPU backend, which steps one by one.
 /// </summary>
 public sealed class GpuChainTests
 {
@@ -31,7 +31,7 @@ public sealed class GpuChainTests
         return spec;
     }
 
-    private static async Task<List<ByteString>> RunAsync(ServerHost host, CancellationToken token)
+    private static async Task<List<ByteString>> RunAsync(ServerHost host, uint recordEvery, CancellationToken token)
     {
         using var client = new SnnClient(host.Address);
         await client.CreateNetworkAsync(new CreateNetworkRequest { Spec = Spec() }, new CallOptions(cancellationToken: token));
@@ -41,7 +41,7 @@ public sealed class GpuChainTests
         {
             Network = "chain",
             Instance = 1,
-            Record = { new RecordSpec { Population = "h", Variables = { "*" }, Every = 7 } },
+            Record = { new RecordSpec { Population = "h", Variables = { "*" }, Every = recordEvery } },
         }, new CallOptions(cancellationToken: token));
         foreach (uint advance in new uint[] { 40, 1, 60, 33 })
         {
@@ -79,20 +79,22 @@ public sealed class GpuChainTests
         return outputs;
     }
 
-    [Fact]
-    public async Task Chained_steps_over_the_api_give_the_cpu_backends_outputs_byte_for_byte()
+    [Theory]
+    [InlineData(7u)] // chains end every 7th step
+    [InlineData(25u)] // chains longer than a part (StepLoop.ChainPart): the loop hands out a part's outputs while the device runs the next
+    public async Task Chained_steps_over_the_api_give_the_cpu_backends_outputs_byte_for_byte(uint recordEvery)
     {
         var token = new CancellationTokenSource(TimeSpan.FromMinutes(3)).Token;
         string[] common = ["--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", ""];
         List<ByteString> expected, actual;
         await using (var cpu = await ServerHost.StartAsync([.. TestData.Args(), .. common, "--Snn:Engine:Backend=cpu"], token))
         {
-            expected = await RunAsync(cpu, token);
+            expected = await RunAsync(cpu, recordEvery, token);
         }
 
         await using (var gpu = await ServerHost.StartAsync([.. TestData.Args(), .. common, "--Snn:Engine:Backend=ilgpu-cpu", "--Snn:Engine:ChainMilliseconds=1000"], token))
         {
-            actual = await RunAsync(gpu, token);
+            actual = await RunAsync(gpu, recordEvery, token);
             var loop = gpu.Services.GetRequiredService<StepLoop>();
             Assert.True(loop.ChainedSteps > 100, $"only {loop.ChainedSteps} of {loop.StepsExecuted} steps ran in chains");
         }

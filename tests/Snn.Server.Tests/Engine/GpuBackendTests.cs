@@ -226,6 +226,7 @@ public sealed class GpuBackendTests : IClassFixture<GpuBackendTests.Backends>
             int k = chain == 0 ? 1 : gpu.BeginChain(gpuNet, chain + 1);
             Assert.Equal(chain + 1, k);
             var expected = new List<float[][]>();
+            int half = k / 2;
             for (int s = 0; s < k; s++)
             {
                 var drive = Enumerable.Range(0, 3).Select(_ => Drive(rng, 150, 0)).ToArray();
@@ -239,6 +240,20 @@ public sealed class GpuBackendTests : IClassFixture<GpuBackendTests.Backends>
                     cpuNet.Instances[i].Step++;
                     gpuNet.Instances[i].Step++;
                 }
+
+                if (s == half - 1)
+                {
+                    gpu.Send(gpuNet); // the first half starts while the second is prepared
+                }
+            }
+
+            // The first half's spikes before the chain completes where the backend can wait for a part (mapped lists).
+            gpu.Send(gpuNet);
+            bool early = half > 0 && gpu.WaitFor(gpuNet, half);
+            Assert.Equal(mapped && half > 0, early);
+            if (early)
+            {
+                AssertChainSpikes(gpu, gpuNet, due, expected.Take(half).ToList(), $"chain {chain}, its first half");
             }
 
             gpu.Complete(gpuNet);
