@@ -77,7 +77,7 @@ public static class GpuCheck
 
             await LockstepOverTheApi(host.Address, backend, quick, log, Check);
             var loop = host.Services.GetRequiredService<StepLoop>();
-            log.WriteLine($"      steps in chains: {loop.ChainedSteps:N0} of {loop.StepsExecuted:N0}; chains sent as CUDA graphs: {(device as GpuBackend)?.GraphLaunches:N0}");
+            log.WriteLine($"      steps in chains: {loop.ChainedSteps:N0} of {loop.StepsExecuted:N0}; chain parts (up to {StepLoop.ChainPart} steps) sent as CUDA graphs: {(device as GpuBackend)?.GraphLaunches:N0}");
 
             // The same network asking this GPU server for the CPU backend (spec.placement), as a small LOCKSTEP network may.
             await LockstepOverTheApi(host.Address, $"{backend} server with PLACEMENT_CPU", quick, log, Check, Snn.Protos.V1.Placement.Cpu);

@@ -537,9 +537,9 @@ internal sealed partial class DeviceNetwork : IDisposable
             return;
         }
 
-        if (chain >= 2 && chain > _sent)
+        if (chain >= 2 && _prepared > _sent)
         {
-            SendChain(_sent, chain);
+            SendChain(_sent, _prepared);
         }
 
         _prepared = _sent = 0;
