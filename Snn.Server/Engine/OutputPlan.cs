@@ -82,6 +82,14 @@ internal sealed class StepFrame
         bool allOnes = true;
         for (int n = 0; n < row.Length; n++)
         {
+            // Vectorised skip to the next entry whose bits are not +0 (spikes are sparse); -0 is then passed over as zero.
+            int skip = row[n..].IndexOfAnyExcept(0f);
+            if (skip < 0)
+            {
+                break;
+            }
+
+            n += skip;
             float v = row[n];
             if (v != 0f)
             {

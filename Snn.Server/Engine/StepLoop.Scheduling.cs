@@ -162,7 +162,14 @@ internal sealed partial class StepLoop
             return 1;
         }
 
-        for (int s = 0; s < k - 1; s++)
+        // What the backend can queue (1 where it steps on the host: then there is nothing to look ahead for).
+        int n = _backend.BeginChain(network, (int)k);
+        if (n <= 1)
+        {
+            return 1;
+        }
+
+        for (int s = 0; s < n - 1; s++)
         {
             foreach (int i in due)
             {
@@ -180,7 +187,7 @@ internal sealed partial class StepLoop
             }
         }
 
-        return _backend.BeginChain(network, (int)k);
+        return n;
     }
 
     /// <summary>REALTIME: every instance steps at every tick; drivers' requests only bring inputs.</summary>

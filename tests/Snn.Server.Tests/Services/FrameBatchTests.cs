@@ -50,6 +50,30 @@ public sealed class FrameBatchTests
     }
 
     [Fact]
+    public void A_dense_row_gives_every_non_zero_entry_in_order_and_passes_negative_zero_over()
+    {
+        var (net, plan) = Setup();
+        var f = new StepFrame(net, plan);
+        var rng = new Random(3);
+        foreach (int density in new[] { 0, 1, 30, 300 })
+        {
+            var row = new float[300];
+            for (int n = 0; n < row.Length; n++)
+            {
+                row[n] = rng.Next(300) < density ? (rng.Next(3) == 0 ? 0.5f : 1f) : (rng.Next(4) == 0 ? -0f : 0f);
+            }
+
+            row[299] = density > 0 ? float.NaN : row[299]; // not zero: a spike value, as the element-wise scan took it
+            var expected = Enumerable.Range(0, row.Length).Where(n => row[n] != 0f).ToArray();
+            int count = f.SetSpikes(1, row);
+            Assert.Equal(expected.Length, count);
+            Assert.Equal(expected, f.SpikeIndices[1].AsSpan(0, count).ToArray());
+            Assert.Equal(expected.Select(n => BitConverter.SingleToInt32Bits(row[n])), f.SpikeValues[1].AsSpan(0, count).ToArray().Select(BitConverter.SingleToInt32Bits));
+            Assert.Equal(expected.All(n => row[n] == 1f), f.AllOnes[1]);
+        }
+    }
+
+    [Fact]
     public void Encodes_exactly_what_the_generated_RunResponse_would()
     {
         var (net, plan) = Setup();
