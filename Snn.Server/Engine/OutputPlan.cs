@@ -80,10 +80,11 @@ internal sealed class StepFrame
     {
         int count = 0;
         bool allOnes = true;
+        var bits = System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(row); // ints compare vectorised, floats one by one
         for (int n = 0; n < row.Length; n++)
         {
             // Vectorised skip to the next entry whose bits are not +0 (spikes are sparse); -0 is then passed over as zero.
-            int skip = row[n..].IndexOfAnyExcept(0f);
+            int skip = bits[n..].IndexOfAnyExcept(0);
             if (skip < 0)
             {
                 break;
