@@ -123,7 +123,7 @@ internal sealed class StepFrame
         indices.CopyTo(SpikeIndices[p]);
         values.CopyTo(SpikeValues[p]);
         SpikeCounts[p] = count;
-        AllOnes[p] = !values.ContainsAnyExcept(1f);
+        AllOnes[p] = !System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(values).ContainsAnyExcept(0x3F800000); // the bits of 1f, vectorised
         return count;
     }
 
