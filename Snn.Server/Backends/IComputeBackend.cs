@@ -38,6 +38,15 @@ internal interface IComputeBackend
     void Enqueue(Network network, ReadOnlySpan<int> due, int slot) => Step(network, due);
 
     /// <summary>
+    /// Whether the backend leaves the host input rows of <paramref name="network"/> zero after each step
+    /// (a device backend takes the external input from them and clears what it took; its projections
+    /// add into inputs on the device), so that the loop need not clear every population's rows before
+    /// each step, only those that are also a spike row (input and passthrough populations, which
+    /// <see cref="RefreshHost"/> may fill). False where the backend accumulates into the host rows (the CPU backend).
+    /// </summary>
+    bool KeepsHostInputsZero(Network network) => false;
+
+    /// <summary>
     /// Starts the chain's steps queued so far on the device without waiting, so that it runs them while
     /// the loop queues the rest. A backend that steps on the host has nothing to start.
     /// </summary>

@@ -23,11 +23,12 @@ internal sealed partial class StepLoop
         long started = Stopwatch.GetTimestamp();
         long events = 0;
         var instances = network.Instances;
+        bool cleared = _backend.KeepsHostInputsZero(network);
         for (int s = 0; s < steps; s++)
         {
             foreach (int i in due)
             {
-                events += PrepareInputs(network, instances[i]);
+                events += PrepareInputs(network, instances[i], cleared);
             }
 
             _backend.Enqueue(network, due, s);
@@ -170,11 +171,21 @@ internal sealed partial class StepLoop
         return EmitFrame(network, inst, sink, slot);
     }
 
-    /// <summary>Clears the instance's input buffers and adds the external inputs queued for this step; returns the events added.</summary>
-    private static long PrepareInputs(Network network, Instance inst)
+    /// <summary>
+    /// Clears the instance's input buffers and adds the external inputs queued for this step; returns
+    /// the events added. Where the backend keeps the input rows zero (<paramref name="cleared"/>) only
+    /// the rows of input and passthrough populations are cleared: their input row is also their spike
+    /// row, which the backend may have filled for the host to read.
+    /// </summary>
+    private static long PrepareInputs(Network network, Instance inst, bool cleared)
     {
         foreach (var p in network.Populations)
         {
+            if (cleared && !p.SpikesAreInput)
+            {
+                continue;
+            }
+
             p.Slice(p.Input, inst.Index).Clear();
             p.InputMarksIfAny?.Clear(inst.Index);
             if (p.RecurrentInput.Length > 0)

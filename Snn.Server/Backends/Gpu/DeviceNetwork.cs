@@ -394,11 +394,14 @@ internal sealed partial class DeviceNetwork : IDisposable
                     continue;
                 }
 
+                // What is taken from the host row is cleared there (the loop relies on it, see IComputeBackend.KeepsHostInputsZero).
                 Reuse(slot);
                 if (marks.Dense(i))
                 {
                     var staging = pop.InputStaging(slot);
-                    host.Input.AsSpan(i * size, size).CopyTo(staging.Host.AsSpan(staging.Offset + i * size, size));
+                    var row = host.Input.AsSpan(i * size, size);
+                    row.CopyTo(staging.Host.AsSpan(staging.Offset + i * size, size));
+                    row.Clear();
                     uploads.Add(host.Index * _instances + i);
                 }
                 else
@@ -417,6 +420,11 @@ internal sealed partial class DeviceNetwork : IDisposable
                     {
                         pairs[2 * k] = touched[k];
                         pairs[2 * k + 1] = BitConverter.SingleToInt32Bits(x[touched[k]]);
+                    }
+
+                    foreach (int n in touched)
+                    {
+                        x[n] = 0f; // after all are read: a neuron may be listed more than once
                     }
 
                     events[d] = touched.Length;

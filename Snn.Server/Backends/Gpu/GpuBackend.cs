@@ -175,6 +175,8 @@ internal sealed partial class GpuBackend : IComputeBackend, IDisposable
         device.Enqueue(due, slot);
     }
 
+    public bool KeepsHostInputsZero(Network network) => Find(network) is not null;
+
     public void Send(Network network) => Find(network)?.SendPrepared();
 
     public bool WaitFor(Network network, int steps) => Find(network)?.WaitFor(steps) ?? false;

@@ -351,6 +351,10 @@ public sealed class GpuBackendTests : IClassFixture<GpuBackendTests.Backends>
                     gpu.Enqueue(gpuNet, due, s);
                 }
 
+                // The backend took the external input and left the host rows zero (the loop does not clear them again).
+                Assert.True(gpu.KeepsHostInputsZero(gpuNet));
+                Assert.All(gpuNet.Populations, p => Assert.True(p.Input.All(v => v == 0f), $"'{p.Name}' input row left non-zero at step {t}"));
+
                 expected.Add(cpuNet.Populations.Select(p => p.Spikes.ToArray()).ToArray());
                 foreach (int i in due)
                 {
