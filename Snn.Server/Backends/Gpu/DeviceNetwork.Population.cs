@@ -482,7 +482,6 @@ internal sealed partial class DeviceNetwork
         /// </summary>
         internal (double Count, double Scan, double Write) TimeCompaction(ArrayView<int> due, int dc, int reps)
         {
-            var k = _net._k;
             var s = _net._stream;
             double Time(Action launch)
             {
@@ -498,22 +497,22 @@ internal sealed partial class DeviceNetwork
                 return System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMicroseconds / reps;
             }
 
-            var count = Time(() => k.CountChunks(s, k.Groups(dc * _chunks), Spikes.View, due, Population.Size, _chunks, ChunkCounts.View));
-            var scan = Time(() =>
-            {
-                k.ScanTiles(s, k.Groups(dc * _tiles), ChunkCounts.View, ChunkOffsets.View, TileTotals.View, Counts.View, Outputs.Counts(0), due, _chunks, _tiles);
-                if (_tiles > 1)
-                {
-                    k.ScanTileTotals(s, k.Groups(dc), TileTotals.View, TileOffsets.View, Counts.View, Outputs.Counts(0), due, _tiles);
-                }
-            });
-            var write = Time(() => k.WriteChunks(s, k.Groups(dc * _chunks), Spikes.View, due, Population.Size, _chunks, ChunkOffsets.View,
-                TileOffsets.View, _tiles, SpikeIndex.View, SpikeValue.View, Outputs.Index(0), Outputs.Values(0), Binary ? 0 : 1));
-            return (count, scan, write);
+            return (Time(() => CountChunks(due, dc)), Time(() => ScanChunkCounts(due, dc, 0)), Time(() => WriteChunks(due, dc, 0)));
         }
 
         /// <summary>Compaction's last passes, once the chunk counts are written: offsets by tiles, then the lists.</summary>
         private void ScanAndWrite(ArrayView<int> due, int dc, int slot)
+        {
+            ScanChunkCounts(due, dc, slot);
+            WriteChunks(due, dc, slot);
+        }
+
+        /// <summary>Compaction's first pass where the step did not count: each chunk's spikes.</summary>
+        private void CountChunks(ArrayView<int> due, int dc) =>
+            _net._k.CountChunks(_net._stream, _net._k.Groups(dc * _chunks), Spikes.View, due, Population.Size, _chunks, ChunkCounts.View);
+
+        /// <summary>Chunk offsets within tiles, tile offsets (more than one tile), and the instances' spike counts into <paramref name="slot"/>.</summary>
+        private void ScanChunkCounts(ArrayView<int> due, int dc, int slot)
         {
             var k = _net._k;
             var s = _net._stream;
@@ -523,10 +522,12 @@ internal sealed partial class DeviceNetwork
             {
                 k.ScanTileTotals(s, k.Groups(dc), TileTotals.View, TileOffsets.View, Counts.View, Outputs.Counts(slot), due, _tiles);
             }
-
-            k.WriteChunks(s, k.Groups(dc * _chunks), Spikes.View, due, Population.Size, _chunks, ChunkOffsets.View, TileOffsets.View, _tiles,
-                SpikeIndex.View, SpikeValue.View, Outputs.Index(slot), Outputs.Values(slot), Binary ? 0 : 1);
         }
+
+        /// <summary>The spike lists, ascending, into the device lists and <paramref name="slot"/>'s output lists.</summary>
+        private void WriteChunks(ArrayView<int> due, int dc, int slot) =>
+            _net._k.WriteChunks(_net._stream, _net._k.Groups(dc * _chunks), Spikes.View, due, Population.Size, _chunks, ChunkOffsets.View,
+                TileOffsets.View, _tiles, SpikeIndex.View, SpikeValue.View, Outputs.Index(slot), Outputs.Values(slot), Binary ? 0 : 1);
 
         /// <summary>
         /// Counts per chunk, offsets by prefix sums, then indices and values in ascending order, into the
@@ -549,7 +550,7 @@ internal sealed partial class DeviceNetwork
                 return;
             }
 
-            k.CountChunks(s, k.Groups(dc * _chunks), Spikes.View, due, size, _chunks, ChunkCounts.View);
+            CountChunks(due, dc);
             ScanAndWrite(due, dc, slot);
         }
 

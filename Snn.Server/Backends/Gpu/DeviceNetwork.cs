@@ -216,8 +216,7 @@ internal sealed partial class DeviceNetwork : IDisposable
         }
 
         _chain = k;
-        _prepared = _sent = 0;
-        _partEnds.Clear();
+        ForgetParts();
         return k;
     }
 
@@ -298,6 +297,13 @@ internal sealed partial class DeviceNetwork : IDisposable
             CudaException.ThrowIfFailed(CudaAPI.CurrentAPI.RecordEvent(_partEvents[part], ((CudaStream)_stream).StreamPtr));
             _partEnds.Add(_sent);
         }
+    }
+
+    /// <summary>A chain begins or ends: no steps prepared or sent, no part events to wait for.</summary>
+    private void ForgetParts()
+    {
+        _prepared = _sent = 0;
+        _partEnds.Clear();
     }
 
     /// <summary>
@@ -550,9 +556,7 @@ internal sealed partial class DeviceNetwork : IDisposable
             SendChain(_sent, _prepared);
         }
 
-        _prepared = _sent = 0;
-        _partEnds.Clear();
-
+        ForgetParts();
         if (!_mapped)
         {
             // OpenCL: the counts of every used slot, then each instance's list of that length.
