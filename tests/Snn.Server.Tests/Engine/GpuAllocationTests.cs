@@ -85,9 +85,9 @@ public sealed class GpuAllocationTests
         const int N = 200;
         Steps(50); // warm-up: JIT, staging arrays
         long allocated = Steps(N);
-        if (allocated != tasks * N)
+        for (int again = 0; again < 3 && allocated != tasks * N; again++)
         {
-            allocated = Steps(N); // once more, for a stray one-off allocation (JIT tiering) in the window
+            allocated = Steps(N); // again, for a stray one-off allocation (JIT tiering) in the window; a CI run once saw two in a row
         }
 
         Assert.True(allocated == tasks * N,
