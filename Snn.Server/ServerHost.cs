@@ -122,6 +122,7 @@ public sealed class ServerHost : IAsyncDisposable
         builder.Services.AddHostedService(sp => sp.GetRequiredService<Recovery>());
         builder.Services.AddSingleton<SnapshotScheduler>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SnapshotScheduler>());
+        builder.Services.AddHostedService<GracefulStop>(); // Rpc/GracefulStop: snapshot, end the streams, let them send their status
         builder.Services.AddSingleton(sp => new SnnService(sp.GetRequiredService<StepLoop>(), sp.GetRequiredService<TenantQuotas>(),
             sp.GetRequiredService<Durability>(), sp.GetRequiredService<Recovery>(), sp.GetRequiredService<ILogger<SnnService>>())
         {
@@ -133,16 +134,6 @@ public sealed class ServerHost : IAsyncDisposable
 
         var app = builder.Build();
 
-        // Graceful stop: the loop finishes the step in progress and ends every Run and Watch stream with
-        // UNAVAILABLE; calls that arrive from now on are refused the same way (ErrorInterceptor). Kestrel
-        // closes the connections after this returns, so the ended streams get to send their status first.
-        // The shutdown snapshot is taken first, between two steps, while the loop still runs.
-        app.Lifetime.ApplicationStopping.Register(() =>
-        {
-            app.Services.GetRequiredService<SnapshotScheduler>().OnStopping();
-            app.Services.GetRequiredService<StepLoop>().Dispose();
-            app.Services.GetRequiredService<OpenStreams>().DrainAsync(TimeSpan.FromSeconds(2)).GetAwaiter().GetResult();
-        });
         app.MapSnnGrpc(config);
         app.MapSnnObservation();
         app.MapSnnDashboard();

@@ -2,7 +2,8 @@ namespace Snn.Server.Rpc;
 
 /// <summary>
 /// Counts the streaming calls in progress, so that a stopping server can let the ones the step loop just
-/// ended send their final status before Kestrel closes the connections (see <see cref="DrainAsync"/>).
+/// ended send their final status before Kestrel closes the connections (see <see cref="DrainAsync"/>,
+/// called by <see cref="GracefulStop"/>).
 /// </summary>
 internal sealed class OpenStreams
 {
@@ -19,25 +20,35 @@ internal sealed class OpenStreams
 
     /// <summary>
     /// Waits until no streaming call is in progress (at most <paramref name="limit"/>), then, if there
-    /// were any, <see cref="ReadGrace"/> more: Kestrel closes each connection once its streams are done,
-    /// and a close with unread bytes in the socket (a duplex client still sending) resets the TCP
-    /// connection, which on Linux discards what the client has received and not yet read, the final
-    /// status included. Half a second was too short for a client on a loaded 2-core machine (a
+    /// were any when the stop began (<paramref name="open"/>), <see cref="ReadGrace"/> more. Kestrel closes
+    /// each connection once its streams are done; .NET's HTTP/2 client drops a response it has received
+    /// and not yet read when the connection closes while its request side is still open (a Run stream
+    /// the client never half-closed), the final status included, and a close with unread bytes in the
+    /// socket resets the TCP connection, which on Linux discards them too. The grace lets clients read
+    /// their status first. Half a second was too short for a client on a loaded 2-core machine (a
     /// functional test saw its Run stream end INTERNAL once in a full parallel test run).
+    /// <paramref name="cancellationToken"/> (the host's shutdown timeout) cuts the wait short.
     /// </summary>
-    public async Task DrainAsync(TimeSpan limit)
+    public async Task DrainAsync(bool open, TimeSpan limit, CancellationToken cancellationToken)
     {
-        if (Count == 0)
+        if (!open && Count == 0)
         {
             return;
         }
 
-        var until = DateTime.UtcNow + limit;
-        while (Count > 0 && DateTime.UtcNow < until)
+        try
         {
-            await Task.Delay(10);
-        }
+            var until = DateTime.UtcNow + limit;
+            while (Count > 0 && DateTime.UtcNow < until)
+            {
+                await Task.Delay(10, cancellationToken);
+            }
 
-        await Task.Delay(ReadGrace);
+            await Task.Delay(ReadGrace, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Snn:ShutdownTimeout is up: Kestrel closes what is left.
+        }
     }
 }

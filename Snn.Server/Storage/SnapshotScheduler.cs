@@ -31,14 +31,9 @@ internal sealed partial class SnapshotScheduler(StepLoop loop, Durability durabi
         }
     }
 
-    /// <summary>The shutdown snapshot: called while the server stops, before the step loop ends.</summary>
-    public void OnStopping()
-    {
-        if (options.OnShutdown)
-        {
-            SnapshotAllAsync(SnapshotOrigin.Shutdown, CancellationToken.None).GetAwaiter().GetResult();
-        }
-    }
+    /// <summary>The shutdown snapshot (when <see cref="SnapshotOptions.OnShutdown"/>): taken while the server stops, before the step loop ends.</summary>
+    public Task SnapshotOnShutdownAsync() =>
+        options.OnShutdown ? SnapshotAllAsync(SnapshotOrigin.Shutdown, CancellationToken.None) : Task.CompletedTask;
 
     private async Task SnapshotAllAsync(SnapshotOrigin origin, CancellationToken cancellationToken)
     {
