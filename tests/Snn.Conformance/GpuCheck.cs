@@ -162,8 +162,9 @@ public static class GpuCheck
                 {
                     // Bytes the kernels must move per neuron and step: state read and written, the
                     // resident input read, the spike written (with the chunk counts), the spike read again
-                    // by the writing pass. Scalar parameters are read once per group, not per neuron.
-                    double perNeuron = 8.0 * net.Populations[0].State.Length + 4 + 4 + 4;
+                    // by the writing pass (not where the step had none: it skips chunks without spikes).
+                    // Scalar parameters are read once per group, not per neuron.
+                    double perNeuron = 8.0 * net.Populations[0].State.Length + 4 + 4 + (spiking > 0 ? 4 : 0);
                     double rate = perNeuron * size * queued;
                     bw = $"  queued moves {rate / 1e12:F2} TB/s = {100 * rate / copyBandwidth:F0}% of copy bandwidth";
 

@@ -111,10 +111,10 @@ internal sealed class DeviceKernelSet(Accelerator accelerator)
         Load<Action<AcceleratorStream, KernelConfig, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, int>>(
             accelerator, nameof(DeviceKernels.ScanTileTotals));
 
-    public Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, int, int, ArrayView<int>, ArrayView<int>, int, ArrayView<int>,
-        ArrayView<float>, ArrayView<int>, ArrayView<float>, int> WriteChunks { get; } =
-        Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, int, int, ArrayView<int>, ArrayView<int>, int, ArrayView<int>,
-            ArrayView<float>, ArrayView<int>, ArrayView<float>, int>>(accelerator, nameof(DeviceKernels.WriteChunks));
+    public Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, int, int, ArrayView<int>, ArrayView<int>, ArrayView<int>, int,
+        ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int> WriteChunks { get; } =
+        Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, int, int, ArrayView<int>, ArrayView<int>, ArrayView<int>, int,
+            ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int>>(accelerator, nameof(DeviceKernels.WriteChunks));
 
     /// <summary>Groups of <see cref="GroupSize"/> threads covering <paramref name="threads"/>.</summary>
     public KernelConfig Cover(long threads) => new((int)((threads + GroupSize - 1) / GroupSize), GroupSize);

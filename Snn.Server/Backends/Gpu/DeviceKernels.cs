@@ -701,12 +701,18 @@ internal static class DeviceKernels
     /// <summary>
     /// Compaction, pass 3: group (d, c) writes the indices and values of its chunk's spikes, in
     /// ascending index order, into instance due[d]'s segment of both lists, from its chunk's offset
-    /// within its tile plus (with more than one tile) the tile's offset.
+    /// within its tile plus (with more than one tile) the tile's offset. A chunk without spikes (its count
+    /// from the first pass is 0) returns at once, the whole group alike, without reading its spikes again.
     /// </summary>
-    public static void WriteChunks(ArrayView<float> spikes, ArrayView<int> due, int size, int chunks, ArrayView<int> chunkOffsets,
-        ArrayView<int> tileOffsets, int tiles, ArrayView<int> index, ArrayView<float> value, ArrayView<int> outIndex, ArrayView<float> outValue,
-        int writeValues)
+    public static void WriteChunks(ArrayView<float> spikes, ArrayView<int> due, int size, int chunks, ArrayView<int> chunkCounts,
+        ArrayView<int> chunkOffsets, ArrayView<int> tileOffsets, int tiles, ArrayView<int> index, ArrayView<float> value, ArrayView<int> outIndex,
+        ArrayView<float> outValue, int writeValues)
     {
+        if (chunkCounts[Grid.IdxX] == 0)
+        {
+            return;
+        }
+
         var shared = SharedMemory.Allocate<int>(MaxGroupSize);
         var stagedIndex = SharedMemory.Allocate<int>(MaxGroupSize * PerThread);
         var stagedValue = SharedMemory.Allocate<float>(MaxGroupSize * PerThread);

@@ -526,8 +526,8 @@ internal sealed partial class DeviceNetwork
 
         /// <summary>The spike lists, ascending, into the device lists and <paramref name="slot"/>'s output lists.</summary>
         private void WriteChunks(ArrayView<int> due, int dc, int slot) =>
-            _net._k.WriteChunks(_net._stream, _net._k.Groups(dc * _chunks), Spikes.View, due, Population.Size, _chunks, ChunkOffsets.View,
-                TileOffsets.View, _tiles, SpikeIndex.View, SpikeValue.View, Outputs.Index(slot), Outputs.Values(slot), Binary ? 0 : 1);
+            _net._k.WriteChunks(_net._stream, _net._k.Groups(dc * _chunks), Spikes.View, due, Population.Size, _chunks, ChunkCounts.View,
+                ChunkOffsets.View, TileOffsets.View, _tiles, SpikeIndex.View, SpikeValue.View, Outputs.Index(slot), Outputs.Values(slot), Binary ? 0 : 1);
 
         /// <summary>
         /// Counts per chunk, offsets by prefix sums, then indices and values in ascending order, into the
