@@ -708,15 +708,15 @@ internal static class DeviceKernels
         ArrayView<int> chunkOffsets, ArrayView<int> tileOffsets, int tiles, ArrayView<int> index, ArrayView<float> value, ArrayView<int> outIndex,
         ArrayView<float> outValue, int writeValues)
     {
-        if (chunkCounts[Grid.IdxX] == 0)
-        {
-            return;
-        }
-
         var shared = SharedMemory.Allocate<int>(MaxGroupSize);
         var stagedIndex = SharedMemory.Allocate<int>(MaxGroupSize * PerThread);
         var stagedValue = SharedMemory.Allocate<float>(MaxGroupSize * PerThread);
         int grp = Grid.IdxX;
+        if (chunkCounts[grp] == 0)
+        {
+            return;
+        }
+
         int d = grp / chunks;
         int c = grp - d * chunks;
         int first = (c * Group.DimX + Group.IdxX) * PerThread;
