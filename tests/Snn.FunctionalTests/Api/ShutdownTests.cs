@@ -53,6 +53,10 @@ public sealed class ShutdownTests
 
         var stopping = host.DisposeAsync().AsTask();
         await AssertShuttingDownAsync(run, watch);
+
+        // Read while the stopping server still holds the connections (OpenStreams.ReadGrace): a stop that
+        // blocked its caller until then would have let these reads start only as the connections closed.
+        Assert.False(stopping.IsCompleted, "the host had stopped before its clients could read their status");
         await stopping.WaitAsync(ServerHost.DefaultShutdownTimeout + TimeSpan.FromSeconds(10));
         await run.DisposeAsync();
 
