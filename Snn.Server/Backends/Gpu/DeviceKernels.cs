@@ -40,6 +40,36 @@ internal struct DeviceWindow
     public int StrideX;
     public int PaddingY;
     public int PaddingX;
+
+    /// <summary>Neurons of one instance of the target population: channels × rows × columns.</summary>
+    public readonly int OutSize => OutChannels * OutHeight * OutWidth;
+
+    /// <summary>Values of one instance's source row.</summary>
+    public readonly long InSize => (long)InChannels * Height * Width;
+
+    /// <summary>Thread <paramref name="i"/>'s output: due index, neuron within the instance, its channel, row and column.</summary>
+    public readonly WindowOutput Output(int i)
+    {
+        int plane = OutHeight * OutWidth;
+        var w = default(WindowOutput);
+        w.Due = i / OutSize;
+        w.Neuron = i - w.Due * OutSize;
+        w.Channel = w.Neuron / plane;
+        int rem = w.Neuron - w.Channel * plane;
+        w.Y = rem / OutWidth;
+        w.X = rem - w.Y * OutWidth;
+        return w;
+    }
+}
+
+/// <summary>Where a window kernel's thread writes (see <see cref="DeviceWindow.Output"/>).</summary>
+internal struct WindowOutput
+{
+    public int Due;
+    public int Neuron;
+    public int Channel;
+    public int Y;
+    public int X;
 }
 
 /// <summary>
@@ -393,28 +423,22 @@ internal static class DeviceKernels
     public static void Conv2d(ArrayView<float> target, ArrayView<float> weights, ArrayView<float> bias, ArrayView<float> src,
         ArrayView<int> srcOffset, ArrayView<int> srcCount, ArrayView<int> due, ArrayView<int> biasOn, DeviceWindow g, int dueCount)
     {
-        int outPlane = g.OutHeight * g.OutWidth;
-        int size = g.OutChannels * outPlane;
+        int size = g.OutSize;
         int i = Grid.GlobalIndex.X;
         if (i >= dueCount * size)
         {
             return;
         }
 
-        int d = i / size;
-        int t = i - d * size;
-        int o = t / outPlane;
-        int rem = t - o * outPlane;
-        int oy = rem / g.OutWidth;
-        int ox = rem - oy * g.OutWidth;
-        int inst = due[d];
-        long sb = srcOffset[d];
+        var w = g.Output(i);
+        int o = w.Channel;
+        long sb = srcOffset[w.Due];
         float acc = 0f;
         for (int c = 0; c < g.InChannels; c++)
         {
             for (int ky = 0; ky < g.KernelHeight; ky++)
             {
-                int y = oy * g.StrideY - g.PaddingY + ky;
+                int y = w.Y * g.StrideY - g.PaddingY + ky;
                 if (y < 0 || y >= g.Height)
                 {
                     continue;
@@ -422,7 +446,7 @@ internal static class DeviceKernels
 
                 for (int kx = 0; kx < g.KernelWidth; kx++)
                 {
-                    int x = ox * g.StrideX - g.PaddingX + kx;
+                    int x = w.X * g.StrideX - g.PaddingX + kx;
                     if (x < 0 || x >= g.Width)
                     {
                         continue;
@@ -437,8 +461,8 @@ internal static class DeviceKernels
             }
         }
 
-        bool any = srcCount[(int)(srcOffset[d] / ((long)g.InChannels * g.Height * g.Width))] > 0; // this instance's row, or its delay line slot
-        if (biasOn[d] != 0)
+        bool any = SourceHasSpikes(srcOffset, srcCount, w.Due, g);
+        if (biasOn[w.Due] != 0)
         {
             acc = acc + bias[o];
             any = true;
@@ -446,40 +470,37 @@ internal static class DeviceKernels
 
         if (any)
         {
-            long at = (long)inst * size + t;
+            long at = (long)due[w.Due] * size + w.Neuron;
             target[at] = target[at] + acc;
         }
     }
+
+    /// <summary>Whether due instance <paramref name="d"/>'s source row (or its delay line slot) has spikes, from its spike count.</summary>
+    private static bool SourceHasSpikes(ArrayView<int> srcOffset, ArrayView<int> srcCount, int d, DeviceWindow g) =>
+        srcCount[(int)(srcOffset[d] / g.InSize)] > 0;
 
     /// <summary>Sum pooling as SumPool2dProjection: per output, its window's non-zero sources in ascending order.</summary>
     public static void SumPool2d(ArrayView<float> target, ArrayView<float> src, ArrayView<int> srcOffset, ArrayView<int> srcCount,
         ArrayView<int> due, DeviceWindow g, int dueCount)
     {
-        int outPlane = g.OutHeight * g.OutWidth;
-        int size = g.OutChannels * outPlane;
+        int size = g.OutSize;
         int i = Grid.GlobalIndex.X;
         if (i >= dueCount * size)
         {
             return;
         }
 
-        int d = i / size;
-        int t = i - d * size;
-        int c = t / outPlane;
-        int rem = t - c * outPlane;
-        int oy = rem / g.OutWidth;
-        int ox = rem - oy * g.OutWidth;
-        int inst = due[d];
-        if (srcCount[(int)(srcOffset[d] / ((long)g.InChannels * g.Height * g.Width))] == 0) // this instance's row, or its delay line slot
+        var w = g.Output(i);
+        if (!SourceHasSpikes(srcOffset, srcCount, w.Due, g))
         {
             return;
         }
 
-        long sb = srcOffset[d];
+        long sb = srcOffset[w.Due];
         float acc = 0f;
         for (int ky = 0; ky < g.KernelHeight; ky++)
         {
-            int y = oy * g.StrideY - g.PaddingY + ky;
+            int y = w.Y * g.StrideY - g.PaddingY + ky;
             if (y < 0 || y >= g.Height)
             {
                 continue;
@@ -487,10 +508,10 @@ internal static class DeviceKernels
 
             for (int kx = 0; kx < g.KernelWidth; kx++)
             {
-                int x = ox * g.StrideX - g.PaddingX + kx;
+                int x = w.X * g.StrideX - g.PaddingX + kx;
                 if (x >= 0 && x < g.Width)
                 {
-                    float v = src[sb + (c * g.Height + y) * g.Width + x];
+                    float v = src[sb + (w.Channel * g.Height + y) * g.Width + x];
                     if (v != 0f)
                     {
                         acc = acc + v;
@@ -499,7 +520,7 @@ internal static class DeviceKernels
             }
         }
 
-        long at = (long)inst * size + t;
+        long at = (long)due[w.Due] * size + w.Neuron;
         target[at] = target[at] + acc;
     }
 
