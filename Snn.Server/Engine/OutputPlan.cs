@@ -71,6 +71,12 @@ internal sealed class StepFrame
     /// <summary>Frames the sink lost just before this one (lossy sinks).</summary>
     public long DroppedBefore { get; set; }
 
+    /// <summary>
+    /// A LOCKSTEP driver's frame whose request goes on after it: the loop is stepping toward the next
+    /// frame of the same advance (the writer may wait briefly for it, see RunHandler.WriteFramesAsync).
+    /// </summary>
+    public bool AdvanceGoesOn { get; set; }
+
     public int[][] SpikeIndices { get; }
 
     public float[][] SpikeValues { get; }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Grpc.Core;
 using Snn.Protos.V1;
 using Snn.Server.Engine;
@@ -17,6 +18,12 @@ internal sealed class RunHandler(StepLoop loop, SnnService service)
 
     /// <summary>Approximate payload size after which a RunResponse is sent.</summary>
     public const int TargetResponseBytes = 512 << 10;
+
+    /// <summary>
+    /// Longest a LOCKSTEP driver's response waits for more steps of the advance being stepped (see
+    /// <see cref="StepFrame.AdvanceGoesOn"/>); a response whose next step would come later goes out.
+    /// </summary>
+    public static readonly TimeSpan CoalesceWindow = TimeSpan.FromMilliseconds(1);
 
     public async Task Run(IAsyncStreamReader<RunRequest> requests, IServerStreamWriter<FrameBatch> responses, ServerCallContext context)
     {
@@ -103,11 +110,14 @@ internal sealed class RunHandler(StepLoop loop, SnnService service)
     /// The single writer of a Run or Watch response stream: packs the frames that are ready into one
     /// RunResponse (up to <see cref="FrameSink.StepsPerResponse"/> steps or about <see cref="TargetResponseBytes"/>),
     /// encoded straight from the frames (<see cref="FrameBatch"/>), hands them back to the sink, and
-    /// every <paramref name="statusInterval"/> sends a RunStatus.
+    /// every <paramref name="statusInterval"/> sends a RunStatus. While a LOCKSTEP advance is being stepped
+    /// it waits for the advance's next frames, as long as they are due within <paramref name="coalesceWindow"/>
+    /// (<see cref="CoalesceWindow"/> unless given) of its wake-up.
     /// </summary>
     internal static async Task WriteFramesAsync(FrameSink sink, FrameBatch batch, IServerStreamWriter<FrameBatch> responses,
-        TimeSpan statusInterval, CancellationToken cancellationToken, CancellationTokenSource? onFailure)
+        TimeSpan statusInterval, CancellationToken cancellationToken, CancellationTokenSource? onFailure, TimeSpan? coalesceWindow = null)
     {
+        double window = (coalesceWindow ?? CoalesceWindow).TotalSeconds;
         try
         {
             var reader = sink.Frames;
@@ -144,9 +154,27 @@ internal sealed class RunHandler(StepLoop loop, SnnService service)
                     }
                 }
 
-                while (batch.Count < perResponse && batch.Size < TargetResponseBytes && reader.TryRead(out var frame))
+                int fill = Math.Min(perResponse, sink.Capacity); // the loop cannot emit more while the batch holds Capacity frames
+                long first = Stopwatch.GetTimestamp();
+                while (true)
                 {
-                    batch.Add(frame);
+                    StepFrame? last = null;
+                    while (batch.Count < fill && batch.Size < TargetResponseBytes && reader.TryRead(out var frame))
+                    {
+                        batch.Add(frame);
+                        last = frame;
+                    }
+
+                    // A LOCKSTEP advance still being stepped: wait for its next frames while they are due
+                    // within the window, so that a request's steps go out in one response instead of one
+                    // per wake-up of this writer (each response costs both ends a message). The loop may
+                    // be busy with other networks for one pass more.
+                    if (last is not { AdvanceGoesOn: true } || batch.Count >= fill || batch.Size >= TargetResponseBytes
+                        || Stopwatch.GetElapsedTime(first).TotalSeconds + sink.Network.StepSeconds > window
+                        || !await reader.WaitToReadAsync(cancellationToken))
+                    {
+                        break;
+                    }
                 }
 
                 try

@@ -86,6 +86,27 @@ public sealed class StepLoopTests : IDisposable
     }
 
     [Fact]
+    public async Task A_lockstep_drivers_frames_say_whether_their_advance_goes_on()
+    {
+        var net = await _loop.CreateAsync(Net([Pop("in", 3, "input")], []));
+        var stream = await _loop.OpenAsync(net, 0, SpikesOf(net, "in"), reset: false, CancellationToken.None);
+        await stream.SendAsync(new RunCommand([], 1), CancellationToken.None);
+        await stream.SendAsync(new RunCommand([], 3), CancellationToken.None);
+        await stream.SendAsync(new RunCommand([], 2), CancellationToken.None);
+        await stream.CompleteAsync(CancellationToken.None);
+
+        var goesOn = new List<(long Step, bool GoesOn)>();
+        await foreach (var frame in stream.Frames.ReadAllAsync().WithCancellation(new CancellationTokenSource(Timeout).Token))
+        {
+            goesOn.Add((frame.Step, frame.AdvanceGoesOn));
+            stream.Return(frame);
+        }
+
+        // The last step of each request ends its advance; the writer sends it without waiting for more.
+        Assert.Equal([(0L, false), (1L, true), (2L, true), (3L, false), (4L, true), (5L, false)], goesOn);
+    }
+
+    [Fact]
     public async Task Input_events_reach_a_population_in_the_same_step_with_their_values()
     {
         var net = await _loop.CreateAsync(Net(
