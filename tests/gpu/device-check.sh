@@ -58,6 +58,8 @@ if ! grep -q '^device:' "$out/gpu-check-opencl.log"; then
 else
   grep '^FAIL' "$out/gpu-check-opencl.log" | cut -c1-300
   oclosing=$(grep '^gpu-check:' "$out/gpu-check-opencl.log" | tail -1)
+  # At its limit timeout stops it with SIGTERM: the check's server stops, what was running fails, and it may still close.
+  [ "$orc" = 124 ] && oclosing="${oclosing:+$oclosing, }stopped at its 180 s limit"
   echo "opencl (not counted): ${oclosing:-did not finish (exit code $orc)} on $(grep -m1 '^device:' "$out/gpu-check-opencl.log" | cut -c9-)"
 fi
 
