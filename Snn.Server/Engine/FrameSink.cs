@@ -93,9 +93,10 @@ internal class FrameSink
     /// <summary>
     /// Most steps the writer packs into one response. A sink that is cut off when full gets at most half
     /// its capacity per response, so the loop keeps room to emit while a response is on the wire;
-    /// other sinks (a LOCKSTEP driver waits, a lossy one drops) take up to <paramref name="max"/>.
+    /// other sinks (a LOCKSTEP driver waits, a lossy one drops) take up to <paramref name="max"/>, and
+    /// never more than their capacity: the loop emits no more while the writer holds that many.
     /// </summary>
-    public int StepsPerResponse(int max) => CutOffWhenFull ? Math.Clamp(Capacity / 2, 1, max) : max;
+    public int StepsPerResponse(int max) => CutOffWhenFull ? Math.Clamp(Capacity / 2, 1, max) : Math.Min(max, Capacity);
 
     /// <summary>Whether this sink is ended when it falls <see cref="Capacity"/> frames behind (a lossless watcher).</summary>
     public virtual bool CutOffWhenFull => !Lossy;

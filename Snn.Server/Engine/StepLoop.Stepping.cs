@@ -67,14 +67,13 @@ internal sealed partial class StepLoop
                 var inst = instances[i];
                 if (inst.Driver is { Ended: false } driver)
                 {
-                    // LOCKSTEP: Remaining counts this chain's steps until it ends (StepLockstep takes them off after).
-                    spikes += Deliver(network, inst, driver, s, network.Clock is null && driver.Remaining > s + 1);
+                    spikes += Deliver(network, inst, driver, s);
                 }
 
                 var watchers = inst.Watchers;
                 for (int w = watchers.Count - 1; w >= 0; w--)
                 {
-                    long sent = Deliver(network, inst, watchers[w], s, advanceGoesOn: false);
+                    long sent = Deliver(network, inst, watchers[w], s);
                     if (sent < 0)
                     {
                         watchers.RemoveAt(w);
@@ -151,7 +150,7 @@ internal sealed partial class StepLoop
     /// Emits this step's frame to one sink, applying its policy when it is full: lossy sinks drop
     /// their oldest frame, others are cut off. Returns the spikes sent, or -1 when the sink was cut off.
     /// </summary>
-    private long Deliver(Network network, Instance inst, FrameSink sink, int slot, bool advanceGoesOn)
+    private long Deliver(Network network, Instance inst, FrameSink sink, int slot)
     {
         if (!sink.HasRoom)
         {
@@ -169,7 +168,7 @@ internal sealed partial class StepLoop
             }
         }
 
-        return EmitFrame(network, inst, sink, slot, advanceGoesOn);
+        return EmitFrame(network, inst, sink, slot);
     }
 
     /// <summary>
@@ -239,13 +238,15 @@ internal sealed partial class StepLoop
     /// spikes it carries. Spikes come from the backend's lists where it keeps them, else from a scan of
     /// the population's host spike array.
     /// </summary>
-    private long EmitFrame(Network network, Instance inst, FrameSink sink, int slot, bool advanceGoesOn)
+    private long EmitFrame(Network network, Instance inst, FrameSink sink, int slot)
     {
         long spikesSent = 0;
         var plan = sink.Plan;
         var frame = sink.Rent();
         frame.Step = inst.Step;
-        frame.AdvanceGoesOn = advanceGoesOn;
+        // A LOCKSTEP driver's advance goes on after this step: its Remaining still counts the whole chain
+        // (StepLockstep takes the chain's steps off after), of which this is step slot.
+        frame.AdvanceGoesOn = network.Clock is null && sink is RunStream driver && driver.Remaining > slot + 1;
         for (int s = 0; s < plan.SpikePopulations.Length; s++)
         {
             var pop = network.Populations[plan.SpikePopulations[s]];

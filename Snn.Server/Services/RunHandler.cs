@@ -154,12 +154,11 @@ internal sealed class RunHandler(StepLoop loop, SnnService service)
                     }
                 }
 
-                int fill = Math.Min(perResponse, sink.Capacity); // the loop cannot emit more while the batch holds Capacity frames
                 long first = Stopwatch.GetTimestamp();
                 while (true)
                 {
                     StepFrame? last = null;
-                    while (batch.Count < fill && batch.Size < TargetResponseBytes && reader.TryRead(out var frame))
+                    while (batch.Count < perResponse && batch.Size < TargetResponseBytes && reader.TryRead(out var frame))
                     {
                         batch.Add(frame);
                         last = frame;
@@ -169,7 +168,7 @@ internal sealed class RunHandler(StepLoop loop, SnnService service)
                     // within the window, so that a request's steps go out in one response instead of one
                     // per wake-up of this writer (each response costs both ends a message). The loop may
                     // be busy with other networks for one pass more.
-                    if (last is not { AdvanceGoesOn: true } || batch.Count >= fill || batch.Size >= TargetResponseBytes
+                    if (last is not { AdvanceGoesOn: true } || batch.Count >= perResponse || batch.Size >= TargetResponseBytes
                         || Stopwatch.GetElapsedTime(first).TotalSeconds + sink.Network.StepSeconds > window
                         || !await reader.WaitToReadAsync(cancellationToken))
                     {
