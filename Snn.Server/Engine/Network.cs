@@ -77,6 +77,14 @@ internal sealed class Network
     /// <summary>Set by the loop when the network is removed.</summary>
     public bool Deleted { get; set; }
 
+    /// <summary>
+    /// Where the backend steps the network and why ("on the device", "on the CPU backend, ..."), set at its first
+    /// step and when that changes; null before. Written by the loop thread, read by RPC handlers (Network.steps_on).
+    /// </summary>
+    public string? StepsOn { get => Volatile.Read(ref _stepsOn); set => Volatile.Write(ref _stepsOn, value); }
+
+    private string? _stepsOn;
+
     /// <summary>Seconds the loop took per step at this network's last stepping (bounds how long a chain of steps holds the loop). Loop thread only.</summary>
     public double StepSeconds { get; set; }
 

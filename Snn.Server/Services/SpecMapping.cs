@@ -209,7 +209,10 @@ internal static class SpecMapping
             spec.Projections.Add(ToProto(j, includeWeights));
         }
 
-        var result = new Protos.V1.Network { Spec = spec, Neurons = (ulong)network.Neurons, Synapses = (ulong)network.Synapses };
+        var result = new Protos.V1.Network
+        {
+            Spec = spec, Neurons = (ulong)network.Neurons, Synapses = (ulong)network.Synapses, StepsOn = network.StepsOn ?? "",
+        };
         result.Order.Add(network.Order.Select(i => network.Populations[i].Name));
         result.SameStep.Add(network.Projections.Select(j => j.SameStep));
         foreach (var inst in network.Instances)

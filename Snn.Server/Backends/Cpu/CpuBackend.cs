@@ -64,6 +64,7 @@ internal sealed class CpuBackend : IComputeBackend, IDisposable
     /// </summary>
     public void Step(Network network, ReadOnlySpan<int> due)
     {
+        network.StepsOn ??= "on the CPU backend"; // a device backend that steps it here has said why already
         var scratch = network.Scratch;
         foreach (int p in network.Order)
         {

@@ -54,29 +54,28 @@ internal sealed partial class DeviceNetwork
         {
             _net = net;
             Population = population;
-            var a = net._accelerator;
             int total = population.Size * net._instances;
             StateCount = population.State.Length;
             State = new MemoryBuffer1D<float, Stride1D.Dense>[StateCount];
             for (int v = 0; v < StateCount; v++)
             {
-                State[v] = a.Allocate1D<float>(total);
+                State[v] = net.Allocate<float>(total);
             }
 
-            Input = a.Allocate1D<float>(total);
-            RecurrentInput = population.RecurrentInput.Length > 0 ? a.Allocate1D<float>(total) : null;
-            Spikes = a.Allocate1D<float>(total);
-            SpikeIndex = a.Allocate1D<int>(total);
-            SpikeValue = a.Allocate1D<float>(total);
-            Counts = a.Allocate1D<int>(net._instances);
+            Input = net.Allocate<float>(total);
+            RecurrentInput = population.RecurrentInput.Length > 0 ? net.Allocate<float>(total) : null;
+            Spikes = net.Allocate<float>(total);
+            SpikeIndex = net.Allocate<int>(total);
+            SpikeValue = net.Allocate<float>(total);
+            Counts = net.Allocate<int>(net._instances);
             _chunks = (population.Size + net._k.Chunk - 1) / net._k.Chunk;
-            ChunkCounts = a.Allocate1D<int>((long)_chunks * net._instances);
-            ChunkOffsets = a.Allocate1D<int>((long)_chunks * net._instances);
+            ChunkCounts = net.Allocate<int>((long)_chunks * net._instances);
+            ChunkOffsets = net.Allocate<int>((long)_chunks * net._instances);
             _tiles = (_chunks + net._k.GroupSize - 1) / net._k.GroupSize;
-            TileTotals = a.Allocate1D<int>((long)_tiles * net._instances);
-            TileOffsets = a.Allocate1D<int>((long)_tiles * net._instances);
-            Outputs = new DeviceOutputs(a, net._stream, net._mapped, net._instances, population.Size);
-            _lanes = a.Allocate1D<float>(1);
+            TileTotals = net.Allocate<int>((long)_tiles * net._instances);
+            TileOffsets = net.Allocate<int>((long)_tiles * net._instances);
+            Outputs = new DeviceOutputs(net, net._stream, net._mapped, net._instances, population.Size);
+            _lanes = net.Allocate<float>(1);
 
             // Inputs are zero between steps: the neuron kernels zero what they read.
             Input.View.MemSetToZero(net._stream);
@@ -166,7 +165,7 @@ internal sealed partial class DeviceNetwork
             if (_eventStaging.Host is null)
             {
                 _eventStaging = _net.Staging<int>(_net.Slots * length, _stagingOwned);
-                _eventDevice = _net._accelerator.Allocate1D<int>(Math.Max(1, _net.Slots * length));
+                _eventDevice = _net.Allocate<int>(Math.Max(1, _net.Slots * length));
                 _stagingOwned.Add(_eventDevice);
             }
 
@@ -252,8 +251,8 @@ internal sealed partial class DeviceNetwork
             _inhibitThreshold = _inhibitGraded = null;
             if (_inhibition is { } inh)
             {
-                _inhibitThreshold = _net._accelerator.Allocate1D<float>(Math.Max(1, p.Size));
-                _inhibitGraded = _net._accelerator.Allocate1D<float>(Math.Max(1, p.Size));
+                _inhibitThreshold = _net.Allocate<float>(Math.Max(1, p.Size));
+                _inhibitGraded = _net.Allocate<float>(Math.Max(1, p.Size));
                 _inhibitThreshold.View.CopyFromCPU(s, Enumerable.Range(0, Math.Max(1, p.Size)).Select(n => inh.Threshold.At(n)).ToArray());
                 _inhibitGraded.View.CopyFromCPU(s, Enumerable.Range(0, Math.Max(1, p.Size)).Select(n => inh.Graded.At(n)).ToArray());
             }
@@ -331,7 +330,7 @@ internal sealed partial class DeviceNetwork
             _scalarLanes = ScalarLanes(lanes, p.Size);
             var stored = StoredLanes(lanes, p.Size, _scalarLanes);
             _lanes.Dispose();
-            _lanes = _net._accelerator.Allocate1D<float>(stored.Length);
+            _lanes = _net.Allocate<float>(stored.Length);
             _lanes.View.CopyFromCPU(s, stored);
             Binary = _inhibition is not null || _kind switch
             {

@@ -12,16 +12,16 @@ internal sealed partial class DeviceNetwork
     {
         public Projection Projection { get; } = projection;
 
-        public MemoryBuffer1D<float, Stride1D.Dense> Weights { get; private set; } = net._accelerator.Allocate1D<float>(1);
+        public MemoryBuffer1D<float, Stride1D.Dense> Weights { get; private set; } = net.Allocate<float>(1);
 
-        public MemoryBuffer1D<float, Stride1D.Dense> Bias { get; private set; } = net._accelerator.Allocate1D<float>(1);
+        public MemoryBuffer1D<float, Stride1D.Dense> Bias { get; private set; } = net.Allocate<float>(1);
 
         public MemoryBuffer1D<float, Stride1D.Dense>? Line { get; } =
-            projection.Delayed ? net._accelerator.Allocate1D<float>(Math.Max(1, projection.DelayLine.Length)) : null;
+            projection.Delayed ? net.Allocate<float>(Math.Max(1, projection.DelayLine.Length)) : null;
 
         /// <summary>Spikes in each delay line row ([instance × slots + slot]), for the projections that skip a row without any.</summary>
         public MemoryBuffer1D<int, Stride1D.Dense>? LineCounts { get; } =
-            projection.Delayed ? net._accelerator.Allocate1D<int>(Math.Max(1, (long)net._instances * projection.DelaySlots)) : null;
+            projection.Delayed ? net.Allocate<int>(Math.Max(1, (long)net._instances * projection.DelaySlots)) : null;
 
         public bool Weighted { get; private set; }
 
@@ -144,9 +144,9 @@ internal sealed partial class DeviceNetwork
 
             ColumnStart?.Dispose();
             ColumnSource?.Dispose();
-            ColumnStart = net._accelerator.Allocate1D<int>(start.Length);
+            ColumnStart = net.Allocate<int>(start.Length);
             ColumnStart.View.CopyFromCPU(net._stream, start);
-            ColumnSource = net._accelerator.Allocate1D<int>(sources.Length);
+            ColumnSource = net.Allocate<int>(sources.Length);
             ColumnSource.View.CopyFromCPU(net._stream, sources);
             return weights;
         }
@@ -162,7 +162,7 @@ internal sealed partial class DeviceNetwork
             if (old.Length != values.Length)
             {
                 old.Dispose();
-                buffer = net._accelerator.Allocate1D<float>(values.Length);
+                buffer = net.Allocate<float>(values.Length);
                 set(buffer);
             }
 

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using ILGPU;
 using ILGPU.Runtime;
@@ -43,6 +44,7 @@ internal sealed partial class DeviceNetwork : IDisposable
     private int[] _stepInts = [];
     private ArrayView<int> _stepIntsHost;
     private MemoryBuffer1D<int, Stride1D.Dense>? _stepIntsDevice;
+    private readonly List<IDisposable> _stepIntsOwned = []; // the step ints' page lock, freed when the slots change
     private readonly int _stepIntsLength;
     private readonly int[] _stepScratch;
     private bool[] _stepIntsStale = [];
@@ -97,24 +99,45 @@ internal sealed partial class DeviceNetwork : IDisposable
         _mapped = backend.MapsHostMemory;
         _graphs = new ChainGraphs(backend.Accelerator is CudaAccelerator && CudaGraphs.Available);
         _instances = network.Instances.Length;
-        _empty = Own(_accelerator.Allocate1D<float>(1));
-        _noEvents = Own(_accelerator.Allocate1D<int>(1));
-        _pops = network.Populations.Select(p => new DevicePopulation(this, p)).ToArray();
-        _projections = network.Projections.Select(j => new DeviceProjection(this, j)).ToArray();
-        _stepIntsLength = _instances * (1 + 2 * _projections.Length);
+        _stepIntsLength = _instances * (1 + 2 * network.Projections.Length);
         _stepScratch = new int[_stepIntsLength];
         _latestSlot = new int[_instances];
         Array.Fill(_latestSlot, -1);
         _spikesBehind = new bool[_instances];
-        _allInstances = Own(_accelerator.Allocate1D<int>(_instances));
-        _allInstances.View.CopyFromCPU(_stream, Enumerable.Range(0, _instances).ToArray());
         long neurons = network.Populations.Sum(p => (long)p.Size) * _instances;
         MaxSlots = (int)Math.Clamp(MaxChainBytes / Math.Max(1, 12 * neurons), 1, MaxChainSteps);
-        Reserve(1);
+        try
+        {
+            _empty = Own(Allocate<float>(1));
+            _noEvents = Own(Allocate<int>(1));
+            _pops = network.Populations.Select(p => new DevicePopulation(this, p)).ToArray();
+            _projections = network.Projections.Select(j => new DeviceProjection(this, j)).ToArray();
+            _allInstances = Own(Allocate<int>(_instances));
+            _allInstances.View.CopyFromCPU(_stream, Enumerable.Range(0, _instances).ToArray());
+            Reserve(1);
+        }
+        catch
+        {
+            // Whatever was made before the failure (a device with no room for the next buffer) is freed again.
+            _stream.Synchronize();
+            for (int b = _building!.Count - 1; b >= 0; b--)
+            {
+                _building[b].Dispose();
+            }
+
+            throw;
+        }
+        finally
+        {
+            _building = null;
+        }
     }
 
-    /// <summary>Most steps a chain of this network can queue: <see cref="MaxChainSteps"/>, fewer where the slots would pass <see cref="MaxChainBytes"/>.</summary>
-    public int MaxSlots { get; }
+    /// <summary>
+    /// Most steps a chain of this network can queue: <see cref="MaxChainSteps"/>, fewer where the slots would pass
+    /// <see cref="MaxChainBytes"/>, or where the device had no room for more (see <see cref="BeginChain"/>).
+    /// </summary>
+    public int MaxSlots { get; private set; }
 
     /// <summary>Step slots allocated so far (grown by <see cref="BeginChain"/> up to <see cref="MaxSlots"/>).</summary>
     public int Slots { get; private set; }
@@ -158,7 +181,7 @@ internal sealed partial class DeviceNetwork : IDisposable
         var p = _pops[population.Index];
         _graphs.Clear();
         p.Constant?.Dispose();
-        p.Constant = _accelerator.Allocate1D<float>(perInstance.Length);
+        p.Constant = Allocate<float>(perInstance.Length);
         p.Constant.View.CopyFromCPU(_stream, perInstance);
     }
 
@@ -166,9 +189,60 @@ internal sealed partial class DeviceNetwork : IDisposable
     internal (T[] Host, ArrayView<T> View) Staging<T>(long length, List<IDisposable>? owner = null)
         where T : unmanaged
     {
-        var host = PinnedHost.Allocate<T>(_accelerator, length, owner ?? _owned, out var view);
+        owner ??= _owned;
+        int before = owner.Count;
+        T[] host;
+        ArrayView<T> view;
+        try
+        {
+            host = PinnedHost.Allocate<T>(_accelerator, length, owner, out view);
+        }
+        catch (Exception e) when (DeviceMemoryException.IsOutOfMemory(e) && e is not DeviceMemoryException)
+        {
+            throw new DeviceMemoryException($"the driver refused to page-lock {StepLoop.FormatBytes(Math.Max(1, length) * Unsafe.SizeOf<T>())} of host memory ({e.Message.Trim()})", e);
+        }
+        finally
+        {
+            for (int k = before; k < owner.Count && _building is not null; k++)
+            {
+                _building.Add(owner[k]);
+            }
+        }
+
         return (host, view);
     }
+
+    /// <summary>
+    /// A device buffer of <paramref name="length"/> elements: the one way this network's device memory is
+    /// made. Where the device has no room for it, <see cref="DeviceMemoryException"/> (see
+    /// <see cref="GpuBackend.Find"/>, <see cref="GpuBackend.HostEdited"/> and <see cref="BeginChain"/>).
+    /// </summary>
+    internal MemoryBuffer1D<T, Stride1D.Dense> Allocate<T>(long length)
+        where T : unmanaged
+    {
+        long bytes = length * Unsafe.SizeOf<T>();
+        MemoryBuffer1D<T, Stride1D.Dense> buffer;
+        try
+        {
+            if (_backend.RefuseAllocation?.Invoke(bytes) == true)
+            {
+                throw new DeviceMemoryException($"the driver refused {StepLoop.FormatBytes(bytes)} (a test refused it)");
+            }
+
+            buffer = _accelerator.Allocate1D<T>(length);
+        }
+        catch (Exception e) when (DeviceMemoryException.IsOutOfMemory(e) && e is not DeviceMemoryException)
+        {
+            throw new DeviceMemoryException($"the driver refused {StepLoop.FormatBytes(bytes)} ({e.Message.Trim()})", e);
+        }
+
+        _building?.Add(buffer);
+        _backend.Allocated?.Invoke(buffer);
+        return buffer;
+    }
+
+    /// <summary>While the constructor runs: every buffer and page lock made so far, freed again if it fails.</summary>
+    private readonly List<IDisposable>? _building = [];
 
     private T Own<T>(T buffer)
         where T : IDisposable
@@ -212,7 +286,19 @@ internal sealed partial class DeviceNetwork : IDisposable
         int k = Math.Clamp(steps, 1, MaxSlots);
         if (k > Slots)
         {
-            Reserve(MaxSlots);
+            int had = Slots;
+            try
+            {
+                Reserve(MaxSlots);
+            }
+            catch (DeviceMemoryException e)
+            {
+                // The slots it had are free again: it keeps that many, and chains no longer than them.
+                Reserve(had);
+                MaxSlots = had;
+                k = had;
+                _backend.Note(_network, $"chains of at most {had} step(s) from now on, the device has no room for longer ones: {e.Message}");
+            }
         }
 
         _chain = k;
@@ -228,6 +314,9 @@ internal sealed partial class DeviceNetwork : IDisposable
             Wait();
         }
 
+        // The output lists are made anew: an instance whose latest spikes are only there (one the last
+        // steps left out) keeps them in its host rows.
+        CatchUpSpikes();
         foreach (var pop in _pops)
         {
             pop.Outputs.Reserve(slots);
@@ -235,8 +324,15 @@ internal sealed partial class DeviceNetwork : IDisposable
         }
 
         _stepIntsDevice?.Dispose();
-        _stepIntsDevice = _accelerator.Allocate1D<int>(Math.Max(1, (long)slots * _stepIntsLength));
-        var (host, view) = Staging<int>((long)slots * _stepIntsLength);
+        _stepIntsDevice = null;
+        foreach (var b in _stepIntsOwned)
+        {
+            b.Dispose();
+        }
+
+        _stepIntsOwned.Clear();
+        _stepIntsDevice = Allocate<int>(Math.Max(1, (long)slots * _stepIntsLength));
+        var (host, view) = Staging<int>((long)slots * _stepIntsLength, _stepIntsOwned);
         _stepInts = host;
         _stepIntsHost = view;
         _stepIntsStale = Enumerable.Repeat(true, slots).ToArray();
@@ -681,7 +777,7 @@ internal sealed partial class DeviceNetwork : IDisposable
         catch (Exception e)
         {
             _graphs.Disable();
-            _backend.GraphsRefused(_network, e.Message);
+            _backend.Note(_network, $"chains without CUDA graphs ({e.Message})");
             return IntPtr.Zero;
         }
     }
@@ -803,9 +899,8 @@ internal sealed partial class DeviceNetwork : IDisposable
     internal SpikeList Spikes(Population population, int instance, int slot) =>
         _pops[population.Index].Outputs.List(slot, instance);
 
-    /// <summary>The compacted spikes of one instance at its latest step.</summary>
-    internal (ReadOnlyMemory<int> Indices, ReadOnlyMemory<float> Values) Spikes(Population population, int instance) =>
-        _pops[population.Index].Outputs.ListMemory(Math.Max(0, _latestSlot[instance]), instance);
+    /// <summary>The compacted spikes of one instance at its latest step (after <see cref="Complete"/>; the device check).</summary>
+    internal SpikeList Spikes(Population population, int instance) => Spikes(population, instance, Math.Max(0, _latestSlot[instance]));
 
     /// <summary>
     /// Makes the host arrays current: state and delay lines copied back, and each instance's spike row
@@ -819,26 +914,7 @@ internal sealed partial class DeviceNetwork : IDisposable
         }
 
         Complete();
-        for (int i = 0; i < _instances; i++)
-        {
-            if (!_spikesBehind[i])
-            {
-                continue;
-            }
-
-            foreach (var pop in _pops)
-            {
-                var row = pop.Population.Slice(pop.Population.Spikes, i);
-                row.Clear();
-                var list = pop.Outputs.List(_latestSlot[i], i);
-                for (int k = 0; k < list.Indices.Length; k++)
-                {
-                    row[list.Indices[k]] = list.Values[k];
-                }
-            }
-
-            _spikesBehind[i] = false;
-        }
+        CatchUpSpikes();
 
         // Through pinned staging arrays wrapped once (see PageLock): the step loop refreshes at every step it records.
         foreach (var pop in _pops)
@@ -879,7 +955,45 @@ internal sealed partial class DeviceNetwork : IDisposable
         _hostFresh = true;
     }
 
+    /// <summary>The host spike rows of the instances that are behind, from their latest step's output lists (nothing may be queued).</summary>
+    private void CatchUpSpikes()
+    {
+        for (int i = 0; i < _instances; i++)
+        {
+            if (!_spikesBehind[i])
+            {
+                continue;
+            }
+
+            foreach (var pop in _pops)
+            {
+                var row = pop.Population.Slice(pop.Population.Spikes, i);
+                row.Clear();
+                var list = pop.Outputs.List(_latestSlot[i], i);
+                for (int k = 0; k < list.Indices.Length; k++)
+                {
+                    row[list.Indices[k]] = list.Values[k];
+                }
+            }
+
+            _spikesBehind[i] = false;
+        }
+    }
+
     public void HostEdited() => _dirty = true;
+
+    /// <summary>
+    /// Uploads what the host holds if the device is behind it (after construction and <see cref="HostEdited"/>),
+    /// before anything is queued: where the device has no room for new buffers, the caller learns it while the
+    /// host arrays are still the network's state.
+    /// </summary>
+    public void Prepare()
+    {
+        if (_dirty)
+        {
+            Upload();
+        }
+    }
 
     /// <summary>Everything from the host: state, spikes, parameters, weights, delay lines; then the compacted spikes of every instance.</summary>
     private void Upload()
@@ -935,6 +1049,12 @@ internal sealed partial class DeviceNetwork : IDisposable
         foreach (var dp in _projections)
         {
             dp.Dispose();
+        }
+
+        _stepIntsDevice?.Dispose();
+        foreach (var b in _stepIntsOwned)
+        {
+            b.Dispose();
         }
 
         foreach (var b in _owned)

@@ -12,7 +12,7 @@ namespace Snn.Server.Backends.Gpu;
 /// trip, and a chain of steps is waited for once. Elsewhere (OpenCL) the kernels write device buffers
 /// of the same layout and <see cref="CopyCounts"/> / <see cref="CopyLists"/> bring them back.
 /// </summary>
-internal sealed class DeviceOutputs(Accelerator accelerator, AcceleratorStream stream, bool mapped, int instances, int size) : IDisposable
+internal sealed class DeviceOutputs(DeviceNetwork net, AcceleratorStream stream, bool mapped, int instances, int size) : IDisposable
 {
     private readonly List<IDisposable> _owned = [];
     private int[] _counts = [];
@@ -66,10 +66,10 @@ internal sealed class DeviceOutputs(Accelerator accelerator, AcceleratorStream s
         }
         else
         {
-            var counts = Own(accelerator.Allocate1D<int>(_counts.Length));
+            var counts = Own(net.Allocate<int>(_counts.Length));
             counts.View.MemSetToZero(stream); // a slot an instance never stepped into reads as no spikes
-            (_countsView, _indexView, _valueView) = (counts.View, Own(accelerator.Allocate1D<int>(_index.Length)).View,
-                Own(accelerator.Allocate1D<float>(_value.Length)).View);
+            (_countsView, _indexView, _valueView) = (counts.View, Own(net.Allocate<int>(_index.Length)).View,
+                Own(net.Allocate<float>(_value.Length)).View);
             (_countsHost, _indexHost, _valueHost) = (countsHost, indexHost, valueHost);
         }
 
@@ -120,18 +120,15 @@ internal sealed class DeviceOutputs(Accelerator accelerator, AcceleratorStream s
         return new SpikeList(_index.AsSpan((int)o, count), _value.AsSpan((int)o, count));
     }
 
-    /// <summary>As <see cref="List"/>, as memory.</summary>
-    public (ReadOnlyMemory<int> Indices, ReadOnlyMemory<float> Values) ListMemory(int slot, int instance)
-    {
-        long o = slot * Total + (long)instance * size;
-        int count = Count(slot, instance);
-        return (_index.AsMemory((int)o, count), _value.AsMemory((int)o, count));
-    }
-
     private int Count(int slot, int instance) => Math.Clamp(_counts[slot * instances + instance], 0, size);
 
     private T[] Pinned<T>(long length, out ArrayView<T> view)
-        where T : unmanaged => PinnedHost.Allocate(accelerator, length, _owned, out view);
+        where T : unmanaged
+    {
+        var (host, hostView) = net.Staging<T>(length, _owned);
+        view = hostView;
+        return host;
+    }
 
     private T Own<T>(T buffer)
         where T : IDisposable

@@ -119,10 +119,28 @@ internal sealed partial class GpuBackend : IComputeBackend, IDisposable
     /// <summary>A stream to capture chains into CUDA graphs on (capture cannot use the legacy default stream the backend queues on). CUDA only.</summary>
     internal CudaStream CaptureStream => _captureStream ??= ((CudaAccelerator)Accelerator).CreateStream(StreamFlags.CU_STREAM_NON_BLOCKING);
 
-    /// <summary>The driver refused to capture a chain of <paramref name="network"/>: it steps without graphs from now on (logged once per network).</summary>
-    internal void GraphsRefused(Network network, string reason)
+    /// <summary>
+    /// Tests: allocations of this many bytes that it says true to are refused as a device with no room left
+    /// refuses them (<see cref="DeviceMemoryException"/>). Null (no refusal) outside tests.
+    /// </summary>
+    internal Func<long, bool>? RefuseAllocation { get; set; }
+
+    /// <summary>Tests: sees every device buffer the networks make.</summary>
+    internal Action<MemoryBuffer>? Allocated { get; set; }
+
+    /// <summary>
+    /// Where <paramref name="network"/> steps (<paramref name="placement"/>: also its <see cref="Network.StepsOn"/>), or
+    /// a change in how it steps from then on (the driver refused to capture its chains into graphs, the device had no
+    /// room for longer chains): kept with the placements and logged, once each.
+    /// </summary>
+    internal void Note(Network network, string what, bool placement = false)
     {
-        string line = $"{network.Name}: chains without CUDA graphs ({reason})";
+        if (placement)
+        {
+            network.StepsOn = what;
+        }
+
+        string line = $"{network.Name}: {what}";
         lock (_placements)
         {
             _placements.Add(line);
@@ -210,24 +228,43 @@ internal sealed partial class GpuBackend : IComputeBackend, IDisposable
             string? unsupported = DeviceNetwork.Unsupported(network);
             bool small = neurons < CpuBelowNeurons;
             bool asked = network.Definition.OnCpu;
-            device = unsupported is null && !small && !asked ? new DeviceNetwork(this, network) : null;
+            string? noRoom = unsupported is null && !small && !asked ? Place(network, out device) : null;
             _networks[network] = device;
-            string placement = device is not null ? $"{network.Name}: on the device"
-                : asked ? $"{network.Name}: on the CPU backend, as its spec.placement asks"
-                : unsupported is not null ? $"{network.Name}: on the CPU backend, {unsupported} has no device kernel yet"
-                : $"{network.Name}: on the CPU backend, {neurons} neurons is below Snn:Engine:CpuBelowNeurons ({CpuBelowNeurons})";
-            lock (_placements)
-            {
-                _placements.Add(placement);
-            }
-
-            if (Logger is { } logger)
-            {
-                LogPlacement(logger, Name, placement);
-            }
+            Note(network, device is not null ? "on the device"
+                : asked ? "on the CPU backend, as its spec.placement asks"
+                : unsupported is not null ? $"on the CPU backend, {unsupported} has no device kernel yet"
+                : noRoom is not null ? $"on the CPU backend, {noRoom}"
+                : $"on the CPU backend, {neurons} neurons is below Snn:Engine:CpuBelowNeurons ({CpuBelowNeurons})", placement: true);
         }
 
         return device;
+    }
+
+    /// <summary>
+    /// Makes the device copy of <paramref name="network"/> with everything uploaded, or returns why the device has
+    /// no room for it (nothing of it is left on the device then; its host arrays, never stepped on the device, are its state).
+    /// </summary>
+    private string? Place(Network network, out DeviceNetwork? device)
+    {
+        device = null;
+        DeviceNetwork? made = null;
+        try
+        {
+            made = new DeviceNetwork(this, network);
+            made.Prepare();
+            device = made;
+            return null;
+        }
+        catch (Exception e)
+        {
+            made?.Dispose();
+            if (e is not DeviceMemoryException)
+            {
+                throw;
+            }
+
+            return $"the device has no room for it: {e.Message}";
+        }
     }
 
     public void RefreshHost(Network network)
@@ -248,14 +285,26 @@ internal sealed partial class GpuBackend : IComputeBackend, IDisposable
         if (DeviceNetwork.Supports(network) && network.Neurons * network.Instances.Length >= CpuBelowNeurons && !network.Definition.OnCpu)
         {
             device.HostEdited();
+            try
+            {
+                device.Prepare(); // now, not at the next step: where new parameters need room the device lacks, the host is still current
+                return;
+            }
+            catch (DeviceMemoryException e)
+            {
+                Note(network, $"on the CPU backend, the device has no room for it since an edit: {e.Message}", placement: true);
+            }
         }
         else
         {
-            // SetParameters chose something the device kernels lack (e.g. inhibition): the host
-            // arrays are current (refreshed before the edit), so the CPU takes over from here.
-            device.Dispose();
-            _networks[network] = null;
+            Note(network, DeviceNetwork.Unsupported(network) is { } unsupported ? $"on the CPU backend since an edit, {unsupported} has no device kernel yet"
+                : "on the CPU backend since an edit", placement: true);
         }
+
+        // SetParameters chose something the device kernels lack (e.g. inhibition), or the device has no room
+        // for what it needs now: the host arrays are current (refreshed before the edit), so the CPU takes over.
+        device.Dispose();
+        _networks[network] = null;
     }
 
     public void Release(Network network)

@@ -11,8 +11,8 @@ namespace Snn.FunctionalTests.Conformance;
 
 /// <summary>
 /// spec.placement: a network may ask a server with a device backend to step it on the CPU backend (a
-/// small network answers sooner there). The choice is kept in the network's spec and reported where
-/// the server logs where each network steps; an unknown value is refused.
+/// small network answers sooner there). The choice is kept in the network's spec; where each network
+/// steps, and why, is in its Network.steps_on and where the server logs it; an unknown value is refused.
 /// </summary>
 public sealed class GpuPlacementTests
 {
@@ -33,29 +33,68 @@ public sealed class GpuPlacementTests
             "--Snn:Engine:Backend=ilgpu-cpu"], token);
         using var client = new SnnClient(host.Address);
         var options = new CallOptions(cancellationToken: token);
+        var gpu = (GpuBackend)host.Services.GetRequiredService<IComputeBackend>();
         await client.CreateNetworkAsync(new CreateNetworkRequest { Spec = Spec("on-cpu", Placement.Cpu) }, options);
         await client.CreateNetworkAsync(new CreateNetworkRequest { Spec = Spec("auto", Placement.Auto) }, options);
-        foreach (var name in new[] { "on-cpu", "auto" })
-        {
-            await using var run = await client.OpenRunAsync(new RunOpen { Network = name }, options);
-            await run.SendAsync(new RunRequest { Advance = 3, Inputs = { new Input { Population = "in", Indices = { 1, 2, 3 }, Values = { 2, 2, 2 } } } });
-            int steps = 0;
-            while (steps < 3)
-            {
-                steps += (await run.ReadAsync() ?? throw new InvalidOperationException("the Run stream ended early")).Steps.Count;
-            }
+        await client.CreateNetworkAsync(new CreateNetworkRequest { Spec = Spec("full", Placement.Auto) }, options);
+        Assert.Equal("", (await client.GetNetworkAsync(new GetNetworkRequest { Name = "auto" }, options)).StepsOn); // not stepped yet
 
-            await run.CompleteAsync();
-            while (await run.ReadAsync() is not null)
-            {
-            }
+        var spikes = new Dictionary<string, string>();
+        foreach (var name in new[] { "on-cpu", "auto", "full" })
+        {
+            // "full" meets a device with no room left (the test hook refuses every allocation as a full device does).
+            gpu.RefuseAllocation = name == "full" ? _ => true : null;
+            spikes[name] = await StepAsync(client, name, options);
+            gpu.RefuseAllocation = null;
         }
 
-        var placements = ((GpuBackend)host.Services.GetRequiredService<IComputeBackend>()).Placements();
+        var placements = gpu.Placements();
         Assert.Contains("on-cpu: on the CPU backend, as its spec.placement asks", placements);
         Assert.Contains("auto: on the device", placements);
         var network = await client.GetNetworkAsync(new GetNetworkRequest { Name = "on-cpu" }, options);
         Assert.Equal(Placement.Cpu, network.Spec.Placement);
+        Assert.Equal("on the CPU backend, as its spec.placement asks", network.StepsOn);
+        Assert.Equal("on the device", (await client.GetNetworkAsync(new GetNetworkRequest { Name = "auto" }, options)).StepsOn);
+
+        // No room on the device is no failure: the network steps on the CPU backend, with the same spikes, and says why.
+        var full = await client.GetNetworkAsync(new GetNetworkRequest { Name = "full" }, options);
+        Assert.StartsWith("on the CPU backend, the device has no room for it: the driver refused", full.StepsOn, StringComparison.Ordinal);
+        Assert.Equal(spikes["auto"], spikes["full"]);
+        Assert.Equal(spikes["auto"], spikes["on-cpu"]);
+        Assert.Contains("1,2,3", spikes["auto"], StringComparison.Ordinal); // the inputs made spikes
+    }
+
+    [Fact]
+    public async Task A_cpu_backend_server_says_its_networks_step_on_the_cpu()
+    {
+        var token = new CancellationTokenSource(TimeSpan.FromMinutes(2)).Token;
+        await using var host = await ServerHost.StartAsync([.. TestData.Args(), "--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", ""], token);
+        using var client = new SnnClient(host.Address);
+        var options = new CallOptions(cancellationToken: token);
+        await client.CreateNetworkAsync(new CreateNetworkRequest { Spec = Spec("net", Placement.Auto) }, options);
+        Assert.Equal("", (await client.GetNetworkAsync(new GetNetworkRequest { Name = "net" }, options)).StepsOn);
+        await StepAsync(client, "net", options);
+        Assert.Equal("on the CPU backend", (await client.GetNetworkAsync(new GetNetworkRequest { Name = "net" }, options)).StepsOn);
+    }
+
+    /// <summary>Three LOCKSTEP steps with inputs on neurons 1 to 3; each step's output spikes as "step: indices".</summary>
+    private static async Task<string> StepAsync(SnnClient client, string name, CallOptions options)
+    {
+        await using var run = await client.OpenRunAsync(new RunOpen { Network = name }, options);
+        await run.SendAsync(new RunRequest { Advance = 3, Inputs = { new Input { Population = "in", Indices = { 1, 2, 3 }, Values = { 2, 2, 2 } } } });
+        var seen = new List<string>();
+        while (seen.Count < 3)
+        {
+            var response = await run.ReadAsync() ?? throw new InvalidOperationException("the Run stream ended early");
+            seen.AddRange(response.Steps.Select(s => $"{s.Step}: {string.Join(",", s.Spikes.SelectMany(p => p.Indices))}"));
+        }
+
+        await run.CompleteAsync();
+        while (await run.ReadAsync() is not null)
+        {
+        }
+
+        return string.Join("; ", seen);
     }
 
     [Fact]

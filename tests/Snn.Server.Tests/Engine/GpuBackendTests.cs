@@ -31,7 +31,7 @@ public sealed class GpuBackendTests : IClassFixture<GpuBackendTests.Backends>
         }
     }
 
-    private static Dictionary<string, ParamValue> P(params (string Name, object Value)[] values) =>
+    internal static Dictionary<string, ParamValue> P(params (string Name, object Value)[] values) =>
         values.ToDictionary(v => v.Name, v => v.Value switch
         {
             string s => ParamValue.Choice(s),
@@ -40,7 +40,7 @@ public sealed class GpuBackendTests : IClassFixture<GpuBackendTests.Backends>
             _ => ParamValue.Number(Convert.ToDouble(v.Value, System.Globalization.CultureInfo.InvariantCulture)),
         });
 
-    private static PopulationDefinition Pop(string name, string model, int size, Dictionary<string, ParamValue>? p = null) =>
+    internal static PopulationDefinition Pop(string name, string model, int size, Dictionary<string, ParamValue>? p = null) =>
         new(name, model, size, [], p ?? []);
 
     public static TheoryData<string> Networks() => new(Cases.Keys.Order(StringComparer.Ordinal));
@@ -197,7 +197,7 @@ public sealed class GpuBackendTests : IClassFixture<GpuBackendTests.Backends>
         _backends.Gpu.Release(gpu);
     }
 
-    private static float[] Drive(Random rng, int size, int t) =>
+    internal static float[] Drive(Random rng, int size, int t) =>
         Enumerable.Range(0, size).Select(_ => rng.NextDouble() < 0.3 ? (float)(rng.NextDouble() * 1.5) : 0f).ToArray();
 
     [Theory]
@@ -401,7 +401,7 @@ public sealed class GpuBackendTests : IClassFixture<GpuBackendTests.Backends>
     }
 
     /// <summary>The step loop's intake: the due instances' inputs cleared, then the input population's rows written and marked.</summary>
-    private static void Feed(Network net, int[] due, float[][] drive)
+    internal static void Feed(Network net, int[] due, float[][] drive)
     {
         foreach (var p in net.Populations)
         {
@@ -419,7 +419,7 @@ public sealed class GpuBackendTests : IClassFixture<GpuBackendTests.Backends>
         }
     }
 
-    private static void Step(IComputeBackend backend, Network net, int[] due, float[][] drive)
+    internal static void Step(IComputeBackend backend, Network net, int[] due, float[][] drive)
     {
         foreach (var p in net.Populations)
         {
@@ -448,7 +448,7 @@ public sealed class GpuBackendTests : IClassFixture<GpuBackendTests.Backends>
         }
     }
 
-    private static void Compare(Network cpu, Network gpu, string where)
+    internal static void Compare(Network cpu, Network gpu, string where)
     {
         for (int p = 0; p < cpu.Populations.Length; p++)
         {
@@ -498,10 +498,10 @@ public sealed class GpuBackendTests : IClassFixture<GpuBackendTests.Backends>
         Assert.All(timed, t => Assert.True(t.Count > 0 && t.Scan > 0 && t.Write > 0));
         for (int i = 0; i < 2; i++)
         {
-            var (indices, values) = device.Spikes(net.Populations[1], i);
+            var list = device.Spikes(net.Populations[1], i, slot: 0);
             var expected = Enumerable.Range(0, 5000).Where(n => drive[i][n] != 0f).ToArray();
-            Assert.Equal(expected, indices.ToArray());
-            Assert.Equal(expected.Select(n => drive[i][n]).ToArray(), values.ToArray());
+            Assert.Equal(expected, list.Indices.ToArray());
+            Assert.Equal(expected.Select(n => drive[i][n]).ToArray(), list.Values.ToArray());
         }
 
         _backends.Gpu.Release(net);
