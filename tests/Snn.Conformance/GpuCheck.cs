@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
+using ILGPU;
 using ILGPU.Runtime;
+using ILGPU.Runtime.Cuda;
 using Snn.Server;
 using Snn.Server.Backends;
 using Snn.Server.Backends.Cpu;
@@ -138,6 +140,19 @@ public static class GpuCheck
         catch (Exception e)
         {
             Check(false, $"chains: {e}");
+        }
+
+        // A device filled up by the check: the driver's own out-of-memory (CI's tests can only refuse allocations themselves).
+        if (gpuBackend.Accelerator is CudaAccelerator)
+        {
+            try
+            {
+                DeviceFullCheck(gpuBackend, check: Check);
+            }
+            catch (Exception e)
+            {
+                Check(false, $"device full: {e}");
+            }
         }
 
         // 3. Figures.
@@ -301,6 +316,71 @@ public static class GpuCheck
     /// instances only), each step's spike lists against the CPU backend stepping one by one, the state
     /// after. The same shapes come back, so on CUDA most chains run as graphs.
     /// </summary>
+    /// <summary>
+    /// Fills the device (1 GiB buffers, then halves down to 1 MiB, each size until the driver refuses) and places a
+    /// network of 4,194,304 neurons (about 100 MiB on a device): it must step on the CPU backend and say why. Once the
+    /// filler is gone the device's free memory must be what it was (the refused placement left nothing) and the same
+    /// network must go on the device.
+    /// </summary>
+    private static void DeviceFullCheck(GpuBackend gpu, Action<bool, string> check)
+    {
+        var accelerator = gpu.Accelerator;
+        long Free()
+        {
+            accelerator.Synchronize();
+            using var binding = accelerator.BindScoped();
+            CudaException.ThrowIfFailed(CudaAPI.CurrentAPI.GetMemoryInfo(out long free, out long _));
+            return free;
+        }
+
+        const int Size = 1 << 22;
+        Network Build() => NetworkBuilder.Build(new NetworkDefinition("full", [new PopulationDefinition("a", Models[0].Name, Size, [], Models[0].Parameters)], [],
+            0.001, ClockMode.Lockstep, 1, 1), new EngineLimits { MaxNeuronsPerPopulation = 1 << 25, MaxNeuronsPerNetwork = 1L << 26 });
+
+        long before = Free();
+        var fillers = new List<MemoryBuffer1D<byte, Stride1D.Dense>>();
+        try
+        {
+            for (long chunk = 1L << 30; chunk >= 1L << 20; chunk /= 2)
+            {
+                while (true)
+                {
+                    try
+                    {
+                        fillers.Add(accelerator.Allocate1D<byte>(chunk));
+                    }
+                    catch (Exception e) when (DeviceMemoryException.IsOutOfMemory(e))
+                    {
+                        break;
+                    }
+                }
+            }
+
+            long left = Free();
+            var net = Build();
+            bool onDevice = gpu.OnDevice(net);
+            net.Populations[0].Input.AsSpan().Fill(0.5f);
+            gpu.Step(net, [0]);
+            string where = net.StepsOn ?? "";
+            check(!onDevice && where.StartsWith("on the CPU backend, the device has no room for it: the driver refused", StringComparison.Ordinal),
+                $"device full ({left >> 20} MiB of {before >> 20} MiB left free): a {Size:N0}-neuron network steps {where}");
+            gpu.Release(net);
+        }
+        finally
+        {
+            foreach (var filler in fillers)
+            {
+                filler.Dispose();
+            }
+        }
+
+        long after = Free();
+        check(Math.Abs(after - before) <= 64L << 20, $"device full: {before >> 20} MiB free before it, {after >> 20} MiB after the filler was freed");
+        var again = Build();
+        check(gpu.OnDevice(again), $"device no longer full: the same network steps {again.StepsOn}");
+        gpu.Release(again);
+    }
+
     private static void ChainCheck(GpuBackend gpu, CpuBackend cpu, TextWriter log, Action<bool, string> check)
     {
         var random = new Random(3);

@@ -10,7 +10,8 @@
 # DIR. Then, on the GPU machine:
 #   bash DIR/device-check.sh [OUTDIR]
 # It replays every reference case and network (and the transcribed cases) on the cuda backend, checks the device against the CPU
-# bit for bit, measures the GPU figures, tries the same (short) on OpenCL, runs the peers if they are there, and ends with one line:
+# bit for bit, fills the device to check that a network it has no room for steps on the CPU, measures the GPU figures,
+# tries the same (short) on OpenCL, runs the peers if they are there, and ends with one line:
 #   gpu-check: N passed, M failed
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)

@@ -213,3 +213,33 @@ public sealed class GpuDeviceMemoryTests : IClassFixture<GpuDeviceMemoryTests.Ba
         }
     }
 }
+
+/// <summary>Which of the accelerators' exceptions say "out of memory" (the driver's own, which CI cannot provoke).</summary>
+public sealed class DeviceMemoryExceptionTests
+{
+    [Fact]
+    public void The_drivers_out_of_memory_errors_are_told_from_the_others()
+    {
+        Assert.True(DeviceMemoryException.IsOutOfMemory(Cuda(ILGPU.Runtime.Cuda.CudaError.CUDA_ERROR_OUT_OF_MEMORY)));
+        Assert.False(DeviceMemoryException.IsOutOfMemory(Cuda(ILGPU.Runtime.Cuda.CudaError.CUDA_ERROR_ILLEGAL_ADDRESS)));
+        Assert.True(DeviceMemoryException.IsOutOfMemory(new ILGPU.Runtime.OpenCL.CLException(ILGPU.Runtime.OpenCL.CLError.CL_MEM_OBJECT_ALLOCATION_FAILURE)));
+        Assert.True(DeviceMemoryException.IsOutOfMemory(new ILGPU.Runtime.OpenCL.CLException(ILGPU.Runtime.OpenCL.CLError.CL_OUT_OF_RESOURCES)));
+        Assert.False(DeviceMemoryException.IsOutOfMemory(new ILGPU.Runtime.OpenCL.CLException(ILGPU.Runtime.OpenCL.CLError.CL_INVALID_KERNEL)));
+        Assert.True(DeviceMemoryException.IsOutOfMemory(new OutOfMemoryException()));
+        Assert.False(DeviceMemoryException.IsOutOfMemory(new InvalidOperationException("out of memory")));
+    }
+
+    /// <summary>
+    /// CudaException(CudaError) asks the driver for the error's text, and CI has no driver: the exception ILGPU throws,
+    /// with the error it records (its Error property, the enum's name), made without its constructor.
+    /// </summary>
+    private static ILGPU.Runtime.Cuda.CudaException Cuda(ILGPU.Runtime.Cuda.CudaError error)
+    {
+        var e = (ILGPU.Runtime.Cuda.CudaException)System.Runtime.CompilerServices.RuntimeHelpers.GetUninitializedObject(typeof(ILGPU.Runtime.Cuda.CudaException));
+        var field = typeof(ILGPU.Runtime.Cuda.CudaException).GetField("<Error>k__BackingField",
+            System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic)!;
+        field.SetValue(e, error.ToString());
+        Assert.Equal(error.ToString(), e.Error);
+        return e;
+    }
+}
