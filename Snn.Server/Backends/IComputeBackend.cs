@@ -99,10 +99,11 @@ internal interface IComputeBackend
     }
 
     /// <summary>
-    /// The loop changed the host arrays, kernels or weights of <paramref name="network"/> (reset,
-    /// SetParameters): a device backend uploads them again before the next step.
+    /// The loop changed the host arrays of <paramref name="network"/> (<see cref="HostEdit.State"/>: a reset, a
+    /// snapshot restored), or its kernels, parameters or weights too (<see cref="HostEdit.Parameters"/>:
+    /// SetParameters): a device backend uploads what changed before the next step.
     /// </summary>
-    void HostEdited(Network network)
+    void HostEdited(Network network, HostEdit edit)
     {
     }
 
@@ -125,4 +126,14 @@ internal readonly ref struct SpikeList(ReadOnlySpan<int> indices, ReadOnlySpan<f
     public ReadOnlySpan<int> Indices { get; } = indices;
 
     public ReadOnlySpan<float> Values { get; } = values;
+}
+
+/// <summary>What the loop changed in a network's host arrays (see <see cref="IComputeBackend.HostEdited"/>).</summary>
+internal enum HostEdit
+{
+    /// <summary>State variables, spikes and delay lines (a reset, a snapshot restored); kernels, parameters and weights are as they were.</summary>
+    State,
+
+    /// <summary>Kernels, parameters or weights as well (SetParameters).</summary>
+    Parameters,
 }

@@ -1,3 +1,4 @@
+using Snn.Server.Backends;
 using Snn.Server.Models;
 
 namespace Snn.Server.Engine;
@@ -321,7 +322,7 @@ internal sealed partial class StepLoop
                     projection.Install(prepared);
                 }
 
-                _backend.HostEdited(network);
+                _backend.HostEdited(network, HostEdit.Parameters);
                 return network.Instances[0].Step;
             }, cancellationToken);
         }
@@ -371,7 +372,7 @@ internal sealed partial class StepLoop
             p.Reset(inst.Index);
         }
 
-        _backend.HostEdited(network);
+        _backend.HostEdited(network, HostEdit.State);
 
         inst.ClearInputs();
         inst.Step = 0;

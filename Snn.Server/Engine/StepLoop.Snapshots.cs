@@ -1,3 +1,4 @@
+using Snn.Server.Backends;
 namespace Snn.Server.Engine;
 
 /// <summary>
@@ -71,7 +72,7 @@ internal sealed partial class StepLoop
                 Put(network, inst);
             }
 
-            _backend.HostEdited(network);
+            _backend.HostEdited(network, HostEdit.State);
             foreach (var inst in state.Instances)
             {
                 network.Instances[inst.Index].Restore(inst.Step, inst.Queued);

@@ -233,7 +233,8 @@ internal sealed partial class DeviceNetwork
         };
 
         /// <summary>State, spikes and parameter lanes from the host; the rule's flags from the current kernel.</summary>
-        public void Upload()
+        /// <summary>The state variables and spikes from the host; the inputs zero.</summary>
+        public void UploadState()
         {
             var s = _net._stream;
             var p = Population;
@@ -243,6 +244,17 @@ internal sealed partial class DeviceNetwork
             }
 
             Spikes.View.CopyFromCPU(s, p.Spikes.AsSpan());
+
+            // Inputs are zero between steps (whether the population is fused may have changed).
+            Input.View.MemSetToZero(s);
+            RecurrentInput?.View.MemSetToZero(s);
+        }
+
+        /// <summary>The kernel's rule, its parameter lanes and the inhibition pass, from the host.</summary>
+        public void UploadParameters()
+        {
+            var s = _net._stream;
+            var p = Population;
             _kind = KindOf(p);
             _inhibition = p.Kernel is ISnnTorchInhibition { Inhibition: true } inhibition ? inhibition : null;
             int inhibit = _inhibition is null ? 0 : 1;
@@ -257,9 +269,6 @@ internal sealed partial class DeviceNetwork
                 _inhibitGraded.View.CopyFromCPU(s, Enumerable.Range(0, Math.Max(1, p.Size)).Select(n => inh.Graded.At(n)).ToArray());
             }
 
-            // Inputs are zero between steps (whether the population is fused may have changed).
-            Input.View.MemSetToZero(s);
-            RecurrentInput?.View.MemSetToZero(s);
             float[] lanes = [0f];
             switch (p.Kernel)
             {

@@ -65,9 +65,9 @@ internal sealed partial class DeviceNetwork
 
         public bool HasBias { get; private set; }
 
-        public void Upload()
+        /// <summary>The weights (source-major for dense, by target for sparse) and the bias, from the host.</summary>
+        public void UploadWeights()
         {
-            var s = net._stream;
             var weights = Projection.CopyWeights();
             Weighted = weights.Length > 0;
             if (Projection is DenseProjection)
@@ -94,6 +94,12 @@ internal sealed partial class DeviceNetwork
             var bias = Projection.CopyBias();
             HasBias = bias is { Length: > 0 };
             Replace(Bias, HasBias ? bias! : [0f], b => Bias = b);
+        }
+
+        /// <summary>The delay line and its rows' spike counts, from the host (state, as the populations').</summary>
+        public void UploadLine()
+        {
+            var s = net._stream;
             if (Line is { } line && Projection.DelayLine.Length > 0)
             {
                 line.View.CopyFromCPU(s, Projection.DelayLine.AsSpan());

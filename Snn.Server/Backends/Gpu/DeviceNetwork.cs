@@ -87,6 +87,7 @@ internal sealed partial class DeviceNetwork : IDisposable
     private readonly MemoryBuffer1D<int, Stride1D.Dense> _noEvents; // an int view for kernel arguments that are unused (no events, no fused projection)
     private readonly List<IDisposable> _owned = [];
     private bool _dirty = true;
+    private bool _parametersStale = true; // with _dirty: the kernels, parameters or weights changed too (see HostEdited)
     private bool _hostFresh = true;
 
     public DeviceNetwork(GpuBackend backend, Network network)
@@ -980,7 +981,12 @@ internal sealed partial class DeviceNetwork : IDisposable
         }
     }
 
-    public void HostEdited() => _dirty = true;
+    /// <summary>The host arrays changed (<paramref name="edit"/>): <see cref="Prepare"/> uploads them, and the parameters and weights only if they changed.</summary>
+    public void HostEdited(HostEdit edit)
+    {
+        _dirty = true;
+        _parametersStale |= edit == HostEdit.Parameters;
+    }
 
     /// <summary>
     /// Uploads what the host holds if the device is behind it (after construction and <see cref="HostEdited"/>),
@@ -1003,15 +1009,31 @@ internal sealed partial class DeviceNetwork : IDisposable
             Wait();
         }
 
-        _graphs.Clear(); // weights, lanes and rules may move or change
+        // A reset or a restore changes state alone: the weights (whose upload regroups them on the host, seconds
+        // for 100M) and the parameters stay, and so do the graphs, which capture where they are.
+        bool parameters = _parametersStale;
+        if (parameters)
+        {
+            _graphs.Clear(); // weights, lanes and rules may move or change
+        }
+
         foreach (var pop in _pops)
         {
-            pop.Upload();
+            pop.UploadState();
+            if (parameters)
+            {
+                pop.UploadParameters();
+            }
         }
 
         foreach (var dp in _projections)
         {
-            dp.Upload();
+            if (parameters)
+            {
+                dp.UploadWeights();
+            }
+
+            dp.UploadLine();
         }
 
         // The device lists hold what the host spike arrays hold (a recurrent projection reads last step's).
@@ -1025,6 +1047,7 @@ internal sealed partial class DeviceNetwork : IDisposable
         Array.Fill(_latestSlot, -1);
         Array.Clear(_spikesBehind);
         _dirty = false;
+        _parametersStale = false;
         _hostFresh = true;
     }
 

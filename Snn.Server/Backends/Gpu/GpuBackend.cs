@@ -275,7 +275,7 @@ internal sealed partial class GpuBackend : IComputeBackend, IDisposable
         }
     }
 
-    public void HostEdited(Network network)
+    public void HostEdited(Network network, HostEdit edit)
     {
         if (!_networks.TryGetValue(network, out var device) || device is null)
         {
@@ -284,7 +284,7 @@ internal sealed partial class GpuBackend : IComputeBackend, IDisposable
 
         if (DeviceNetwork.Supports(network) && network.Neurons * network.Instances.Length >= CpuBelowNeurons && !network.Definition.OnCpu)
         {
-            device.HostEdited();
+            device.HostEdited(edit);
             try
             {
                 device.Prepare(); // now, not at the next step: where new parameters need room the device lacks, the host is still current

@@ -189,7 +189,7 @@ public sealed class GpuBackendTests : IClassFixture<GpuBackendTests.Backends>
                 }
 
                 cpu.Instances[0].Step = gpu.Instances[0].Step = 0;
-                _backends.Gpu.HostEdited(gpu);
+                _backends.Gpu.HostEdited(gpu, HostEdit.State);
             }
         }
 
@@ -465,6 +465,77 @@ public sealed class GpuBackendTests : IClassFixture<GpuBackendTests.Backends>
                         $"{where}: {a.Model.StateVariables[v]}[{k}] of '{a.Name}' is {y[k]:R} on the device, {x[k]:R} on the CPU");
                 }
             }
+        }
+    }
+
+    [Fact]
+    public void A_state_edit_uploads_the_state_alone_and_a_parameter_edit_the_weights_too()
+    {
+        // A reset (HostEdit.State) leaves the device's weights as they were (their upload regroups them on the host:
+        // seconds for 100M); SetParameters (HostEdit.Parameters) uploads them. Told apart by weights changed on
+        // the host behind the backend's back: only a parameter edit may bring them to the device.
+        var definition = Net([Pop("in", "input", 60), Pop("h", "sinabs.LIF", 40, P(("tau_mem", 8)))],
+            [Dense("w", "in", "h", Dyadic(new Random(31), 40 * 60), Dyadic(new Random(32), 40))], 2);
+        var gpu = NetworkBuilder.Build(definition, new EngineLimits());
+        var before = NetworkBuilder.Build(definition, new EngineLimits()); // the CPU with the weights the device holds
+        var after = NetworkBuilder.Build(definition, new EngineLimits()); // the CPU with the new weights
+        var newWeights = Dyadic(new Random(33), 40 * 60);
+        after.Projections[0].Install(after.Projections[0].PrepareWeights(newWeights, null, "w"));
+        var rng = new Random(34);
+        int[] both = [0, 1];
+        void StepAll(Network expected, string where)
+        {
+            for (int t = 0; t < 8; t++)
+            {
+                var drive = Enumerable.Range(0, 2).Select(_ => Drive(rng, 60, t)).ToArray();
+                Step(_backends.Cpu, expected, both, drive);
+                Step(_backends.Gpu, gpu, both, drive);
+                Compare(expected, gpu, $"{where}, step {t}");
+            }
+        }
+
+        StepAll(before, "before the edits");
+        gpu.Projections[0].Install(gpu.Projections[0].PrepareWeights(newWeights, null, "w"));
+        Reset(_backends.Gpu, gpu, HostEdit.State);
+        Reset(_backends.Cpu, before, HostEdit.State);
+        StepAll(before, "after a reset");
+
+        Reset(_backends.Gpu, gpu, HostEdit.Parameters);
+        CopyState(gpu, after);
+        StepAll(after, "after SetParameters");
+        Assert.Contains(gpu.Populations[1].Spikes, x => x != 0f);
+        _backends.Gpu.Release(gpu);
+    }
+
+    /// <summary>A reset of instance 0 as the loop makes it, told to the backend as <paramref name="edit"/>.</summary>
+    private static void Reset(IComputeBackend backend, Network net, HostEdit edit)
+    {
+        backend.RefreshHost(net);
+        foreach (var p in net.Populations)
+        {
+            p.Reset(0);
+        }
+
+        net.Instances[0].Step = 0;
+        backend.HostEdited(net, edit);
+    }
+
+    /// <summary>The state, spikes and steps of <paramref name="from"/> (host arrays current) into <paramref name="to"/>.</summary>
+    private static void CopyState(Network from, Network to)
+    {
+        for (int p = 0; p < from.Populations.Length; p++)
+        {
+            for (int v = 0; v < from.Populations[p].State.Length; v++)
+            {
+                from.Populations[p].State[v].CopyTo(to.Populations[p].State[v], 0);
+            }
+
+            from.Populations[p].Spikes.CopyTo(to.Populations[p].Spikes, 0);
+        }
+
+        for (int i = 0; i < from.Instances.Length; i++)
+        {
+            to.Instances[i].Step = from.Instances[i].Step;
         }
     }
 

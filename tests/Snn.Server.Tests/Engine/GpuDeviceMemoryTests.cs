@@ -1,3 +1,4 @@
+using Snn.Server.Backends;
 using ILGPU.Runtime;
 using Snn.Server.Backends.Cpu;
 using Snn.Server.Backends.Gpu;
@@ -175,7 +176,7 @@ public sealed class GpuDeviceMemoryTests : IClassFixture<GpuDeviceMemoryTests.Ba
         }
 
         _gpu.RefuseAllocation = _ => true;
-        _gpu.HostEdited(gpu);
+        _gpu.HostEdited(gpu, HostEdit.Parameters);
         _gpu.RefuseAllocation = null;
         Assert.False(_gpu.OnDevice(gpu));
         Assert.Contains(_gpu.Placements(), p => p.StartsWith("net: on the CPU backend, the device has no room for it since an edit: the driver refused", StringComparison.Ordinal));
