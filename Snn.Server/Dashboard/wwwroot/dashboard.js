@@ -64,6 +64,11 @@ async function refreshNetworks() {
     row.insertCell().textContent = (spec.clock || 'LOCKSTEP').replace('CLOCK_MODE_', '');
     row.insertCell().textContent = Number(network.neurons || 0).toLocaleString('en');
     row.insertCell().textContent = Number(network.synapses || 0).toLocaleString('en');
+    // Where it steps ("device", "CPU backend"), and why in the cell's title; nothing before its first step.
+    const stepsOn = network.stepsOn || '';
+    const where = row.insertCell();
+    where.textContent = stepsOn ? stepsOn.replace(/^on the /, '').split(',')[0] : '–';
+    where.title = stepsOn;
     const cell = row.insertCell();
     (network.instances || []).forEach((info, position) => {
       const index = info.index ?? position;

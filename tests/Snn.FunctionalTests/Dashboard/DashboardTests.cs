@@ -92,6 +92,11 @@ public sealed class DashboardTests(ITestOutputHelper output)
             await Task.Delay(50);
         }
 
+        // The network's row says where it steps (the server's networks list, refreshed every 2 s).
+        string stepsOn = $"[...document.querySelectorAll('#networks tbody tr')].find(r => r.cells[0].textContent === '{name}')?.cells[4].textContent";
+        await page.WaitForAsync($"{stepsOn} === 'CPU backend'", "show where the network steps", ApiTimeouts.Default,
+            async () => (await page.EvaluateAsync(stepsOn)).ToString());
+
         long last = step - 1;
         await page.WaitForAsync($"document.getElementById('raster').dataset.lastStep === '{last}'", $"draw step {last}", ApiTimeouts.Default,
             async () => (await page.EvaluateAsync("document.getElementById('watch-status').textContent")).ToString());
