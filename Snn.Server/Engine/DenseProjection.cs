@@ -59,6 +59,9 @@ internal sealed class DenseProjection : Projection
 
     public override float[] CopyWeights() => Transpose(_weightsBySource, Source.Size, Target.Size);
 
+    /// <summary>The weights as stored, [source][target] (a device backend uploads them as they are). Not to be written.</summary>
+    internal float[] WeightsBySource => _weightsBySource;
+
     public override float[]? CopyBias() => (float[]?)_bias?.Clone();
 
     public override PreparedWeights PrepareWeights(float[]? weights, float[]? bias, string field)
