@@ -7,6 +7,75 @@ namespace Snn.Server.Backends.Gpu;
 
 internal sealed partial class DeviceNetwork
 {
+    /// <summary>Synapses from which a sparse projection's regrouping runs on several cores (it holds the step loop while it runs).</summary>
+    internal const int ParallelSynapses = 1 << 20;
+
+    /// <summary>
+    /// A CSR matrix (row r's entries at <paramref name="rowStart"/>[r] up to [r + 1], their columns and values)
+    /// regrouped by column: each column's entries in row order, then CSR position. A stable counting sort, in
+    /// <paramref name="parts"/> ranges of rows on as many cores: each range counts its entries per column, the
+    /// counts become each range's offsets (column by column, range by range), and each range writes its entries at
+    /// its own offsets, so the order is that of one pass. (One pass took 5.8 s for 100M synapses here.)
+    /// </summary>
+    internal static (int[] Start, int[] Rows, float[] Values) ByColumn(int[] rowStart, int[] column, float[] values, int columns, int parts)
+    {
+        int rows = rowStart.Length - 1;
+        long entries = column.Length;
+        // At most as many counters as entries (a few synapses into a large population keep one range).
+        parts = (int)Math.Clamp(Math.Min(parts, entries / Math.Max(1, columns)), 1, Math.Max(1, rows));
+
+        // Range p holds rows [first[p], first[p + 1]), cut where the entries reach p / parts of them.
+        var first = new int[parts + 1];
+        for (int p = 1; p < parts; p++)
+        {
+            int at = Array.BinarySearch(rowStart, 0, rows + 1, (int)(entries * p / parts));
+            first[p] = Math.Max(first[p - 1], at < 0 ? ~at : at);
+        }
+
+        first[parts] = rows;
+        var next = new int[(long)parts * columns]; // [range][column]
+        Parallel.For(0, parts, p =>
+        {
+            var counts = next.AsSpan(p * columns, columns);
+            for (int k = rowStart[first[p]]; k < rowStart[first[p + 1]]; k++)
+            {
+                counts[column[k]]++;
+            }
+        });
+
+        var start = new int[columns + 1];
+        int running = 0;
+        for (int c = 0; c < columns; c++)
+        {
+            start[c] = running;
+            for (int p = 0; p < parts; p++)
+            {
+                int count = next[p * columns + c];
+                next[p * columns + c] = running;
+                running += count;
+            }
+        }
+
+        start[columns] = running;
+        var sourceRows = new int[Math.Max(1, entries)];
+        var regrouped = new float[Math.Max(1, entries)];
+        Parallel.For(0, parts, p =>
+        {
+            var offsets = next.AsSpan(p * columns, columns);
+            for (int r = first[p]; r < first[p + 1]; r++)
+            {
+                for (int k = rowStart[r]; k < rowStart[r + 1]; k++)
+                {
+                    int at = offsets[column[k]]++;
+                    sourceRows[at] = r;
+                    regrouped[at] = values[k];
+                }
+            }
+        });
+
+        return (start, sourceRows, regrouped);
+    }
+
     /// <summary>A projection's weights (dense: [source][target]), bias and delay line on the device.</summary>
     private sealed class DeviceProjection(DeviceNetwork net, Projection projection) : IDisposable
     {
@@ -104,38 +173,13 @@ internal sealed partial class DeviceNetwork
 
         /// <summary>
         /// The CSR synapses regrouped by target, each target's in the order the CPU's scatter adds them
-        /// (source ascending, then CSR position): a counting sort that keeps that order.
+        /// (source ascending, then CSR position): see <see cref="ByColumn"/>.
         /// </summary>
         private float[] ByTarget(SparseProjection sparse)
         {
-            var rowStart = sparse.RowStart;
-            var post = sparse.Post;
-            var csr = sparse.CsrWeights;
-            int targets = Projection.Target.Size;
-            var start = new int[targets + 1];
-            foreach (int t in post)
-            {
-                start[t + 1]++;
-            }
-
-            for (int t = 0; t < targets; t++)
-            {
-                start[t + 1] += start[t];
-            }
-
-            var next = (int[])start.Clone();
-            var sources = new int[Math.Max(1, post.Length)];
-            var weights = new float[Math.Max(1, post.Length)];
-            for (int src = 0; src + 1 < rowStart.Length; src++)
-            {
-                for (int k = rowStart[src]; k < rowStart[src + 1]; k++)
-                {
-                    int at = next[post[k]]++;
-                    sources[at] = src;
-                    weights[at] = csr[k];
-                }
-            }
-
+            int synapses = sparse.Post.Length;
+            int parts = synapses < ParallelSynapses ? 1 : Math.Clamp(Environment.ProcessorCount, 1, 16);
+            var (start, sources, weights) = ByColumn(sparse.RowStart, sparse.Post, sparse.CsrWeights, Projection.Target.Size, parts);
             ColumnStart?.Dispose();
             ColumnSource?.Dispose();
             ColumnStart = net.Allocate<int>(start.Length);
@@ -144,7 +188,6 @@ internal sealed partial class DeviceNetwork
             ColumnSource.View.CopyFromCPU(net._stream, sources);
             return weights;
         }
-
         private void Replace(MemoryBuffer1D<float, Stride1D.Dense> old, float[] values, Action<MemoryBuffer1D<float, Stride1D.Dense>> set)
         {
             if (values.Length == 0)

@@ -244,3 +244,41 @@ public sealed class DeviceMemoryExceptionTests
         return e;
     }
 }
+
+/// <summary>The sparse weights' regrouping by target (what the device reads): the same on several cores as in one pass.</summary>
+public sealed class SparseRegroupingTests
+{
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(16)]
+    public void Regrouping_in_parts_keeps_the_order_of_one_pass(int parts)
+    {
+        // 400 sources (some without synapses), 50 targets, 20,000 synapses: many per target, repeated pairs too.
+        var rng = new Random(parts);
+        const int Sources = 400, Targets = 50;
+        var perSource = Enumerable.Range(0, Sources).Select(s => s % 7 == 3 ? 0 : rng.Next(0, 100)).ToArray();
+        var rowStart = new int[Sources + 1];
+        for (int s = 0; s < Sources; s++)
+        {
+            rowStart[s + 1] = rowStart[s] + perSource[s];
+        }
+
+        var column = Enumerable.Range(0, rowStart[Sources]).Select(_ => rng.Next(Targets)).ToArray();
+        var values = Enumerable.Range(0, column.Length).Select(k => (float)k).ToArray(); // each entry told apart
+
+        var (start, rows, regrouped) = DeviceNetwork.ByColumn(rowStart, column, values, Targets, parts);
+        var (start1, rows1, regrouped1) = DeviceNetwork.ByColumn(rowStart, column, values, Targets, 1);
+        Assert.Equal(start1, start);
+        Assert.Equal(rows1, rows);
+        Assert.Equal(regrouped1, regrouped);
+
+        // One pass: per target, its synapses by source, then by CSR position.
+        for (int t = 0; t < Targets; t++)
+        {
+            var expected = Enumerable.Range(0, column.Length).Where(k => column[k] == t).ToArray(); // CSR order is source order
+            Assert.Equal(expected.Select(k => values[k]), regrouped[start[t]..start[t + 1]]);
+            Assert.Equal(expected.Select(k => Array.FindLastIndex(rowStart, r => r <= k)), rows[start[t]..start[t + 1]]);
+        }
+    }
+}
