@@ -99,8 +99,17 @@ internal interface IComputeBackend
     }
 
     /// <summary>
-    /// The loop changed the host arrays of <paramref name="network"/> (<see cref="HostEdit.State"/>: a reset, a
-    /// snapshot restored), or its kernels, parameters or weights too (<see cref="HostEdit.Parameters"/>:
+    /// The loop reset instance <paramref name="instance"/> of <paramref name="network"/> in its host arrays (state,
+    /// spikes, inputs, its delay lines), without making them current first (<see cref="RefreshHost"/>): a device
+    /// backend resets that instance on the device alone, and reads nothing back.
+    /// </summary>
+    void InstanceReset(Network network, int instance)
+    {
+    }
+
+    /// <summary>
+    /// The loop changed the host arrays of <paramref name="network"/>, made current first (<see cref="HostEdit.State"/>:
+    /// a snapshot restored), or its kernels, parameters or weights too (<see cref="HostEdit.Parameters"/>:
     /// SetParameters): a device backend uploads what changed before the next step.
     /// </summary>
     void HostEdited(Network network, HostEdit edit)
@@ -131,7 +140,7 @@ internal readonly ref struct SpikeList(ReadOnlySpan<int> indices, ReadOnlySpan<f
 /// <summary>What the loop changed in a network's host arrays (see <see cref="IComputeBackend.HostEdited"/>).</summary>
 internal enum HostEdit
 {
-    /// <summary>State variables, spikes and delay lines (a reset, a snapshot restored); kernels, parameters and weights are as they were.</summary>
+    /// <summary>State variables, spikes and delay lines (a snapshot restored); kernels, parameters and weights are as they were.</summary>
     State,
 
     /// <summary>Kernels, parameters or weights as well (SetParameters).</summary>

@@ -366,13 +366,13 @@ internal sealed partial class StepLoop
 
     private void ResetInstance(Network network, Instance inst)
     {
-        _backend.RefreshHost(network);
+        // The instance's host arrays are set whole: a device backend resets it alone, nothing read back.
         foreach (var p in network.Populations)
         {
             p.Reset(inst.Index);
         }
 
-        _backend.HostEdited(network, HostEdit.State);
+        _backend.InstanceReset(network, inst.Index);
 
         inst.ClearInputs();
         inst.Step = 0;

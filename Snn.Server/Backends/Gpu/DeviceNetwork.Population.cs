@@ -234,20 +234,24 @@ internal sealed partial class DeviceNetwork
 
         /// <summary>State, spikes and parameter lanes from the host; the rule's flags from the current kernel.</summary>
         /// <summary>The state variables and spikes from the host; the inputs zero.</summary>
-        public void UploadState()
+        public void UploadState() => UploadState(0, _net._instances);
+
+        /// <summary>The state variables and spikes of <paramref name="count"/> instances from <paramref name="first"/>, from the host; their inputs zero.</summary>
+        public void UploadState(int first, int count)
         {
             var s = _net._stream;
             var p = Population;
+            int at = first * p.Size, length = count * p.Size;
             for (int v = 0; v < StateCount; v++)
             {
-                State[v].View.CopyFromCPU(s, p.State[v].AsSpan());
+                State[v].View.SubView(at, length).CopyFromCPU(s, p.State[v].AsSpan(at, length));
             }
 
-            Spikes.View.CopyFromCPU(s, p.Spikes.AsSpan());
+            Spikes.View.SubView(at, length).CopyFromCPU(s, p.Spikes.AsSpan(at, length));
 
             // Inputs are zero between steps (whether the population is fused may have changed).
-            Input.View.MemSetToZero(s);
-            RecurrentInput?.View.MemSetToZero(s);
+            Input.View.SubView(at, length).MemSetToZero(s);
+            RecurrentInput?.View.SubView(at, length).MemSetToZero(s);
         }
 
         /// <summary>The kernel's rule, its parameter lanes and the inhibition pass, from the host.</summary>

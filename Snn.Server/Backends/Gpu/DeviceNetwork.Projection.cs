@@ -154,21 +154,30 @@ internal sealed partial class DeviceNetwork
         }
 
         /// <summary>The delay line and its rows' spike counts, from the host (state, as the populations').</summary>
-        public void UploadLine()
-        {
-            var s = net._stream;
-            if (Line is { } line && Projection.DelayLine.Length > 0)
-            {
-                line.View.CopyFromCPU(s, Projection.DelayLine.AsSpan());
-                int size = Projection.Source.Size;
-                var counts = new int[LineCounts!.Length];
-                for (int row = 0; size > 0 && (row + 1) * size <= Projection.DelayLine.Length; row++)
-                {
-                    counts[row] = size - Projection.DelayLine.AsSpan(row * size, size).Count(0f); // non-zero entries, as compaction counts
-                }
+        public void UploadLine() => UploadLine(0, net._instances);
 
-                LineCounts.View.CopyFromCPU(s, counts);
+        /// <summary>The delay lines of <paramref name="count"/> instances from <paramref name="first"/> (each its slots' rows), and their rows' spike counts.</summary>
+        public void UploadLine(int first, int count)
+        {
+            if (Line is not { } line || Projection.DelayLine.Length == 0)
+            {
+                return;
             }
+
+            var s = net._stream;
+            int size = Projection.Source.Size;
+            int slots = Projection.DelaySlots;
+            long values = (long)count * slots * size;
+            long at = (long)first * slots * size;
+            var host = Projection.DelayLine.AsSpan((int)at, (int)values);
+            line.View.SubView(at, values).CopyFromCPU(s, host);
+            var counts = new int[count * slots];
+            for (int row = 0; size > 0 && row < counts.Length; row++)
+            {
+                counts[row] = size - host.Slice(row * size, size).Count(0f); // non-zero entries, as compaction counts
+            }
+
+            LineCounts!.View.SubView((long)first * slots, counts.Length).CopyFromCPU(s, counts);
         }
 
         /// <summary>

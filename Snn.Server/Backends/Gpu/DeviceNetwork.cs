@@ -981,6 +981,44 @@ internal sealed partial class DeviceNetwork : IDisposable
         }
     }
 
+    /// <summary>
+    /// Instance <paramref name="instance"/> was reset on the host (state, spikes, inputs, its delay lines): the same
+    /// goes to the device for it alone, and the other instances' state stays where it is (on the device, nothing read back).
+    /// </summary>
+    public void ResetInstance(int instance)
+    {
+        if (_dirty)
+        {
+            return; // the whole upload to come takes it from the host
+        }
+
+        if (_anyQueued)
+        {
+            Wait();
+        }
+
+        foreach (var pop in _pops)
+        {
+            pop.UploadState(instance, 1);
+        }
+
+        foreach (var dp in _projections)
+        {
+            dp.UploadLine(instance, 1);
+        }
+
+        // Its device lists as its host spike row: empty (a recurrent projection reads last step's).
+        var one = _allInstances.View.SubView(instance, 1);
+        foreach (var pop in _pops)
+        {
+            pop.Compact(one, 1, 0);
+        }
+
+        Wait();
+        _latestSlot[instance] = -1;
+        _spikesBehind[instance] = false;
+    }
+
     /// <summary>The host arrays changed (<paramref name="edit"/>): <see cref="Prepare"/> uploads them, and the parameters and weights only if they changed.</summary>
     public void HostEdited(HostEdit edit)
     {

@@ -275,6 +275,14 @@ internal sealed partial class GpuBackend : IComputeBackend, IDisposable
         }
     }
 
+    public void InstanceReset(Network network, int instance)
+    {
+        if (_networks.TryGetValue(network, out var device))
+        {
+            device?.ResetInstance(instance);
+        }
+    }
+
     public void HostEdited(Network network, HostEdit edit)
     {
         if (!_networks.TryGetValue(network, out var device) || device is null)

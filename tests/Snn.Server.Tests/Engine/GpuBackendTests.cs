@@ -507,6 +507,53 @@ public sealed class GpuBackendTests : IClassFixture<GpuBackendTests.Backends>
         _backends.Gpu.Release(gpu);
     }
 
+    [Fact]
+    public void An_instance_reset_on_the_device_alone_leaves_the_others_as_they_were()
+    {
+        // As the loop resets an instance (RunOpen.reset): its host arrays set whole, nothing read back first, while
+        // the device is ahead of the host for every instance. Delays and a recurrent projection carry the past.
+        var definition = Cases["dense-bias-delay-recurrent"]();
+        var cpu = NetworkBuilder.Build(definition, new EngineLimits());
+        var gpu = NetworkBuilder.Build(definition, new EngineLimits());
+        var rng = new Random(35);
+        int[] all = [0, 1, 2];
+        void Steps(int count)
+        {
+            for (int t = 0; t < count; t++)
+            {
+                var drive = Enumerable.Range(0, 3).Select(_ => Drive(rng, 40, t)).ToArray();
+                Feed(cpu, all, drive);
+                Feed(gpu, all, drive);
+                _backends.Cpu.Step(cpu, all);
+                _backends.Gpu.Step(gpu, all); // the host arrays fall behind the device
+                foreach (int i in all)
+                {
+                    cpu.Instances[i].Step++;
+                    gpu.Instances[i].Step++;
+                }
+            }
+        }
+
+        Steps(7);
+        foreach (var net in new[] { cpu, gpu })
+        {
+            foreach (var p in net.Populations)
+            {
+                p.Reset(1);
+            }
+
+            net.Instances[1].Step = 0;
+        }
+
+        _backends.Gpu.InstanceReset(gpu, 1);
+        ((IComputeBackend)_backends.Cpu).InstanceReset(cpu, 1); // nothing to do: its host arrays are its state
+        Steps(9);
+        _backends.Gpu.RefreshHost(gpu);
+        Compare(cpu, gpu, "after instance 1 was reset between steps");
+        Assert.Contains(gpu.Populations[^1].Slice(gpu.Populations[^1].Spikes, 1).ToArray(), x => x != 0f);
+        _backends.Gpu.Release(gpu);
+    }
+
     /// <summary>A reset of instance 0 as the loop makes it, told to the backend as <paramref name="edit"/>.</summary>
     private static void Reset(IComputeBackend backend, Network net, HostEdit edit)
     {
