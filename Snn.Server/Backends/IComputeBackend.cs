@@ -99,6 +99,14 @@ internal interface IComputeBackend
     }
 
     /// <summary>
+    /// Makes some state variables of some instances current in the host arrays, for the states a step records (its
+    /// other host arrays may stay behind): a device backend copies back those slices alone. See <see cref="RefreshHost"/>.
+    /// </summary>
+    void RefreshStates(Network network, ReadOnlySpan<StateSlice> slices)
+    {
+    }
+
+    /// <summary>
     /// The loop reset instance <paramref name="instance"/> of <paramref name="network"/> in its host arrays (state,
     /// spikes, inputs, its delay lines), without making them current first (<see cref="RefreshHost"/>): a device
     /// backend resets that instance on the device alone, and reads nothing back.
@@ -146,3 +154,9 @@ internal enum HostEdit
     /// <summary>Kernels, parameters or weights as well (SetParameters).</summary>
     Parameters,
 }
+
+/// <summary>
+/// Neurons [<paramref name="Start"/>, <paramref name="Start"/> + <paramref name="Count"/>) of one state variable of one
+/// population, for one instance (see <see cref="IComputeBackend.RefreshStates"/>).
+/// </summary>
+internal readonly record struct StateSlice(int Population, int Variable, int Instance, int Start, int Count);

@@ -31,6 +31,11 @@ internal sealed class RecordPlan(int population, int[] variables, string[] varia
 
     public int NeuronCount => Neurons?.Length ?? RangeCount;
 
+    /// <summary>The neurons it reads as one span: the range, or from the least to the greatest of the list.</summary>
+    public (int Start, int Count) Span { get; } = neurons is { Length: > 0 } list
+        ? (list.Min(), list.Max() - list.Min() + 1)
+        : (rangeStart, neurons is null ? rangeCount : 0);
+
     public int Every { get; } = every;
 
     public bool IsDue(long step) => Every <= 1 || step % Every == 0;

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Snn.Server.Backends;
 
 namespace Snn.Server.Engine;
 
@@ -57,9 +59,9 @@ internal sealed partial class StepLoop
                 _backend.Complete(network);
             }
 
-            if (s == steps - 1 && RecordsDue(network, due))
+            if (s == steps - 1)
             {
-                _backend.RefreshHost(network);
+                RefreshRecorded(network, due);
             }
 
             foreach (int i in due)
@@ -110,27 +112,50 @@ internal sealed partial class StepLoop
         }
     }
 
-    /// <summary>Whether a sink of a due instance records state at this step (a device backend then copies state back).</summary>
-    private static bool RecordsDue(Network network, ReadOnlySpan<int> due)
+    /// <summary>The state variables the due instances' sinks record at this step (a device backend copies back those alone).</summary>
+    private void RefreshRecorded(Network network, ReadOnlySpan<int> due)
     {
+        var slices = _recordedSlices;
+        slices.Clear();
         foreach (int i in due)
         {
             var inst = network.Instances[i];
-            if (inst.Driver is { Ended: false } driver && RecordsDue(driver.Plan, inst.Step))
+            if (inst.Driver is { Ended: false } driver)
             {
-                return true;
+                AddRecorded(slices, driver.Plan, inst);
             }
 
             foreach (var watcher in inst.Watchers)
             {
-                if (RecordsDue(watcher.Plan, inst.Step))
-                {
-                    return true;
-                }
+                AddRecorded(slices, watcher.Plan, inst);
             }
         }
 
-        return false;
+        if (slices.Count > 0)
+        {
+            _backend.RefreshStates(network, CollectionsMarshal.AsSpan(slices));
+        }
+    }
+
+    private static void AddRecorded(List<StateSlice> slices, OutputPlan plan, Instance inst)
+    {
+        foreach (var rec in plan.Records)
+        {
+            if (!rec.IsDue(inst.Step))
+            {
+                continue;
+            }
+
+            var (start, count) = rec.Span;
+            foreach (int v in rec.Variables)
+            {
+                var slice = new StateSlice(rec.Population, v, inst.Index, start, count);
+                if (count > 0 && !slices.Contains(slice))
+                {
+                    slices.Add(slice);
+                }
+            }
+        }
     }
 
     private static bool RecordsDue(OutputPlan plan, long step)

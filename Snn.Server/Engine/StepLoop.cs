@@ -34,6 +34,9 @@ internal sealed partial class StepLoop : IDisposable
 
     private readonly List<Network> _networks = [];
 
+    /// <summary>The state variables a step records, gathered for the backend (reused: no allocation a step).</summary>
+    private readonly List<StateSlice> _recordedSlices = [];
+
     private readonly ManualResetEventSlim _wake = new(false);
 
     private readonly IComputeBackend _backend;

@@ -982,6 +982,40 @@ internal sealed partial class DeviceNetwork : IDisposable
     }
 
     /// <summary>
+    /// Copies back <paramref name="slices"/> alone (each some neurons of one variable of one instance, through the
+    /// variable's pinned staging) after the queued steps: what a step records crosses to the host, not the whole state. The other host
+    /// arrays stay as they were (behind, until <see cref="RefreshHost"/>).
+    /// </summary>
+    public void RefreshStates(ReadOnlySpan<StateSlice> slices)
+    {
+        if (_hostFresh || _dirty)
+        {
+            return;
+        }
+
+        Complete();
+        foreach (var slice in slices)
+        {
+            var (view, at, size) = Slice(slice);
+            view.SubView(at, size).CopyTo(_stream, _pops[slice.Population].StateStaging(slice.Variable).View.SubView(at, size));
+        }
+
+        _stream.Synchronize();
+        foreach (var slice in slices)
+        {
+            var pop = _pops[slice.Population];
+            var (_, at, size) = Slice(slice);
+            pop.StateStaging(slice.Variable).Host.AsSpan((int)at, size).CopyTo(pop.Population.State[slice.Variable].AsSpan((int)at, size));
+        }
+    }
+
+    private (ArrayView<float> View, long At, int Size) Slice(StateSlice slice)
+    {
+        var pop = _pops[slice.Population];
+        return (pop.State[slice.Variable].View, (long)slice.Instance * pop.Population.Size + slice.Start, slice.Count);
+    }
+
+    /// <summary>
     /// Instance <paramref name="instance"/> was reset on the host (state, spikes, inputs, its delay lines): the same
     /// goes to the device for it alone, and the other instances' state stays where it is (on the device, nothing read back).
     /// </summary>

@@ -275,6 +275,14 @@ internal sealed partial class GpuBackend : IComputeBackend, IDisposable
         }
     }
 
+    public void RefreshStates(Network network, ReadOnlySpan<StateSlice> slices)
+    {
+        if (_networks.TryGetValue(network, out var device))
+        {
+            device?.RefreshStates(slices);
+        }
+    }
+
     public void InstanceReset(Network network, int instance)
     {
         if (_networks.TryGetValue(network, out var device))

@@ -554,6 +554,49 @@ public sealed class GpuBackendTests : IClassFixture<GpuBackendTests.Backends>
         _backends.Gpu.Release(gpu);
     }
 
+    [Fact]
+    public void A_recorded_state_crosses_to_the_host_alone()
+    {
+        // What a step records is copied back; the rest of the host arrays stay behind the device.
+        var definition = Cases["dense-bias-delay-recurrent"]();
+        var cpu = NetworkBuilder.Build(definition, new EngineLimits());
+        var gpu = NetworkBuilder.Build(definition, new EngineLimits());
+        var rng = new Random(36);
+        int[] all = [0, 1, 2];
+        for (int t = 0; t < 6; t++)
+        {
+            var drive = Enumerable.Range(0, 3).Select(_ => Drive(rng, 40, t)).ToArray();
+            Feed(cpu, all, drive);
+            Feed(gpu, all, drive);
+            _backends.Cpu.Step(cpu, all);
+            _backends.Gpu.Step(gpu, all);
+            foreach (int i in all)
+            {
+                cpu.Instances[i].Step++;
+                gpu.Instances[i].Step++;
+            }
+        }
+
+        var hidden = gpu.Populations[1]; // sinabs.LIF
+        var stale = hidden.Slice(hidden.State[0], 0).ToArray();
+        var staleEdges = hidden.Slice(hidden.State[0], 2).ToArray();
+        _backends.Gpu.RefreshStates(gpu, [new StateSlice(1, 0, 2, 5, 20), new StateSlice(2, 0, 1, 0, 10)]);
+
+        var expected = cpu.Populations[1].Slice(cpu.Populations[1].State[0], 2).ToArray();
+        var got = hidden.Slice(hidden.State[0], 2).ToArray();
+        Assert.Equal(expected[5..25], got[5..25]);
+        Assert.Equal(staleEdges[..5], got[..5]); // outside the span asked for: not copied
+        Assert.Equal(staleEdges[25..], got[25..]);
+        Assert.NotEqual(expected[..5], got[..5]);
+        Assert.Equal(cpu.Populations[2].Slice(cpu.Populations[2].State[0], 1).ToArray(), gpu.Populations[2].Slice(gpu.Populations[2].State[0], 1).ToArray());
+        Assert.Equal(stale, hidden.Slice(hidden.State[0], 0).ToArray()); // another instance: not copied
+        Assert.NotEqual(cpu.Populations[1].Slice(cpu.Populations[1].State[0], 0).ToArray(), stale);
+
+        _backends.Gpu.RefreshHost(gpu); // everything, when everything is read
+        Compare(cpu, gpu, "after the whole refresh");
+        _backends.Gpu.Release(gpu);
+    }
+
     /// <summary>A reset of instance 0 as the loop makes it, told to the backend as <paramref name="edit"/>.</summary>
     private static void Reset(IComputeBackend backend, Network net, HostEdit edit)
     {
