@@ -43,4 +43,42 @@ public sealed class DeviceSnapshotTests
         Assert.Contains(first, s => s.Spikes.Count > 0);
         await run.EndAsync();
     }
+
+    [Fact]
+    public async Task GetState_on_the_device_backend_reads_what_the_cpu_backend_reads()
+    {
+        // GetState copies back what it reads alone (those variables of that instance, over those neurons): it must
+        // read the same as a CPU-backend server, whichever neurons it names, while the other instances stepped too.
+        var answers = new List<string>();
+        foreach (var backend in new[] { "ilgpu-cpu", "cpu" })
+        {
+            await using var host = await ServerHost.StartAsync(
+                [.. TestData.Args(), "--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "", $"--Snn:Engine:Backend={backend}"]).Within();
+            using var client = new SnnClient(host.Address);
+            var spec = Specs.Feed("dev", "snntorch.Synaptic", 8, 3, ("alpha", Specs.Num(0.8)), ("beta", Specs.Num(0.9)));
+            await client.CreateNetworkAsync(new CreateNetworkRequest { Spec = spec }).Within();
+            for (uint instance = 0; instance < 3; instance++)
+            {
+                await using var run = await client.OpenRunAsync(new RunOpen { Network = "dev", Instance = instance }).Within();
+                for (uint k = 0; k < 4 + instance; k++)
+                {
+                    await run.StepAsync(Specs.Events("in", [k % 8, (k + instance) % 8], [1.25f + instance, 0.5f]));
+                }
+
+                await run.EndAsync();
+            }
+
+            var text = new List<string>();
+            foreach (uint[] neurons in new[] { Array.Empty<uint>(), [6, 2], [7] })
+            {
+                var state = await client.GetStateAsync(new GetStateRequest { Network = "dev", Instance = 1, Population = "n", Neurons = { neurons } }).Within();
+                text.Add($"{state.Step}: " + string.Join("; ", state.Variables.Select(v => $"{v.Variable} {string.Join(",", v.Values.Select(x => BitConverter.SingleToInt32Bits(x)))}")));
+            }
+
+            answers.Add(string.Join(" | ", text));
+        }
+
+        Assert.Equal(answers[1], answers[0]);
+        Assert.Contains("5: syn", answers[0], StringComparison.Ordinal);
+    }
 }
