@@ -31,10 +31,13 @@ internal sealed class RecordPlan(int population, int[] variables, string[] varia
 
     public int NeuronCount => Neurons?.Length ?? RangeCount;
 
-    /// <summary>The neurons it reads as one span: the range, or from the least to the greatest of the list.</summary>
-    public (int Start, int Count) Span { get; } = neurons is { Length: > 0 } list
-        ? (list.Min(), list.Max() - list.Min() + 1)
-        : (rangeStart, neurons is null ? rangeCount : 0);
+    /// <summary>The neurons it reads as one span (see <see cref="SpanOf"/>).</summary>
+    public (int Start, int Count) Span { get; } = SpanOf(neurons, rangeStart, rangeCount);
+
+    /// <summary>Neurons read as one span: from the least to the greatest of a list, or the range where there is no list.</summary>
+    public static (int Start, int Count) SpanOf(int[]? neurons, int rangeStart, int rangeCount) => neurons is null
+        ? (rangeStart, rangeCount)
+        : neurons.Length == 0 ? (0, 0) : (neurons.Min(), neurons.Max() - neurons.Min() + 1);
 
     public int Every { get; } = every;
 

@@ -339,10 +339,8 @@ internal sealed partial class StepLoop
         return InvokeAsync(() =>
         {
             // What it reads alone: a device backend copies back those variables of that instance, over those neurons.
-            int start = neurons is { Length: > 0 } list ? list.Min() : 0;
-            int count = neurons is { Length: > 0 } ? neurons.Max() - start + 1 : neurons is null ? population.Size : 0;
-            var slices = variables.Select(v => new StateSlice(population.Index, v, instance, start, count)).Where(_ => count > 0).ToArray();
-            _backend.RefreshStates(network, slices);
+            var (start, count) = RecordPlan.SpanOf(neurons, 0, population.Size);
+            _backend.RefreshStates(network, count == 0 ? [] : variables.Select(v => new StateSlice(population.Index, v, instance, start, count)).ToArray());
             var values = new float[variables.Length][];
             int baseIndex = instance * population.Size;
             for (int v = 0; v < variables.Length; v++)

@@ -516,25 +516,7 @@ public sealed class GpuBackendTests : IClassFixture<GpuBackendTests.Backends>
         var cpu = NetworkBuilder.Build(definition, new EngineLimits());
         var gpu = NetworkBuilder.Build(definition, new EngineLimits());
         var rng = new Random(35);
-        int[] all = [0, 1, 2];
-        void Steps(int count)
-        {
-            for (int t = 0; t < count; t++)
-            {
-                var drive = Enumerable.Range(0, 3).Select(_ => Drive(rng, 40, t)).ToArray();
-                Feed(cpu, all, drive);
-                Feed(gpu, all, drive);
-                _backends.Cpu.Step(cpu, all);
-                _backends.Gpu.Step(gpu, all); // the host arrays fall behind the device
-                foreach (int i in all)
-                {
-                    cpu.Instances[i].Step++;
-                    gpu.Instances[i].Step++;
-                }
-            }
-        }
-
-        Steps(7);
+        StepBehind(cpu, gpu, rng, 7);
         foreach (var net in new[] { cpu, gpu })
         {
             foreach (var p in net.Populations)
@@ -547,7 +529,7 @@ public sealed class GpuBackendTests : IClassFixture<GpuBackendTests.Backends>
 
         _backends.Gpu.InstanceReset(gpu, 1);
         ((IComputeBackend)_backends.Cpu).InstanceReset(cpu, 1); // nothing to do: its host arrays are its state
-        Steps(9);
+        StepBehind(cpu, gpu, rng, 9);
         _backends.Gpu.RefreshHost(gpu);
         Compare(cpu, gpu, "after instance 1 was reset between steps");
         Assert.Contains(gpu.Populations[^1].Slice(gpu.Populations[^1].Spikes, 1).ToArray(), x => x != 0f);
@@ -561,21 +543,7 @@ public sealed class GpuBackendTests : IClassFixture<GpuBackendTests.Backends>
         var definition = Cases["dense-bias-delay-recurrent"]();
         var cpu = NetworkBuilder.Build(definition, new EngineLimits());
         var gpu = NetworkBuilder.Build(definition, new EngineLimits());
-        var rng = new Random(36);
-        int[] all = [0, 1, 2];
-        for (int t = 0; t < 6; t++)
-        {
-            var drive = Enumerable.Range(0, 3).Select(_ => Drive(rng, 40, t)).ToArray();
-            Feed(cpu, all, drive);
-            Feed(gpu, all, drive);
-            _backends.Cpu.Step(cpu, all);
-            _backends.Gpu.Step(gpu, all);
-            foreach (int i in all)
-            {
-                cpu.Instances[i].Step++;
-                gpu.Instances[i].Step++;
-            }
-        }
+        StepBehind(cpu, gpu, new Random(36), 6);
 
         var hidden = gpu.Populations[1]; // sinabs.LIF
         var stale = hidden.Slice(hidden.State[0], 0).ToArray();
@@ -595,6 +563,28 @@ public sealed class GpuBackendTests : IClassFixture<GpuBackendTests.Backends>
         _backends.Gpu.RefreshHost(gpu); // everything, when everything is read
         Compare(cpu, gpu, "after the whole refresh");
         _backends.Gpu.Release(gpu);
+    }
+
+    /// <summary>
+    /// <paramref name="steps"/> steps of the three instances of a network with 40 inputs on both backends, the
+    /// device's host arrays left behind it (no <see cref="IComputeBackend.RefreshHost"/>).
+    /// </summary>
+    private void StepBehind(Network cpu, Network gpu, Random rng, int steps)
+    {
+        int[] all = [0, 1, 2];
+        for (int t = 0; t < steps; t++)
+        {
+            var drive = Enumerable.Range(0, 3).Select(_ => Drive(rng, 40, t)).ToArray();
+            Feed(cpu, all, drive);
+            Feed(gpu, all, drive);
+            _backends.Cpu.Step(cpu, all);
+            _backends.Gpu.Step(gpu, all);
+            foreach (int i in all)
+            {
+                cpu.Instances[i].Step++;
+                gpu.Instances[i].Step++;
+            }
+        }
     }
 
     /// <summary>A reset of instance 0 as the loop makes it, told to the backend as <paramref name="edit"/>.</summary>
