@@ -34,9 +34,15 @@ internal static class ReplayCommand
         layout.AcceptOnlyFromAmong("dvs128", "davis");
         var spikesFrom = new Option<string[]>("--spikes-from") { Description = "Populations whose spikes are counted in the summary. Defaults to every non-input population.", AllowMultipleArgumentsPerToken = true };
         var reset = new Option<bool>("--reset") { Description = "Reset the instance to step 0 first." };
+        var lead = new Option<double>("--lead")
+        {
+            Description = "REALTIME networks: milliseconds ahead of its tick that each step's events are sent (at least 2 ticks). " +
+                "Longer absorbs longer stalls on the way, at that much more latency. Defaults to 20.",
+            DefaultValueFactory = _ => ReplayPlan.DefaultLeadSeconds * 1000,
+        };
         var command = new Command("replay", "Stream an event-camera recording (EVT 2.0/3.0, N-MNIST, AEDAT 2.0/3.1) into an input population, step by step.")
         {
-            file, network, population, instance, dt, crop, downsample, strict, lockstep, realtime, format, layout, spikesFrom, reset,
+            file, network, population, instance, dt, crop, downsample, strict, lockstep, realtime, format, layout, spikesFrom, reset, lead,
         };
         command.SetAction((parseResult, cancellationToken) => SnnCli.Guard(context, async () =>
         {
@@ -63,6 +69,12 @@ internal static class ReplayCommand
                 throw new CliException($"--dt {stepSeconds.ToString(CultureInfo.InvariantCulture)}: expected a positive number of seconds");
             }
 
+            double leadMs = parseResult.GetValue(lead);
+            if (!(leadMs >= 0) || !double.IsFinite(leadMs))
+            {
+                throw new CliException($"--lead {leadMs.ToString(CultureInfo.InvariantCulture)}: expected a number of milliseconds, 0 or more");
+            }
+
             bool networkRealtime = description.Spec.Clock == ClockMode.Realtime;
             if (networkRealtime && parseResult.GetValue(lockstep))
             {
@@ -80,6 +92,7 @@ internal static class ReplayCommand
             var plan = new ReplayPlan(populationName, map, stepSeconds, pacing, parseResult.GetValue(strict), info.Limits.MaxInputHorizon)
             {
                 WallStepSeconds = networkRealtime ? description.Spec.Dt : stepSeconds,
+                LeadSeconds = leadMs / 1000,
             };
             ReplaySummary summary;
             try
@@ -94,7 +107,7 @@ internal static class ReplayCommand
             var o = context.Output;
             var inv = CultureInfo.InvariantCulture;
             await o.WriteLineAsync(string.Create(inv,
-                $"replayed {(path == "-" ? "stdin" : path)} ({EventFileFormats.DisplayName(reader.Format)}) into {networkName}/{populationName} [{map.Geometry}], instance {open.Instance}, {Describe(pacing)}"));
+                $"replayed {(path == "-" ? "stdin" : path)} ({EventFileFormats.DisplayName(reader.Format)}) into {networkName}/{populationName} [{map.Geometry}], instance {open.Instance}, {Describe(plan)}"));
             await o.WriteLineAsync(string.Create(inv,
                 $"events read {summary.EventsRead:N0}, sent {summary.EventsSent:N0}, skipped {summary.Skipped:N0} (outside the population after crop/downsample), reordered {summary.Reordered:N0}"));
             await o.WriteLineAsync(string.Create(inv,
@@ -106,11 +119,12 @@ internal static class ReplayCommand
         return command;
     }
 
-    private static string Describe(ReplayPacing pacing) => pacing switch
+    private static string Describe(ReplayPlan plan) => plan.Pacing switch
     {
         ReplayPacing.Lockstep => "LOCKSTEP",
         ReplayPacing.PacedLockstep => "LOCKSTEP paced at one step per dt",
-        _ => "REALTIME",
+        _ => string.Create(CultureInfo.InvariantCulture,
+            $"REALTIME, each step's events sent {ReplayPlan.LeadSteps(plan.LeadSeconds, plan.WallStepSeconds!.Value)} ticks ahead"),
     };
 
     private static EventFileFormat ParseFormat(string name, string path) => name switch

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Globalization;
 using Grpc.Core;
 using Snn.Client;
 using Snn.Client.Events;
@@ -36,6 +37,18 @@ internal sealed record ReplayPlan(string Population, PixelMap Map, double DtSeco
     /// from <see cref="DtSeconds"/> when the bins are chosen with --dt. Defaults to <see cref="DtSeconds"/>.
     /// </summary>
     public double? WallStepSeconds { get; init; }
+
+    /// <summary>
+    /// REALTIME: how far ahead of its tick each step's events are sent, in seconds (at least 2 ticks). A longer lead
+    /// absorbs longer stalls of the sender or the network on the way, at that much more latency.
+    /// </summary>
+    public double LeadSeconds { get; init; } = DefaultLeadSeconds;
+
+    /// <summary>The default of <see cref="LeadSeconds"/>: 20 ms.</summary>
+    public const double DefaultLeadSeconds = 0.02;
+
+    /// <summary>REALTIME: <see cref="LeadSeconds"/> in ticks of <paramref name="wallStep"/> seconds (at least 2).</summary>
+    public static long LeadSteps(double leadSeconds, double wallStep) => Math.Max(2, (long)Math.Ceiling(leadSeconds / wallStep - 1e-9));
 
 
     /// <summary>Most events in one RunRequest (≈ 150 KB encoded, well under the 4 MiB message limit).</summary>
@@ -97,7 +110,11 @@ internal sealed class EventReplayer
             // Paced: requests of about 10 ms of steps; REALTIME inputs are sent `lead` steps before their tick.
             _wallStep = plan.WallStepSeconds ?? plan.DtSeconds;
             _chunkSteps = Math.Clamp((long)Math.Round(0.01 / _wallStep), 1, horizon / 2);
-            _lead = plan.Pacing == ReplayPacing.Realtime ? Math.Clamp((long)Math.Round(0.02 / _wallStep), 2, horizon / 4) : 0;
+            _lead = plan.Pacing == ReplayPacing.Realtime ? ReplayPlan.LeadSteps(plan.LeadSeconds, _wallStep) : 0;
+            if (_lead + _chunkSteps >= horizon)
+            {
+                throw new CliException(string.Create(CultureInfo.InvariantCulture, $"--lead {plan.LeadSeconds * 1000:0.###} ms is {_lead} ticks of {_wallStep * 1000:0.###} ms, but the server takes inputs at most {horizon} steps ahead (Snn:Limits:MaxInputHorizon) and a request spans {_chunkSteps}: use a lead under {(horizon - _chunkSteps) * _wallStep * 1000:0.###} ms"));
+            }
         }
     }
 

@@ -143,9 +143,15 @@ public sealed class CliReplayTests(ServerFixture server) : IClassFixture<ServerF
         var lockstep = await RunSnnAsync(null, "replay", file, "--network", name, "--population", "in", "--lockstep", "--server", server.Address.ToString());
         Assert.Equal(2, lockstep.ExitCode);
         Assert.Contains("is REALTIME", lockstep.Error);
-        var result = await RunSnnAsync(null, "replay", file, "--network", name, "--population", "in", "--dt", "0.001", "--server", server.Address.ToString());
+        var tooFar = await RunSnnAsync(null, "replay", file, "--network", name, "--population", "in", "--lead", "20000", "--server", server.Address.ToString());
+        Assert.Equal(2, tooFar.ExitCode);
+        Assert.Contains("--lead 20000 ms is 2000 ticks of 10 ms, but the server takes inputs at most 1024 steps ahead", tooFar.Error);
+
+        // 200 ms ahead (20 ticks), not the default 20 ms, so that a stall of this process under a loaded machine does not make
+        // the events late (a late input lands at the next step, and every late bin on the same one).
+        var result = await RunSnnAsync(null, "replay", file, "--network", name, "--population", "in", "--dt", "0.001", "--lead", "200", "--server", server.Address.ToString());
         Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.Contains("REALTIME", result.Output);
+        Assert.Contains("REALTIME, each step's events sent 20 ticks ahead", result.Output);
         Assert.Contains("events read 8, sent 7, skipped 1", result.Output);
 
         var arrived = new List<(ulong Step, uint Index)>();
