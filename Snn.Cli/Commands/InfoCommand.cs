@@ -29,6 +29,10 @@ internal static class InfoCommand
         o.WriteLine($"server   {server}");
         o.WriteLine($"version  {info.Version}");
         o.WriteLine($"backend  {info.Backend} ({info.Device})");
+        if (info.ComputeDevice is { HasFreeBytes: true } device)
+        {
+            o.WriteLine(string.Create(c, $"device   {device.FreeBytes / (1 << 20):N0} MiB free of {device.MemoryBytes / (1 << 20):N0} MiB"));
+        }
         if (info.Limits is { } l)
         {
             o.WriteLine(string.Create(c, $"limits   message {l.MaxMessageBytes} bytes; {l.MaxNeuronsPerPopulation} neurons per population; {l.MaxNeuronsPerNetwork} neurons and {l.MaxSynapsesPerNetwork} synapses per network"));

@@ -89,6 +89,9 @@ internal interface IComputeBackend
     /// </summary>
     ComputeDeviceInfo? DeviceInfo => null;
 
+    /// <summary>Device memory free now as the driver reports it, or null where it cannot tell (or there is no device). Any thread.</summary>
+    long? DeviceFreeBytes => null;
+
     /// <summary>
     /// Makes the populations' host arrays (state, spikes, delay lines) current before the loop reads
     /// them (GetState, recorded states, snapshots, reset, SetParameters). A backend that keeps state on a device

@@ -54,6 +54,10 @@ internal sealed partial class SnnService(StepLoop loop, TenantQuotas quotas, Dur
                 MemoryBytes = (ulong)device.MemoryBytes,
                 ComputeCapability = device.ComputeCapability,
             };
+            if (loop.Backend.DeviceFreeBytes is { } free)
+            {
+                info.ComputeDevice.FreeBytes = (ulong)free;
+            }
         }
 
         foreach (var model in ModelCatalog.All)

@@ -56,6 +56,12 @@ public static class GpuCheck
         {
             var device = host.Services.GetRequiredService<IComputeBackend>();
             log.WriteLine($"device: {device.Device}");
+            using (var infoClient = new Snn.Client.SnnClient(host.Address))
+            {
+                var info = (await infoClient.GetServerInfoAsync()).ComputeDevice;
+                Check(info is not null && info.HasFreeBytes == (backend == "cuda"),
+                    $"GetServerInfo: compute_device {(info is { HasFreeBytes: true } ? $"{info.FreeBytes >> 20:N0} MiB free of {info.MemoryBytes >> 20:N0} MiB" : "without free_bytes")} on {backend}");
+            }
             foreach (var kind in new[] { "refcases", "refnets", "transcribed" })
             {
                 string cases = Path.Combine(dataDir, kind);
@@ -271,7 +277,7 @@ public static class GpuCheck
             return (net, null);
         }
 
-        var device = gpu.Find(net) ?? throw new InvalidOperationException($"{model.Name} has no device kernel");
+        var device = (gpu.OnDevice(net) ? gpu.Find(net) : null) ?? throw new InvalidOperationException($"{model.Name} steps {net.StepsOn}");
         device.Step([0]); // uploads
         if (constantInput is not null)
         {

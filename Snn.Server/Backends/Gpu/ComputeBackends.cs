@@ -11,7 +11,7 @@ internal static class ComputeBackends
         return kind switch
         {
             "cpu" or "" => new CpuBackend(cpu),
-            "cuda" or "opencl" or "ilgpu-cpu" => GpuBackend.Create(kind, engine.Device, cpu, engine.CpuBelowNeurons),
+            "cuda" or "opencl" or "ilgpu-cpu" => GpuBackend.Create(kind, engine.Device, cpu, engine.CpuBelowNeurons, engine.PlaceAsideFromSynapses),
             _ => throw new InvalidOperationException(
                 $"Snn:Engine:Backend is '{engine.Backend}'; it must be one of {string.Join(", ", EngineOptions.Backends)}"),
         };

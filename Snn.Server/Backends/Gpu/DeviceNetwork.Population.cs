@@ -74,7 +74,7 @@ internal sealed partial class DeviceNetwork
             _tiles = (_chunks + net._k.GroupSize - 1) / net._k.GroupSize;
             TileTotals = net.Allocate<int>((long)_tiles * net._instances);
             TileOffsets = net.Allocate<int>((long)_tiles * net._instances);
-            Outputs = new DeviceOutputs(net, net._stream, net._mapped, net._instances, population.Size);
+            Outputs = new DeviceOutputs(net, net._mapped, net._instances, population.Size);
             _lanes = net.Allocate<float>(1);
 
             // Inputs are zero between steps: the neuron kernels zero what they read.
@@ -232,7 +232,6 @@ internal sealed partial class DeviceNetwork
             _ => PopulationKind.Unsupported,
         };
 
-        /// <summary>State, spikes and parameter lanes from the host; the rule's flags from the current kernel.</summary>
         /// <summary>The state variables and spikes from the host; the inputs zero.</summary>
         public void UploadState() => UploadState(0, _net._instances);
 

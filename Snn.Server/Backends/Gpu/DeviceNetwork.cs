@@ -90,12 +90,16 @@ internal sealed partial class DeviceNetwork : IDisposable
     private bool _parametersStale = true; // with _dirty: the kernels, parameters or weights changed too (see HostEdited)
     private bool _hostFresh = true;
 
-    public DeviceNetwork(GpuBackend backend, Network network)
+    /// <summary>
+    /// Makes the network's buffers. Its copies go on <paramref name="aside"/> where given (a stream of a thread that
+    /// places the network off the loop, see <see cref="UploadParametersAside"/>), else on the backend's stream.
+    /// </summary>
+    public DeviceNetwork(GpuBackend backend, Network network, AcceleratorStream? aside = null)
     {
         _backend = backend;
         _network = network;
         _accelerator = backend.Accelerator;
-        _stream = backend.Stream;
+        _stream = aside ?? backend.Stream;
         _k = backend.Kernels;
         _mapped = backend.MapsHostMemory;
         _graphs = new ChainGraphs(backend.Accelerator is CudaAccelerator && CudaGraphs.Available);
@@ -133,6 +137,9 @@ internal sealed partial class DeviceNetwork : IDisposable
             _building = null;
         }
     }
+
+    /// <summary>The stream this network's copies and launches go on now (see the constructor and <see cref="ChainGraphs"/>).</summary>
+    internal AcceleratorStream Stream => _stream;
 
     /// <summary>
     /// Most steps a chain of this network can queue: <see cref="MaxChainSteps"/>, fewer where the slots would pass
@@ -1041,11 +1048,14 @@ internal sealed partial class DeviceNetwork : IDisposable
             dp.UploadLine(instance, 1);
         }
 
-        // Its device lists as its host spike row: empty (a recurrent projection reads last step's).
+        // Its device lists as its host spike row (empty), where a projection reads last step's.
         var one = _allInstances.View.SubView(instance, 1);
         foreach (var pop in _pops)
         {
-            pop.Compact(one, 1, 0);
+            if (ListsReadNextStep(pop.Population))
+            {
+                pop.Compact(one, 1, 0);
+            }
         }
 
         Wait();
@@ -1061,6 +1071,30 @@ internal sealed partial class DeviceNetwork : IDisposable
     }
 
     /// <summary>
+    /// Off the loop, on the stream the network was made with: uploads the kernels' parameters and the weights (the bulk of
+    /// a placement: seconds for 100M synapses, most of it regrouping sparse weights on the host), waits for them, and moves
+    /// to the backend's stream. The state is still to go up: <see cref="Prepare"/> takes it as the host holds it then, on
+    /// the loop, after the steps the CPU backend took meanwhile. Reads the host's parameters and weights, so the loop must
+    /// not trust the result where it changed them meanwhile (SetParameters).
+    /// </summary>
+    public void UploadParametersAside()
+    {
+        foreach (var pop in _pops)
+        {
+            pop.UploadParameters();
+        }
+
+        foreach (var dp in _projections)
+        {
+            dp.UploadWeights();
+        }
+
+        _stream.Synchronize();
+        _parametersStale = false; // _dirty stays: the state goes up at Prepare
+        _stream = _backend.Stream;
+    }
+
+    /// <summary>
     /// Uploads what the host holds if the device is behind it (after construction and <see cref="HostEdited"/>),
     /// before anything is queued: where the device has no room for new buffers, the caller learns it while the
     /// host arrays are still the network's state.
@@ -1073,7 +1107,31 @@ internal sealed partial class DeviceNetwork : IDisposable
         }
     }
 
-    /// <summary>Everything from the host: state, spikes, parameters, weights, delay lines; then the compacted spikes of every instance.</summary>
+    /// <summary>
+    /// Whether a step reads <paramref name="population"/>'s device lists before it writes them: a projection from it that
+    /// delivers the previous step's spikes without a delay line (a recurrent one, or one whose source comes later in the
+    /// order). Only such lists must follow an upload of the host's spikes; every other list is written by the population's
+    /// own step before anything reads it (compacting a 1M population on ILGPU's CPU accelerator takes seconds).
+    /// </summary>
+    private bool ListsReadNextStep(Population population)
+    {
+        foreach (var j in _network.Projections)
+        {
+            if (j.Source != population)
+            {
+                continue;
+            }
+
+            if (!j.SameStep && !j.Delayed)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Everything from the host: state, spikes, parameters, weights, delay lines; then the compacted spikes of every instance whose lists a step reads first.</summary>
     private void Upload()
     {
         if (_anyQueued)
@@ -1108,11 +1166,14 @@ internal sealed partial class DeviceNetwork : IDisposable
             dp.UploadLine();
         }
 
-        // The device lists hold what the host spike arrays hold (a recurrent projection reads last step's).
+        // The device lists hold what the host spike arrays hold, where a projection reads last step's.
         var all = _allInstances.View.SubView(0, _instances);
         foreach (var pop in _pops)
         {
-            pop.Compact(all, _instances, 0);
+            if (ListsReadNextStep(pop.Population))
+            {
+                pop.Compact(all, _instances, 0);
+            }
         }
 
         Wait();

@@ -12,7 +12,7 @@ namespace Snn.Server.Backends.Gpu;
 /// trip, and a chain of steps is waited for once. Elsewhere (OpenCL) the kernels write device buffers
 /// of the same layout and <see cref="CopyCounts"/> / <see cref="CopyLists"/> bring them back.
 /// </summary>
-internal sealed class DeviceOutputs(DeviceNetwork net, AcceleratorStream stream, bool mapped, int instances, int size) : IDisposable
+internal sealed class DeviceOutputs(DeviceNetwork net, bool mapped, int instances, int size) : IDisposable
 {
     private readonly List<IDisposable> _owned = [];
     private int[] _counts = [];
@@ -67,7 +67,7 @@ internal sealed class DeviceOutputs(DeviceNetwork net, AcceleratorStream stream,
         else
         {
             var counts = Own(net.Allocate<int>(_counts.Length));
-            counts.View.MemSetToZero(stream); // a slot an instance never stepped into reads as no spikes
+            counts.View.MemSetToZero(net.Stream); // a slot an instance never stepped into reads as no spikes
             (_countsView, _indexView, _valueView) = (counts.View, Own(net.Allocate<int>(_index.Length)).View,
                 Own(net.Allocate<float>(_value.Length)).View);
             (_countsHost, _indexHost, _valueHost) = (countsHost, indexHost, valueHost);
@@ -88,7 +88,7 @@ internal sealed class DeviceOutputs(DeviceNetwork net, AcceleratorStream stream,
     public void CopyCounts(int slots)
     {
         long n = (long)slots * instances;
-        _countsView.SubView(0, n).CopyTo(stream, _countsHost.SubView(0, n));
+        _countsView.SubView(0, n).CopyTo(net.Stream, _countsHost.SubView(0, n));
     }
 
     /// <summary>Copies each instance's list of the first <paramref name="slots"/> slots back, as long as its count (OpenCL; after the counts arrived).</summary>
@@ -102,10 +102,10 @@ internal sealed class DeviceOutputs(DeviceNetwork net, AcceleratorStream stream,
                 if (count > 0)
                 {
                     long o = slot * Total + (long)i * size;
-                    _indexView.SubView(o, count).CopyTo(stream, _indexHost.SubView(o, count));
+                    _indexView.SubView(o, count).CopyTo(net.Stream, _indexHost.SubView(o, count));
                     if (!_binary)
                     {
-                        _valueView.SubView(o, count).CopyTo(stream, _valueHost.SubView(o, count));
+                        _valueView.SubView(o, count).CopyTo(net.Stream, _valueHost.SubView(o, count));
                     }
                 }
             }

@@ -21,6 +21,19 @@ public sealed class EngineOptions
     public long CpuBelowNeurons { get; set; }
 
     /// <summary>
+    /// With a device backend: a network with at least this many synapses is placed on the device off the step loop. A
+    /// thread of its own makes its buffers and uploads its parameters and weights (for 100M sparse synapses, seconds of
+    /// regrouping on the host) while the network steps on the CPU backend, bit for bit the same, and every other network
+    /// steps as before; between two steps, once the copy is ready, the loop uploads the state as it is then and the network
+    /// steps on the device from there. A smaller network is placed at its first step, which holds the loop that long.
+    /// Defaults to 1,048,576; 0 places every network off the loop.
+    /// </summary>
+    public long PlaceAsideFromSynapses { get; set; } = DefaultPlaceAsideFromSynapses;
+
+    /// <summary>The default of <see cref="PlaceAsideFromSynapses"/>.</summary>
+    public const long DefaultPlaceAsideFromSynapses = 1 << 20;
+
+    /// <summary>
     /// With a device backend: the longest a LOCKSTEP request's steps may be queued as one chain (one
     /// wait for all of them, at the network's last step time) before the loop turns to REALTIME ticks
     /// and commands again. Defaults to 2 ms; 0 steps every LOCKSTEP step on its own.
@@ -29,6 +42,11 @@ public sealed class EngineOptions
 
     public void Validate()
     {
+        if (PlaceAsideFromSynapses < 0)
+        {
+            throw new InvalidOperationException($"Snn:Engine:PlaceAsideFromSynapses is {PlaceAsideFromSynapses}; use 0 or more (0: every network is placed on the device off the step loop)");
+        }
+
         if (ChainMilliseconds is < 0 or > 1000 || double.IsNaN(ChainMilliseconds))
         {
             throw new InvalidOperationException($"Snn:Engine:ChainMilliseconds is {ChainMilliseconds}; use 0..1000 (0: no chains of LOCKSTEP steps)");

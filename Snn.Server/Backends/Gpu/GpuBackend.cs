@@ -21,6 +21,12 @@ internal sealed partial class GpuBackend : IComputeBackend, IDisposable
     private readonly Context _context;
     private readonly CpuBackend _fallback;
     private readonly Dictionary<Network, DeviceNetwork?> _networks = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>Networks being placed off the loop (see <see cref="PlaceAsideFromSynapses"/>), stepping on the CPU backend meanwhile.</summary>
+    private readonly Dictionary<Network, Aside> _aside = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>Placements off the loop of networks deleted or edited meanwhile: what they made is freed when they end.</summary>
+    private readonly List<Task> _discarded = [];
     private readonly List<string> _placements = [];
 
     private GpuBackend(string name, Context context, Accelerator accelerator, int index, CpuOptions cpu)
@@ -37,7 +43,7 @@ internal sealed partial class GpuBackend : IComputeBackend, IDisposable
             (capability.Length > 0 ? $", compute capability {capability})" : ")");
     }
 
-    public static GpuBackend Create(string kind, int index, CpuOptions cpu, long cpuBelowNeurons = 0)
+    public static GpuBackend Create(string kind, int index, CpuOptions cpu, long cpuBelowNeurons = 0, long placeAsideFromSynapses = EngineOptions.DefaultPlaceAsideFromSynapses)
     {
         DriverLibraries.Install();
         var context = Context.Create(b =>
@@ -78,6 +84,7 @@ internal sealed partial class GpuBackend : IComputeBackend, IDisposable
             return new GpuBackend(kind, context, accelerator, index, cpu)
             {
                 CpuBelowNeurons = cpuBelowNeurons,
+                PlaceAsideFromSynapses = placeAsideFromSynapses,
                 MapsHostMemory = accelerator.AcceleratorType is AcceleratorType.Cuda or AcceleratorType.CPU,
             };
         }
@@ -93,12 +100,36 @@ internal sealed partial class GpuBackend : IComputeBackend, IDisposable
     /// <summary>See <see cref="EngineOptions.CpuBelowNeurons"/>.</summary>
     public long CpuBelowNeurons { get; init; }
 
+    /// <summary>See <see cref="EngineOptions.PlaceAsideFromSynapses"/>.</summary>
+    public long PlaceAsideFromSynapses { get; set; } = EngineOptions.DefaultPlaceAsideFromSynapses;
+
     /// <summary>Where each network steps is logged here once (set by the host; none in tests).</summary>
     public ILogger? Logger { get; set; }
 
     public string Device { get; }
 
     public ComputeDeviceInfo? DeviceInfo { get; }
+
+    /// <summary>CUDA: the driver's free device memory (cuMemGetInfo, with the context bound on the calling thread); null elsewhere.</summary>
+    public long? DeviceFreeBytes
+    {
+        get
+        {
+            if (Accelerator is not CudaAccelerator cuda)
+            {
+                return null;
+            }
+
+            try
+            {
+                return cuda.GetFreeMemory();
+            }
+            catch (CudaException)
+            {
+                return null;
+            }
+        }
+    }
 
     public Accelerator Accelerator { get; }
 
@@ -164,8 +195,11 @@ internal sealed partial class GpuBackend : IComputeBackend, IDisposable
     /// <summary>Chains of the networks on the device that were sent as one CUDA graph launch (for the device check).</summary>
     internal long GraphLaunches => _networks.Values.Sum(d => d?.GraphLaunches ?? 0);
 
-    /// <summary>Whether <paramref name="network"/> steps on the device (false: on the CPU fallback).</summary>
-    public bool OnDevice(Network network) => Find(network) is not null;
+    /// <summary>
+    /// Whether <paramref name="network"/> steps on the device (false: on the CPU fallback), once placed: a placement off
+    /// the loop is waited for and taken (its host input rows are cleared: give the next step's inputs after).
+    /// </summary>
+    public bool OnDevice(Network network) => Settled(network, wait: true) is not null;
 
     public void Step(Network network, ReadOnlySpan<int> due)
     {
@@ -179,7 +213,7 @@ internal sealed partial class GpuBackend : IComputeBackend, IDisposable
         device.Step(due);
     }
 
-    public int BeginChain(Network network, int steps) => Find(network)?.BeginChain(steps) ?? 1;
+    public int BeginChain(Network network, int steps) => Settled(network)?.BeginChain(steps) ?? 1;
 
     public void Enqueue(Network network, ReadOnlySpan<int> due, int slot)
     {
@@ -193,7 +227,7 @@ internal sealed partial class GpuBackend : IComputeBackend, IDisposable
         device.Enqueue(due, slot);
     }
 
-    public bool KeepsHostInputsZero(Network network) => Find(network) is not null;
+    public bool KeepsHostInputsZero(Network network) => Settled(network) is not null;
 
     public void Send(Network network) => Find(network)?.SendPrepared();
 
@@ -219,25 +253,39 @@ internal sealed partial class GpuBackend : IComputeBackend, IDisposable
         return false;
     }
 
-    /// <summary>The device copy of <paramref name="network"/>, made at its first step; null when it steps on the CPU.</summary>
+    /// <summary>
+    /// The device copy of <paramref name="network"/>, made at its first step; null when it steps on the CPU (also while
+    /// its copy is made off the loop: <see cref="Settled"/> takes it once ready).
+    /// </summary>
     internal DeviceNetwork? Find(Network network)
     {
         if (!_networks.TryGetValue(network, out var device))
         {
-            long neurons = network.Neurons * network.Instances.Length;
-            string? unsupported = DeviceNetwork.Unsupported(network);
-            bool small = neurons < CpuBelowNeurons;
-            bool asked = network.Definition.OnCpu;
-            string? noRoom = unsupported is null && !small && !asked ? Place(network, out device) : null;
+            string? cpu = CpuReason(network);
+            if (cpu is null && network.Synapses >= PlaceAsideFromSynapses)
+            {
+                _networks[network] = null;
+                PlaceAside(network);
+                Note(network, $"on the CPU backend while its device copy is made ({network.Synapses:N0} synapses), then on the device", placement: true);
+                return null;
+            }
+
+            string? noRoom = cpu is null ? Place(network, out device) : null;
             _networks[network] = device;
-            Note(network, device is not null ? "on the device"
-                : asked ? "on the CPU backend, as its spec.placement asks"
-                : unsupported is not null ? $"on the CPU backend, {unsupported} has no device kernel yet"
-                : noRoom is not null ? $"on the CPU backend, {noRoom}"
-                : $"on the CPU backend, {neurons} neurons is below Snn:Engine:CpuBelowNeurons ({CpuBelowNeurons})", placement: true);
+            Note(network, device is not null ? "on the device" : $"on the CPU backend, {cpu ?? noRoom}", placement: true);
         }
 
         return device;
+    }
+
+    /// <summary>Why <paramref name="network"/> steps on the CPU backend whatever the device's room, or null where it goes on the device.</summary>
+    private string? CpuReason(Network network)
+    {
+        long neurons = network.Neurons * network.Instances.Length;
+        return network.Definition.OnCpu ? "as its spec.placement asks"
+            : DeviceNetwork.Unsupported(network) is { } unsupported ? $"{unsupported} has no device kernel yet"
+            : neurons < CpuBelowNeurons ? $"{neurons} neurons is below Snn:Engine:CpuBelowNeurons ({CpuBelowNeurons})"
+            : null;
     }
 
     /// <summary>
@@ -267,6 +315,150 @@ internal sealed partial class GpuBackend : IComputeBackend, IDisposable
         }
     }
 
+    /// <summary>Tests: the work of <paramref name="network"/>'s placement off the loop, until the loop takes it (null: none).</summary>
+    internal Task? PlacementAside(Network network) => _aside.TryGetValue(network, out var aside) ? aside.Work : null;
+
+    /// <summary>A placement off the loop: its thread's work, and whether the loop changed the network's parameters or weights meanwhile.</summary>
+    private sealed class Aside(Task<DeviceNetwork> work)
+    {
+        public Task<DeviceNetwork> Work { get; } = work;
+
+        public bool Stale { get; set; }
+    }
+
+    /// <summary>
+    /// Starts placing <paramref name="network"/> on a thread of its own: buffers made and parameters and weights uploaded
+    /// on a stream of its own (<see cref="DeviceNetwork.UploadParametersAside"/>), while the loop steps the network on the
+    /// CPU backend and every other network as before. <see cref="Settled"/> takes the copy between two steps.
+    /// </summary>
+    private void PlaceAside(Network network)
+    {
+        var work = Task.Factory.StartNew(() =>
+        {
+            var stream = Accelerator.CreateStream();
+            DeviceNetwork? made = null;
+            try
+            {
+                made = new DeviceNetwork(this, network, stream);
+                made.UploadParametersAside();
+                return made;
+            }
+            catch
+            {
+                made?.Dispose();
+                throw;
+            }
+            finally
+            {
+                stream.Dispose();
+            }
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        _aside[network] = new Aside(work);
+    }
+
+    /// <summary>
+    /// Where <paramref name="network"/> steps, at a point between two steps before the next one's inputs are given (the
+    /// loop's <see cref="BeginChain"/> and <see cref="KeepsHostInputsZero"/>, <see cref="OnDevice"/>): a placement off the
+    /// loop that is ready (or, with <paramref name="wait"/>, once it is) is taken there.
+    /// </summary>
+    private DeviceNetwork? Settled(Network network, bool wait = false)
+    {
+        var device = Find(network);
+        if (device is null && _aside.Count > 0 && _aside.TryGetValue(network, out var aside) && (wait || aside.Work.IsCompleted))
+        {
+            _aside.Remove(network);
+            device = Take(network, aside);
+        }
+
+        return device;
+    }
+
+    /// <summary>
+    /// Takes a finished placement off the loop: the state goes up as the CPU backend left it, and the host input rows the
+    /// CPU backend accumulates into are cleared (a device backend keeps them zero, see <see cref="KeepsHostInputsZero"/>).
+    /// One begun before an edit of the parameters is dropped and begun again.
+    /// </summary>
+    private DeviceNetwork? Take(Network network, Aside aside)
+    {
+        DeviceNetwork? made = null;
+        string? failed = null;
+        try
+        {
+            made = aside.Work.GetAwaiter().GetResult();
+            if (!aside.Stale)
+            {
+                made.Prepare();
+            }
+        }
+        catch (Exception e)
+        {
+            made?.Dispose();
+            made = null;
+            failed = e is DeviceMemoryException ? $"the device has no room for it: {e.Message}" : $"its device copy failed: {e.Message}";
+            if (e is not DeviceMemoryException && Logger is { } logger)
+            {
+                LogPlacementFailed(logger, Name, network.Name, e);
+            }
+        }
+
+        if (aside.Stale)
+        {
+            // Its parameters or weights changed while they went up: begin again from the host's (or stay on the CPU backend).
+            made?.Dispose();
+            string? cpu = CpuReason(network);
+            if (cpu is null)
+            {
+                PlaceAside(network);
+            }
+            else
+            {
+                Note(network, $"on the CPU backend since an edit, {cpu}", placement: true);
+            }
+
+            return null;
+        }
+
+        if (made is null)
+        {
+            Note(network, $"on the CPU backend, {failed}", placement: true);
+            return null;
+        }
+
+        foreach (var p in network.Populations)
+        {
+            if (!p.SpikesAreInput)
+            {
+                p.Input.AsSpan().Clear();
+                p.RecurrentInput.AsSpan().Clear();
+                for (int i = 0; i < network.Instances.Length; i++)
+                {
+                    p.InputMarksIfAny?.Clear(i);
+                }
+            }
+        }
+
+        _networks[network] = made;
+        Note(network, "on the device", placement: true);
+        return made;
+    }
+
+    /// <summary>A placement off the loop that is no longer wanted: what it makes is freed when it ends.</summary>
+    private void Discard(Aside aside)
+    {
+        var freed = aside.Work.ContinueWith(t =>
+        {
+            if (t.IsCompletedSuccessfully)
+            {
+                t.Result.Dispose();
+            }
+        }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+        lock (_discarded)
+        {
+            _discarded.RemoveAll(d => d.IsCompleted);
+            _discarded.Add(freed);
+        }
+    }
+
     public void RefreshHost(Network network)
     {
         if (_networks.TryGetValue(network, out var device))
@@ -293,12 +485,18 @@ internal sealed partial class GpuBackend : IComputeBackend, IDisposable
 
     public void HostEdited(Network network, HostEdit edit)
     {
+        if (edit == HostEdit.Parameters && _aside.TryGetValue(network, out var aside))
+        {
+            aside.Stale = true; // its copy read the old parameters and weights: taken, it begins again
+            return;
+        }
+
         if (!_networks.TryGetValue(network, out var device) || device is null)
         {
             return;
         }
 
-        if (DeviceNetwork.Supports(network) && network.Neurons * network.Instances.Length >= CpuBelowNeurons && !network.Definition.OnCpu)
+        if (CpuReason(network) is null)
         {
             device.HostEdited(edit);
             try
@@ -313,8 +511,7 @@ internal sealed partial class GpuBackend : IComputeBackend, IDisposable
         }
         else
         {
-            Note(network, DeviceNetwork.Unsupported(network) is { } unsupported ? $"on the CPU backend since an edit, {unsupported} has no device kernel yet"
-                : "on the CPU backend since an edit", placement: true);
+            Note(network, $"on the CPU backend since an edit, {CpuReason(network)}", placement: true);
         }
 
         // SetParameters chose something the device kernels lack (e.g. inhibition), or the device has no room
@@ -325,6 +522,11 @@ internal sealed partial class GpuBackend : IComputeBackend, IDisposable
 
     public void Release(Network network)
     {
+        if (_aside.Remove(network, out var aside))
+        {
+            Discard(aside);
+        }
+
         if (_networks.Remove(network, out var device))
         {
             device?.Dispose();
@@ -335,6 +537,27 @@ internal sealed partial class GpuBackend : IComputeBackend, IDisposable
 
     public void Dispose()
     {
+        foreach (var aside in _aside.Values)
+        {
+            Discard(aside);
+        }
+
+        _aside.Clear();
+        Task[] discarded;
+        lock (_discarded)
+        {
+            discarded = [.. _discarded];
+        }
+
+        try
+        {
+            Task.WaitAll(discarded);
+        }
+        catch (AggregateException)
+        {
+            // A placement that failed has freed what it made.
+        }
+
         foreach (var device in _networks.Values)
         {
             device?.Dispose();
@@ -349,4 +572,7 @@ internal sealed partial class GpuBackend : IComputeBackend, IDisposable
 
     [LoggerMessage(EventId = 200, Level = LogLevel.Information, Message = "Backend {Backend}: network {Placement}")]
     private static partial void LogPlacement(ILogger logger, string backend, string placement);
+
+    [LoggerMessage(EventId = 201, Level = LogLevel.Error, Message = "Backend {Backend}: placing network {Network} on the device failed; it steps on the CPU backend")]
+    private static partial void LogPlacementFailed(ILogger logger, string backend, string network, Exception exception);
 }

@@ -65,6 +65,46 @@ public sealed class GpuPlacementTests
     }
 
     [Fact]
+    public async Task A_network_placed_off_the_loop_steps_on_the_cpu_until_its_device_copy_is_ready_with_the_same_spikes()
+    {
+        var token = new CancellationTokenSource(TimeSpan.FromMinutes(2)).Token;
+        await using var host = await ServerHost.StartAsync([.. TestData.Args(), "--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "",
+            "--Snn:Engine:Backend=ilgpu-cpu", "--Snn:Engine:PlaceAsideFromSynapses=0"], token);
+        using var client = new SnnClient(host.Address);
+        var options = new CallOptions(cancellationToken: token);
+        var gpu = (GpuBackend)host.Services.GetRequiredService<IComputeBackend>();
+        Assert.Equal(0, gpu.PlaceAsideFromSynapses);
+        await client.CreateNetworkAsync(new CreateNetworkRequest { Spec = Spec("aside", Placement.Auto) }, options);
+        await client.CreateNetworkAsync(new CreateNetworkRequest { Spec = Spec("reference", Placement.Cpu) }, options);
+
+        // The placement thread is held at its first allocation until the network has stepped on the CPU backend.
+        using var gate = new ManualResetEventSlim(false);
+        gpu.RefuseAllocation = _ => !gate.Wait(TimeSpan.FromMinutes(2));
+        try
+        {
+            Assert.Equal(await StepAsync(client, "reference", options), await StepAsync(client, "aside", options));
+            Assert.Equal("on the CPU backend while its device copy is made (20 synapses), then on the device",
+                (await client.GetNetworkAsync(new GetNetworkRequest { Name = "aside" }, options)).StepsOn);
+            gate.Set();
+            int rounds = 0;
+            while ((await client.GetNetworkAsync(new GetNetworkRequest { Name = "aside" }, options)).StepsOn != "on the device")
+            {
+                Assert.Equal(await StepAsync(client, "reference", options), await StepAsync(client, "aside", options));
+                rounds++;
+            }
+
+            Assert.True(rounds > 0); // it moved at a step, not on its own
+            Assert.Equal(await StepAsync(client, "reference", options), await StepAsync(client, "aside", options));
+            Assert.Contains("aside: on the device", gpu.Placements());
+        }
+        finally
+        {
+            gate.Set();
+            gpu.RefuseAllocation = null;
+        }
+    }
+
+    [Fact]
     public async Task A_cpu_backend_server_says_its_networks_step_on_the_cpu()
     {
         var token = new CancellationTokenSource(TimeSpan.FromMinutes(2)).Token;

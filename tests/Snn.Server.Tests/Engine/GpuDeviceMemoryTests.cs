@@ -24,7 +24,7 @@ public sealed class GpuDeviceMemoryTests : IClassFixture<GpuDeviceMemoryTests.Ba
         _gpu.Allocated = null;
     }
 
-    /// <summary>One ilgpu-cpu backend for the class (compiling the kernels takes seconds); each test resets its hooks.</summary>
+    /// <summary>One ilgpu-cpu backend for a test class (compiling the kernels takes seconds); each test resets its hooks.</summary>
     public sealed class Backend : IDisposable
     {
         internal GpuBackend Gpu { get; } = GpuBackend.Create("ilgpu-cpu", 0, new CpuOptions { Threads = 1 });
@@ -35,7 +35,7 @@ public sealed class GpuDeviceMemoryTests : IClassFixture<GpuDeviceMemoryTests.Ba
     private static readonly CpuBackend s_cpu = new(new CpuOptions { Threads = 1 });
 
     /// <summary>Dense weights with a bias, a recurrent and a delayed projection, three instances.</summary>
-    private static Network Build() => NetworkBuilder.Build(Net(
+    internal static Network Build() => NetworkBuilder.Build(Net(
         [Pop("in", "input", 40), Pop("h", "sinabs.LIF", 30, P(("tau_mem", 8))), Pop("o", "snntorch.Leaky", 10, P(("beta", 0.95)))],
         [
             Dense("w1", "in", "h", Dyadic(new Random(2), 30 * 40), Dyadic(new Random(3), 30)),

@@ -1,0 +1,206 @@
+using ILGPU.Runtime;
+using Snn.Server.Backends;
+using Snn.Server.Backends.Cpu;
+using Snn.Server.Backends.Gpu;
+using Snn.Server.Engine;
+using static Snn.Server.Tests.Engine.EngineHarness;
+using static Snn.Server.Tests.Engine.GpuBackendTests;
+using static Snn.Server.Tests.Engine.GpuDeviceMemoryTests;
+
+namespace Snn.Server.Tests.Engine;
+
+/// <summary>
+/// A network placed on the device off the step loop (<see cref="EngineOptions.PlaceAsideFromSynapses"/>): it steps on
+/// the CPU backend while its copy is made, and moves to the device between two steps, with the same bits throughout.
+/// The placement thread is held at its first allocation (the backend's allocation hook) so that the tests choose when
+/// it ends. The network is <see cref="GpuDeviceMemoryTests.Build"/>'s; its hidden population also takes external input.
+/// Steps are taken as the loop takes them: where the backend keeps the host inputs zero, only the rows of the
+/// input populations are cleared before the next inputs.
+/// </summary>
+public sealed class GpuPlacementAsideTests : IClassFixture<GpuDeviceMemoryTests.Backend>, IDisposable
+{
+    private static readonly CpuBackend s_cpu = new(new CpuOptions { Threads = 1 });
+    private readonly GpuBackend _gpu;
+    private readonly ManualResetEventSlim _gate = new(false);
+
+    public GpuPlacementAsideTests(GpuDeviceMemoryTests.Backend backend)
+    {
+        _gpu = backend.Gpu;
+        _gpu.PlaceAsideFromSynapses = 0; // every network
+        _gpu.Allocated = null;
+        _gpu.RefuseAllocation = _ =>
+        {
+            Assert.True(_gate.Wait(TimeSpan.FromMinutes(2)), "the test never let the placement go on");
+            return false;
+        };
+    }
+
+    public void Dispose()
+    {
+        _gate.Set();
+        _gpu.RefuseAllocation = null;
+        _gpu.PlaceAsideFromSynapses = EngineOptions.DefaultPlaceAsideFromSynapses;
+    }
+
+    [Fact]
+    public async Task A_network_placed_off_the_loop_steps_on_the_cpu_meanwhile_and_moves_to_the_device_with_the_same_bits()
+    {
+        var (cpu, gpu) = (Build(), Build());
+        var rng = new Random(11);
+        for (int t = 0; t < 8; t++)
+        {
+            LoopStep(cpu, gpu, [0, 1, 2], rng, t);
+        }
+
+        Assert.Null(_gpu.Find(gpu));
+        Assert.Equal("on the CPU backend while its device copy is made (2,400 synapses), then on the device", gpu.StepsOn);
+        var work = _gpu.PlacementAside(gpu)!;
+        Assert.False(work.IsCompleted);
+
+        _gate.Set();
+        await work.WaitAsync(TimeSpan.FromMinutes(2));
+        Assert.Null(_gpu.Find(gpu)); // taken between two steps, not before
+
+        // Taken at this step, of two of the three instances: instance 1's rows still hold the CPU backend's sums when
+        // it is next due, and the hidden population's external input is a whole marked row.
+        for (int t = 8; t < 30; t++)
+        {
+            LoopStep(cpu, gpu, t % 3 == 2 ? [0, 1, 2] : [0, 2], rng, t);
+            Assert.NotNull(_gpu.Find(gpu));
+        }
+
+        Assert.Equal("on the device", gpu.StepsOn);
+        Assert.Contains(gpu.Populations[^1].Spikes, x => x != 0f);
+        _gpu.Release(gpu);
+    }
+
+    [Fact]
+    public async Task An_edit_of_the_parameters_while_a_network_is_placed_off_the_loop_places_it_again_with_the_new_ones()
+    {
+        var (cpu, gpu) = (Build(), Build());
+        var rng = new Random(12);
+        LoopStep(cpu, gpu, [0, 1, 2], rng, 0);
+        var first = _gpu.PlacementAside(gpu)!;
+        _gate.Set();
+        await first.WaitAsync(TimeSpan.FromMinutes(2)); // made from the weights as they are now, not yet taken
+
+        // SetParameters, as the loop makes it: the host's weights change, then the backend hears of it.
+        var weights = Dyadic(new Random(13), 30 * 40);
+        foreach (var net in new[] { cpu, gpu })
+        {
+            net.Projections[0].Install(net.Projections[0].PrepareWeights(weights, null, "w1"));
+        }
+
+        _gpu.HostEdited(gpu, HostEdit.Parameters);
+        LoopStep(cpu, gpu, [0, 1, 2], rng, 1); // the first copy is dropped here, and another begun
+        Assert.Null(_gpu.Find(gpu));
+        var second = _gpu.PlacementAside(gpu);
+        Assert.NotNull(second);
+        Assert.NotSame(first, second);
+        await second!.WaitAsync(TimeSpan.FromMinutes(2));
+        for (int t = 2; t < 25; t++)
+        {
+            LoopStep(cpu, gpu, [0, 1, 2], rng, t);
+        }
+
+        Assert.Equal("on the device", gpu.StepsOn);
+        _gpu.Release(gpu);
+    }
+
+    [Fact]
+    public async Task A_network_deleted_while_it_is_placed_off_the_loop_leaves_nothing_on_the_device()
+    {
+        var made = new List<MemoryBuffer>();
+        _gpu.Allocated = b =>
+        {
+            lock (made)
+            {
+                made.Add(b);
+            }
+        };
+        var gpu = Build();
+        Assert.False(_gpu.KeepsHostInputsZero(gpu)); // its first step: placed off the loop
+        var work = _gpu.PlacementAside(gpu)!;
+        _gpu.Release(gpu);
+        Assert.Null(_gpu.PlacementAside(gpu));
+        _gate.Set();
+        await work.WaitAsync(TimeSpan.FromMinutes(2));
+        Assert.True(SpinUntil(() =>
+        {
+            lock (made)
+            {
+                return made.Count > 0 && made.All(b => b.IsDisposed);
+            }
+        }), "a network deleted while it was placed left buffers on the device");
+    }
+
+    [Fact]
+    public void A_device_with_no_room_for_a_network_placed_off_the_loop_leaves_it_on_the_cpu_backend()
+    {
+        var (cpu, gpu) = (Build(), Build());
+        var rng = new Random(14);
+        _gpu.RefuseAllocation = bytes => bytes == 30 * 40 * 4; // the input weights, uploaded off the loop
+        LoopStep(cpu, gpu, [0, 1, 2], rng, 0);
+        Assert.False(_gpu.OnDevice(gpu)); // waits for it
+        Assert.StartsWith("on the CPU backend, the device has no room for it: the driver refused", gpu.StepsOn, StringComparison.Ordinal);
+        for (int t = 1; t < 10; t++)
+        {
+            LoopStep(cpu, gpu, [0, 1, 2], rng, t);
+        }
+    }
+
+    /// <summary>
+    /// One step of <paramref name="due"/> on both networks as the loop takes it (see the class), then the device's host
+    /// arrays made current and compared bit for bit. External input goes to the input population and, as a whole row,
+    /// to the hidden one.
+    /// </summary>
+    private void LoopStep(Network cpu, Network gpu, int[] due, Random rng, int t)
+    {
+        var input = Enumerable.Range(0, 3).Select(_ => Drive(rng, 40, t)).ToArray();
+        var current = Enumerable.Range(0, 3).Select(_ => Drive(rng, 30, t + 1)).ToArray();
+        foreach (var (backend, net) in new (IComputeBackend, Network)[] { (s_cpu, cpu), (_gpu, gpu) })
+        {
+            bool cleared = backend.KeepsHostInputsZero(net);
+            foreach (var p in net.Populations)
+            {
+                if (cleared && !p.SpikesAreInput)
+                {
+                    continue;
+                }
+
+                foreach (int i in due)
+                {
+                    p.Slice(p.Input, i).Clear();
+                    p.InputMarksIfAny?.Clear(i);
+                }
+            }
+
+            foreach (int i in due)
+            {
+                var (inp, hidden) = (net.Populations[0], net.Populations[1]);
+                input[i].CopyTo(inp.Slice(inp.Input, i));
+                inp.MarkExternalInput(i);
+                var row = hidden.Slice(hidden.Input, i);
+                for (int n = 0; n < row.Length; n++)
+                {
+                    row[n] += current[i][n];
+                }
+
+                hidden.MarkExternalInput(i);
+            }
+
+            backend.Enqueue(net, due, 0);
+            backend.Send(net);
+            backend.Complete(net);
+            backend.RefreshHost(net);
+            foreach (int i in due)
+            {
+                net.Instances[i].Step++;
+            }
+        }
+
+        Compare(cpu, gpu, $"step {t}");
+    }
+
+    private static bool SpinUntil(Func<bool> done) => SpinWait.SpinUntil(done, TimeSpan.FromMinutes(2));
+}
