@@ -6,7 +6,7 @@ namespace Snn.Server.Backends;
 /// Where the arithmetic of a step runs. The step loop owns scheduling, inputs and outputs; a backend
 /// advances the due instances of a network by one step: delivers projections into each population's
 /// input and runs its neuron kernel, population by population in feed-forward order. The CPU backend
-/// works on the populations' host arrays; a device backend (OpenCL) keeps them on the device and
+/// works on the populations' host arrays; a device backend (ILGPU: CUDA, OpenCL) keeps them on the device and
 /// copies back what outputs need.
 /// </summary>
 internal interface IComputeBackend
@@ -43,6 +43,8 @@ internal interface IComputeBackend
     /// add into inputs on the device), so that the loop need not clear every population's rows before
     /// each step, only those that are also a spike row (input and passthrough populations, which
     /// <see cref="RefreshHost"/> may fill). False where the backend accumulates into the host rows (the CPU backend).
+    /// The loop asks it, as it calls <see cref="BeginChain"/>, before the next step's inputs are given: a device backend
+    /// may move the network onto the device there (a placement made off the loop, clearing the rows it then keeps zero).
     /// </summary>
     bool KeepsHostInputsZero(Network network) => false;
 
