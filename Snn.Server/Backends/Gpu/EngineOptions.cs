@@ -25,7 +25,8 @@ public sealed class EngineOptions
     /// thread of its own makes its buffers and uploads its parameters and weights (for 100M sparse synapses, seconds of
     /// regrouping on the host) while the network steps on the CPU backend, bit for bit the same, and every other network
     /// steps as before; between two steps, once the copy is ready, the loop uploads the state as it is then and the network
-    /// steps on the device from there. A smaller network is placed at its first step, which holds the loop that long.
+    /// steps on the device from there. A SetParameters of such a network on the device has it step on the CPU backend again
+    /// until a new copy is made the same way. A smaller network is placed at its first step, which holds the loop that long.
     /// Defaults to 1,048,576; 0 places every network off the loop.
     /// </summary>
     public long PlaceAsideFromSynapses { get; set; } = DefaultPlaceAsideFromSynapses;

@@ -496,6 +496,17 @@ internal sealed partial class GpuBackend : IComputeBackend, IDisposable
             return;
         }
 
+        if (CpuReason(network) is null && edit == HostEdit.Parameters && network.Synapses >= PlaceAsideFromSynapses)
+        {
+            // New weights go up off the loop too: the host arrays are current (refreshed before the edit), so the network
+            // steps on the CPU backend until its new copy is ready.
+            device.Dispose();
+            _networks[network] = null;
+            PlaceAside(network);
+            Note(network, $"on the CPU backend while its device copy is made again after an edit ({network.Synapses:N0} synapses), then on the device", placement: true);
+            return;
+        }
+
         if (CpuReason(network) is null)
         {
             device.HostEdited(edit);

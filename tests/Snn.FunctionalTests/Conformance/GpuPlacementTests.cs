@@ -96,6 +96,26 @@ public sealed class GpuPlacementTests
             Assert.True(rounds > 0); // it moved at a step, not on its own
             Assert.Equal(await StepAsync(client, "reference", options), await StepAsync(client, "aside", options));
             Assert.Contains("aside: on the device", gpu.Placements());
+
+            // SetParameters: on the CPU backend again until a copy with the new beta is ready, then on the device.
+            foreach (var name in new[] { "reference", "aside" })
+            {
+                await client.SetParametersAsync(new SetParametersRequest
+                {
+                    Network = name,
+                    Populations = { new PopulationParameters { Population = "out", Params = { ["beta"] = new ParameterValue { Scalar = 0.5 } } } },
+                }, options);
+            }
+
+            Assert.Equal("on the CPU backend while its device copy is made again after an edit (20 synapses), then on the device",
+                (await client.GetNetworkAsync(new GetNetworkRequest { Name = "aside" }, options)).StepsOn);
+            do
+            {
+                Assert.Equal(await StepAsync(client, "reference", options), await StepAsync(client, "aside", options));
+            }
+            while ((await client.GetNetworkAsync(new GetNetworkRequest { Name = "aside" }, options)).StepsOn != "on the device");
+
+            Assert.Equal(await StepAsync(client, "reference", options), await StepAsync(client, "aside", options));
         }
         finally
         {

@@ -108,6 +108,48 @@ public sealed class GpuPlacementAsideTests : IClassFixture<GpuDeviceMemoryTests.
     }
 
     [Fact]
+    public async Task An_edit_of_the_parameters_of_a_network_on_the_device_steps_it_on_the_cpu_until_its_new_copy_is_ready()
+    {
+        _gate.Set();
+        var (cpu, gpu) = (Build(), Build());
+        var rng = new Random(15);
+        Assert.True(_gpu.OnDevice(gpu));
+        for (int t = 0; t < 6; t++)
+        {
+            LoopStep(cpu, gpu, [0, 1, 2], rng, t);
+        }
+
+        // SetParameters, as the loop makes it: the host made current, the weights changed, then the backend hears of it.
+        _gate.Reset();
+        _gpu.RefreshHost(gpu);
+        var weights = Dyadic(new Random(16), 10 * 30);
+        foreach (var net in new[] { cpu, gpu })
+        {
+            net.Projections[2].Install(net.Projections[2].PrepareWeights(weights, null, "w2"));
+        }
+
+        _gpu.HostEdited(gpu, HostEdit.Parameters);
+        Assert.Null(_gpu.Find(gpu));
+        Assert.Equal("on the CPU backend while its device copy is made again after an edit (2,400 synapses), then on the device", gpu.StepsOn);
+        var work = _gpu.PlacementAside(gpu)!;
+        for (int t = 6; t < 10; t++)
+        {
+            LoopStep(cpu, gpu, t == 8 ? [1] : [0, 1, 2], rng, t);
+        }
+
+        _gate.Set();
+        await work.WaitAsync(TimeSpan.FromMinutes(2));
+        for (int t = 10; t < 25; t++)
+        {
+            LoopStep(cpu, gpu, t % 4 == 0 ? [0, 2] : [0, 1, 2], rng, t);
+        }
+
+        Assert.Equal("on the device", gpu.StepsOn);
+        Assert.Contains(gpu.Populations[^1].Spikes, x => x != 0f);
+        _gpu.Release(gpu);
+    }
+
+    [Fact]
     public async Task A_network_deleted_while_it_is_placed_off_the_loop_leaves_nothing_on_the_device()
     {
         var made = new List<MemoryBuffer>();
