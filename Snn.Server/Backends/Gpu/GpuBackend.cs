@@ -36,7 +36,7 @@ internal sealed partial class GpuBackend : IComputeBackend, IDisposable
         Accelerator = accelerator;
         Stream = accelerator.DefaultStream;
         Kernels = new DeviceKernelSet(accelerator);
-        _fallback = new CpuBackend(new CpuOptions { Threads = 1, ParallelThreshold = cpu.ParallelThreshold });
+        _fallback = new CpuBackend(cpu);
         string capability = accelerator is CudaAccelerator cuda ? $"{cuda.Architecture.Major}.{cuda.Architecture.Minor}" : "";
         DeviceInfo = new ComputeDeviceInfo(index, accelerator.Name, accelerator.MemorySize, capability);
         Device = $"{accelerator.Name} ({accelerator.AcceleratorType}, device {index}, {accelerator.MemorySize / (1 << 20)} MiB" +
