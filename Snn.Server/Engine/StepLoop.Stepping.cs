@@ -54,9 +54,15 @@ internal sealed partial class StepLoop
         for (int s = 0; s < steps; s++)
         {
             // A part's outputs once that part is done; where the backend cannot tell, once the whole chain is.
-            if (s % ChainPart == 0 && !_backend.WaitFor(network, Math.Min(steps, s + ChainPart)))
+            if (s % ChainPart == 0)
             {
-                _backend.Complete(network);
+                long waiting = Stopwatch.GetTimestamp();
+                if (!_backend.WaitFor(network, Math.Min(steps, s + ChainPart)))
+                {
+                    _backend.Complete(network);
+                }
+
+                Interlocked.Add(ref _waitingTicks, Stopwatch.GetTimestamp() - waiting);
             }
 
             if (s == steps - 1)
@@ -94,6 +100,7 @@ internal sealed partial class StepLoop
         _backend.Complete(network); // all parts were waited for: this ends the chain
 
         // No tags: an update allocates nothing, whether a listener collects it or not.
+        Interlocked.Add(ref _steppingTicks, Stopwatch.GetTimestamp() - started);
         double perStep = Stopwatch.GetElapsedTime(started).TotalSeconds / steps;
         network.StepSeconds = perStep;
         for (int s = 0; s < steps; s++)

@@ -53,6 +53,8 @@ internal sealed partial class StepLoop : IDisposable
 
     private long _stepsExecuted;
     private long _chainedSteps;
+    private long _steppingTicks;
+    private long _waitingTicks;
 
     private long _lastPass = Stopwatch.GetTimestamp();
 
@@ -111,6 +113,14 @@ internal sealed partial class StepLoop : IDisposable
 
     /// <summary>Instance steps taken in LOCKSTEP chains of more than one step (see <see cref="ChainLength"/>).</summary>
     public long ChainedSteps => Interlocked.Read(ref _chainedSteps);
+
+    /// <summary>
+    /// Time the loop spent stepping networks since start (intake, the backend's steps, emission), and the part of it spent
+    /// waiting for a device backend to finish queued steps: what is left is the host's share of a step (the device check
+    /// prints both).
+    /// </summary>
+    public (TimeSpan Stepping, TimeSpan Waiting) SteppingTime =>
+        (Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _steppingTicks)), Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _waitingTicks)));
 
     /// <summary>
     /// Whether the loop thread runs and has begun a pass within <paramref name="within"/> (an idle loop

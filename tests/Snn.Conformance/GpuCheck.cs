@@ -83,12 +83,16 @@ public static class GpuCheck
                 }
             }
 
-            await LockstepOverTheApi(host.Address, backend, quick, log, Check);
             var loop = host.Services.GetRequiredService<StepLoop>();
+            var (stepped, executed) = (loop.SteppingTime, loop.StepsExecuted);
+            await LockstepOverTheApi(host.Address, backend, quick, log, Check);
             log.WriteLine($"      steps in chains: {loop.ChainedSteps:N0} of {loop.StepsExecuted:N0}; chain parts (up to {StepLoop.ChainPart} steps) sent as CUDA graphs: {(device as GpuBackend)?.GraphLaunches:N0}");
+            LoopShare(loop, stepped, executed, log);
 
             // The same network asking this GPU server for the CPU backend (spec.placement), as a small LOCKSTEP network may.
+            (stepped, executed) = (loop.SteppingTime, loop.StepsExecuted);
             await LockstepOverTheApi(host.Address, $"{backend} server with PLACEMENT_CPU", quick, log, Check, Snn.Protos.V1.Placement.Cpu);
+            LoopShare(loop, stepped, executed, log);
         }
 
         // The same LOCKSTEP figure on the CPU backend of this machine (all cores), for comparison.
@@ -385,6 +389,20 @@ public static class GpuCheck
         var again = Build();
         check(gpu.OnDevice(again), $"device no longer full: the same network steps {again.StepsOn}");
         gpu.Release(again);
+    }
+
+    /// <summary>
+    /// Where the step loop's time went since <paramref name="before"/> (<paramref name="executedBefore"/> steps then): per
+    /// step, the loop's stepping (intake, steps, emission) and the part of it spent waiting for the device; what the API
+    /// figure adds to that is gRPC and the client. (ILGPU's CPU accelerator runs kernels as they are queued: there they
+    /// count as the host's.)
+    /// </summary>
+    private static void LoopShare(StepLoop loop, (TimeSpan Stepping, TimeSpan Waiting) before, long executedBefore, TextWriter log)
+    {
+        var now = loop.SteppingTime;
+        long steps = Math.Max(1, loop.StepsExecuted - executedBefore);
+        double stepping = (now.Stepping - before.Stepping).TotalMicroseconds / steps, waiting = (now.Waiting - before.Waiting).TotalMicroseconds / steps;
+        log.WriteLine($"      step loop: {stepping:F2} us a step stepping, of which {waiting:F2} us waiting for the device and {stepping - waiting:F2} us on the host ({steps:N0} steps)");
     }
 
     private static void ChainCheck(GpuBackend gpu, CpuBackend cpu, TextWriter log, Action<bool, string> check)

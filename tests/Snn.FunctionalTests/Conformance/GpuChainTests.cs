@@ -97,6 +97,8 @@ public sealed class GpuChainTests
             actual = await RunAsync(gpu, recordEvery, token);
             var loop = gpu.Services.GetRequiredService<StepLoop>();
             Assert.True(loop.ChainedSteps > 100, $"only {loop.ChainedSteps} of {loop.StepsExecuted} steps ran in chains");
+            var (stepping, waiting) = loop.SteppingTime; // the device check's split of a step's time
+            Assert.True(waiting > TimeSpan.Zero && waiting < stepping, $"stepping {stepping}, of which waiting {waiting}");
         }
 
         Assert.Equal(134, expected.Count);
