@@ -114,42 +114,62 @@ internal sealed partial class GpuBackend
     /// <summary>Tests: the work of <paramref name="network"/>'s placement off the loop, until the loop takes it (null: none).</summary>
     internal Task? PlacementAside(Network network) => _aside.TryGetValue(network, out var aside) ? aside.Work : null;
 
-    /// <summary>A placement off the loop: its thread's work, and whether the loop changed the network's parameters or weights meanwhile.</summary>
-    private sealed class Aside(Task<DeviceNetwork> work)
+    /// <summary>A placement off the loop: its thread's work, how to call it off, and whether the loop changed the network's parameters or weights meanwhile.</summary>
+    private sealed class Aside(Task<DeviceNetwork> work, CancellationTokenSource cancel)
     {
         public Task<DeviceNetwork> Work { get; } = work;
+
+        public CancellationTokenSource Cancel { get; } = cancel;
 
         public bool Stale { get; set; }
     }
 
     /// <summary>
-    /// Starts placing <paramref name="network"/> on a thread of its own: buffers made and parameters and weights uploaded
-    /// on a stream of its own (<see cref="DeviceNetwork.UploadParametersAside"/>), while the loop steps the network on the
-    /// CPU backend and every other network as before. <see cref="Settled"/> takes the copy between two steps.
+    /// One placement off the loop at a time: each holds its network's host temporaries (a sparse projection's regrouped
+    /// arrays) and regroups on every core, so several at once would only multiply the memory they hold.
+    /// </summary>
+    private readonly SemaphoreSlim _placingAside = new(1, 1);
+
+    /// <summary>
+    /// Starts placing <paramref name="network"/> on a thread of its own, after the placements off the loop begun before it:
+    /// buffers made and parameters and weights uploaded on a stream of its own (<see cref="DeviceNetwork.UploadParametersAside"/>),
+    /// while the loop steps the network on the CPU backend and every other network as before. <see cref="Settled"/> takes
+    /// the copy between two steps; <see cref="Discard"/> calls it off.
     /// </summary>
     private void PlaceAside(Network network)
     {
+        var cancel = new CancellationTokenSource();
+        var token = cancel.Token;
         var work = Task.Factory.StartNew(() =>
         {
-            var stream = Accelerator.CreateStream();
-            DeviceNetwork? made = null;
+            _placingAside.Wait(token);
             try
             {
-                made = new DeviceNetwork(this, network, stream);
-                made.UploadParametersAside();
-                return made;
-            }
-            catch
-            {
-                made?.Dispose();
-                throw;
+                var stream = Accelerator.CreateStream();
+                DeviceNetwork? made = null;
+                try
+                {
+                    made = new DeviceNetwork(this, network, stream);
+                    token.ThrowIfCancellationRequested();
+                    made.UploadParametersAside();
+                    return made;
+                }
+                catch
+                {
+                    made?.Dispose();
+                    throw;
+                }
+                finally
+                {
+                    stream.Dispose();
+                }
             }
             finally
             {
-                stream.Dispose();
+                _placingAside.Release();
             }
-        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-        _aside[network] = new Aside(work);
+        }, token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        _aside[network] = new Aside(work, cancel);
     }
 
     /// <summary>
@@ -178,6 +198,7 @@ internal sealed partial class GpuBackend
     {
         DeviceNetwork? made = null;
         string? failed = null;
+        aside.Cancel.Dispose();
         try
         {
             made = aside.Work.GetAwaiter().GetResult();
@@ -238,11 +259,16 @@ internal sealed partial class GpuBackend
         return made;
     }
 
-    /// <summary>A placement off the loop that is no longer wanted: what it makes is freed when it ends.</summary>
+    /// <summary>
+    /// A placement off the loop that is no longer wanted: called off (one still waiting for its turn never starts, one
+    /// under way stops before its weights), and what it made is freed when it ends.
+    /// </summary>
     private void Discard(Aside aside)
     {
+        aside.Cancel.Cancel();
         var freed = aside.Work.ContinueWith(t =>
         {
+            aside.Cancel.Dispose();
             if (t.IsCompletedSuccessfully)
             {
                 t.Result.Dispose();

@@ -276,6 +276,8 @@ internal sealed partial class GpuBackend : IComputeBackend, IDisposable
             // A placement that failed has freed what it made.
         }
 
+        _placingAside.Dispose();
+
         foreach (var device in _networks.Values)
         {
             device?.Dispose();

@@ -166,7 +166,7 @@ public sealed class GpuPlacementAsideTests : IClassFixture<GpuDeviceMemoryTests.
         _gpu.Release(gpu);
         Assert.Null(_gpu.PlacementAside(gpu));
         _gate.Set();
-        await work.WaitAsync(TimeSpan.FromMinutes(2));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => work.WaitAsync(TimeSpan.FromMinutes(2))); // called off before its weights
         Assert.True(SpinUntil(() =>
         {
             lock (made)
@@ -174,6 +174,31 @@ public sealed class GpuPlacementAsideTests : IClassFixture<GpuDeviceMemoryTests.
                 return made.Count > 0 && made.All(b => b.IsDisposed);
             }
         }), "a network deleted while it was placed left buffers on the device");
+    }
+
+    [Fact]
+    public async Task Placements_off_the_loop_go_one_at_a_time_and_one_called_off_before_its_turn_never_starts()
+    {
+        int entered = 0;
+        _gpu.RefuseAllocation = _ =>
+        {
+            Interlocked.Increment(ref entered);
+            Assert.True(_gate.Wait(TimeSpan.FromMinutes(2)), "the test never let the placement go on");
+            return false;
+        };
+        var (first, second) = (Build(), Build());
+        Assert.False(_gpu.KeepsHostInputsZero(first));
+        Assert.True(SpinUntil(() => Volatile.Read(ref entered) == 1)); // held at its first allocation
+        Assert.False(_gpu.KeepsHostInputsZero(second));
+        var waiting = _gpu.PlacementAside(second)!;
+        Thread.Sleep(200); // were the second under way, it would have reached its first allocation by now
+        Assert.Equal(1, Volatile.Read(ref entered));
+
+        _gpu.Release(second); // called off while it waits for its turn
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting);
+        _gate.Set();
+        Assert.True(_gpu.OnDevice(first));
+        _gpu.Release(first);
     }
 
     [Fact]
