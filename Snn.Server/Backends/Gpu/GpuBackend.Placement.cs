@@ -114,14 +114,12 @@ internal sealed partial class GpuBackend
     /// <summary>Tests: the work of <paramref name="network"/>'s placement off the loop, until the loop takes it (null: none).</summary>
     internal Task? PlacementAside(Network network) => _aside.TryGetValue(network, out var aside) ? aside.Work : null;
 
-    /// <summary>A placement off the loop: its thread's work, how to call it off, and whether the loop changed the network's parameters or weights meanwhile.</summary>
+    /// <summary>A placement off the loop: its thread's work, and how to call it off.</summary>
     private sealed class Aside(Task<DeviceNetwork> work, CancellationTokenSource cancel)
     {
         public Task<DeviceNetwork> Work { get; } = work;
 
         public CancellationTokenSource Cancel { get; } = cancel;
-
-        public bool Stale { get; set; }
     }
 
     /// <summary>
@@ -192,7 +190,6 @@ internal sealed partial class GpuBackend
     /// <summary>
     /// Takes a finished placement off the loop: the state goes up as the CPU backend left it, and the host input rows the
     /// CPU backend accumulates into are cleared (a device backend keeps them zero, see <see cref="KeepsHostInputsZero"/>).
-    /// One begun before an edit of the parameters is dropped and begun again.
     /// </summary>
     private DeviceNetwork? Take(Network network, Aside aside)
     {
@@ -202,10 +199,7 @@ internal sealed partial class GpuBackend
         try
         {
             made = aside.Work.GetAwaiter().GetResult();
-            if (!aside.Stale)
-            {
-                made.Prepare();
-            }
+            made.Prepare();
         }
         catch (Exception e)
         {
@@ -216,23 +210,6 @@ internal sealed partial class GpuBackend
             {
                 LogPlacementFailed(logger, Name, network.Name, e);
             }
-        }
-
-        if (aside.Stale)
-        {
-            // Its parameters or weights changed while they went up: begin again from the host's (or stay on the CPU backend).
-            made?.Dispose();
-            string? cpu = CpuReason(network);
-            if (cpu is null)
-            {
-                PlaceAside(network);
-            }
-            else
-            {
-                Note(network, $"on the CPU backend since an edit, {cpu}", placement: true);
-            }
-
-            return null;
         }
 
         if (made is null)
@@ -283,9 +260,20 @@ internal sealed partial class GpuBackend
 
     public void HostEdited(Network network, HostEdit edit)
     {
-        if (edit == HostEdit.Parameters && _aside.TryGetValue(network, out var aside))
+        if (edit == HostEdit.Parameters && _aside.Remove(network, out var aside))
         {
-            aside.Stale = true; // its copy read the old parameters and weights: taken, it begins again
+            // Its copy may have read the old parameters and weights: called off, and begun again from the host's.
+            Discard(aside);
+            string? cpu = CpuReason(network);
+            if (cpu is null)
+            {
+                PlaceAside(network);
+            }
+            else
+            {
+                Note(network, $"on the CPU backend since an edit, {cpu}", placement: true);
+            }
+
             return;
         }
 
