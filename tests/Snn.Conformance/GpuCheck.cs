@@ -229,7 +229,19 @@ public static class GpuCheck
         }
 
         // The engine benchmarks' wide dense network (input 100 -> dense -> sinabs.LIF 1,048,576: 104,857,600 weights).
-        if (!quick)
+        if (quick)
+        {
+            // Its placement figure on a small dense network (the full check gives it for the three networks below).
+            var random = new Random(1);
+            var small = NetworkBuilder.Build(new NetworkDefinition("small", [
+                new PopulationDefinition("in", "input", 100, [], new Dictionary<string, ParamValue>()),
+                new PopulationDefinition("lif", "sinabs.LIF", 4_096, [], new Dictionary<string, ParamValue> { ["tau_mem"] = ParamValue.Number(10) }),
+            ], [new ProjectionDefinition("w", "in", "lif", ProjectionKind.Dense, Enumerable.Range(0, 409_600).Select(_ => random.Next(-64, 65) / 256f).ToArray(), null, false)],
+                0.001, ClockMode.Lockstep, 1, 1), new EngineLimits());
+            PlacementFigure(gpuBackend, small, "small dense", log, Check);
+            gpuBackend.Release(small);
+        }
+        else
         {
             foreach (var figure in new Action<GpuBackend, CpuBackend, TextWriter, Action<bool, string>>[] { Vision, WideDense, Sparse })
             {
@@ -774,6 +786,47 @@ public static class GpuCheck
     }
 
     /// <summary>
+    /// How long placing <paramref name="net"/> (never stepped) holds the step loop: at its first step, as a network below
+    /// <see cref="GpuBackend.PlaceAsideFromSynapses"/> is placed; then off the loop, from beginning the placement to taking
+    /// the copy between two steps. The network is left on the device.
+    /// </summary>
+    private static void PlacementFigure(GpuBackend gpu, Network net, string name, TextWriter log, Action<bool, string> check)
+    {
+        long aside = gpu.PlaceAsideFromSynapses;
+        try
+        {
+            gpu.PlaceAsideFromSynapses = long.MaxValue;
+            var sw = Stopwatch.StartNew();
+            bool placed = gpu.KeepsHostInputsZero(net);
+            double held = sw.Elapsed.TotalMilliseconds;
+            gpu.Release(net); // its host arrays never stepped: placed again from scratch below
+
+            gpu.PlaceAsideFromSynapses = 0;
+            sw.Restart();
+            bool early = gpu.Find(net) is not null; // begins it (the loop's first step would also take it once ready)
+            double begin = sw.Elapsed.TotalMilliseconds;
+            var work = gpu.PlacementAside(net);
+            sw.Restart();
+            while (work is { IsCompleted: false })
+            {
+                Thread.Sleep(1);
+            }
+
+            double made = sw.Elapsed.TotalMilliseconds;
+            sw.Restart();
+            bool taken = gpu.KeepsHostInputsZero(net);
+            double take = sw.Elapsed.TotalMilliseconds;
+            log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"      placement of {name} ({net.Synapses:N0} synapses): the loop held {held:F1} ms at its first step; off the loop {begin:F2} ms to begin, the copy made in {made:F0} ms, {take:F1} ms to take it"));
+            check(placed && !early && work is not null && taken, $"{name}: placed at its first step {placed}, off the loop {(work is null ? "not begun" : early ? "on the device at once" : taken ? "taken" : net.StepsOn)}");
+        }
+        finally
+        {
+            gpu.PlaceAsideFromSynapses = aside;
+        }
+    }
+
+    /// <summary>
     /// A network on the device and on the CPU backend: the same random input events each step, every
     /// state bit compared after 30 steps, then steps/s of each (the device's with spikes returned).
     /// </summary>
@@ -782,6 +835,7 @@ public static class GpuCheck
     {
         var limits = new EngineLimits { MaxNeuronsPerPopulation = 1 << 25, MaxNeuronsPerNetwork = 1L << 26, MaxSynapsesPerNetwork = 1L << 28 };
         var gNet = NetworkBuilder.Build(definition, limits);
+        PlacementFigure(gpu, gNet, name[..name.IndexOf(':', StringComparison.Ordinal)], log, check);
         var cNet = NetworkBuilder.Build(definition, limits);
         int inputs = definition.Populations[0].Size;
         var events = new int[Math.Max(1, (int)(inputs * inputRate))];
