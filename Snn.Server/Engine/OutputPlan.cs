@@ -35,9 +35,21 @@ internal sealed class RecordPlan(int population, int[] variables, string[] varia
     public (int Start, int Count) Span { get; } = SpanOf(neurons, rangeStart, rangeCount);
 
     /// <summary>Neurons read as one span: from the least to the greatest of a list, or the range where there is no list.</summary>
-    public static (int Start, int Count) SpanOf(int[]? neurons, int rangeStart, int rangeCount) => neurons is null
-        ? (rangeStart, rangeCount)
-        : neurons.Length == 0 ? (0, 0) : (neurons.Min(), neurons.Max() - neurons.Min() + 1);
+    public static (int Start, int Count) SpanOf(int[]? neurons, int rangeStart, int rangeCount)
+    {
+        if (neurons is null)
+        {
+            return (rangeStart, rangeCount);
+        }
+
+        if (neurons.Length == 0)
+        {
+            return (0, 0);
+        }
+
+        int least = neurons.Min();
+        return (least, neurons.Max() - least + 1);
+    }
 
     public int Every { get; } = every;
 
