@@ -35,6 +35,9 @@ internal sealed class Conv2dProjection : Projection
 
     public override long Synapses => _weights.Length;
 
+    /// <summary>Every output neuron sums its window over the input channels.</summary>
+    public override long Connections => (long)Target.Size * _g.InChannels * _g.KernelHeight * _g.KernelWidth;
+
     public override long Bytes => base.Bytes + 4L * _scatter.Length;
 
     public override void Deliver(ReadOnlySpan<float> source, Span<float> target, Span<float> scratch, bool addBias)

@@ -37,6 +37,7 @@ internal sealed class Network
         foreach (var j in projections)
         {
             Synapses += j.Synapses;
+            Connections += j.Connections;
         }
 
         Delayed = projections.Where(j => j.Delayed).ToArray();
@@ -73,6 +74,9 @@ internal sealed class Network
     public long Neurons { get; }
 
     public long Synapses { get; }
+
+    /// <summary>The projections' <see cref="Projection.Connections"/>, one instance.</summary>
+    public long Connections { get; }
 
     /// <summary>Set by the loop when the network is removed.</summary>
     public bool Deleted { get; set; }

@@ -25,8 +25,21 @@ public sealed record NetworkDefinition(
     /// <summary>spec.instances as the client sent it when it does not fit <see cref="Instances"/> (for the refusal's message).</summary>
     public long? RequestedInstances { get; init; }
 
-    /// <summary>spec.placement: the client asked for the CPU backend (a device backend then steps it on its CPU fallback).</summary>
-    public bool OnCpu { get; init; }
+    /// <summary>spec.placement: where a device backend steps the network (a CPU backend steps every network itself).</summary>
+    public NetworkPlacement Placement { get; init; }
+}
+
+/// <summary>Where a network asks a device backend to step it (spec.placement).</summary>
+public enum NetworkPlacement
+{
+    /// <summary>The backend decides: the CPU backend for a network small enough that it steps faster there, else the device.</summary>
+    Auto,
+
+    /// <summary>The CPU backend (the device backend's CPU fallback), whatever the network's size.</summary>
+    Cpu,
+
+    /// <summary>The device whatever the network's size, where it has kernels and room.</summary>
+    Device,
 }
 
 /// <summary>A population: <paramref name="Size"/> neurons of one model.</summary>

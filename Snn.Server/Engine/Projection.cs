@@ -53,6 +53,13 @@ internal abstract class Projection(string name, int index, Population source, Po
     public abstract long Synapses { get; }
 
     /// <summary>
+    /// Source-to-target contributions a step of one instance can make when every source neuron is non-zero: one per
+    /// weight for dense, one-to-one and sparse projections; for conv2d and sum pool, each output neuron's window. A
+    /// device backend weighs it to tell how long a step takes on the CPU.
+    /// </summary>
+    public virtual long Connections => Synapses;
+
+    /// <summary>
     /// Adds this projection's output for one instance into <paramref name="target"/>.
     /// <paramref name="scratch"/> has at least the target's size and holds no data on entry.
     /// </summary>

@@ -17,6 +17,9 @@ internal sealed class SumPool2dProjection(string name, int index, Population sou
     /// <summary>No stored weights.</summary>
     public override long Synapses => 0;
 
+    /// <summary>Every output neuron sums its window within its channel.</summary>
+    public override long Connections => (long)Target.Size * Geometry.KernelHeight * Geometry.KernelWidth;
+
     public override void Deliver(ReadOnlySpan<float> source, Span<float> target, Span<float> scratch, bool addBias)
     {
         var g = Geometry;

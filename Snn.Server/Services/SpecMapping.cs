@@ -58,11 +58,12 @@ internal static class SpecMapping
             spec.RealtimeFactor == 0 ? 1 : spec.RealtimeFactor)
         {
             RequestedInstances = spec.Instances > int.MaxValue ? spec.Instances : null,
-            OnCpu = spec.Placement switch
+            Placement = spec.Placement switch
             {
-                Snn.Protos.V1.Placement.Auto => false,
-                Snn.Protos.V1.Placement.Cpu => true,
-                _ => throw EngineException.Invalid($"spec.placement {(int)spec.Placement} is unknown; use PLACEMENT_AUTO or PLACEMENT_CPU"),
+                Snn.Protos.V1.Placement.Auto => NetworkPlacement.Auto,
+                Snn.Protos.V1.Placement.Cpu => NetworkPlacement.Cpu,
+                Snn.Protos.V1.Placement.Device => NetworkPlacement.Device,
+                _ => throw EngineException.Invalid($"spec.placement {(int)spec.Placement} is unknown; use PLACEMENT_AUTO, PLACEMENT_CPU or PLACEMENT_DEVICE"),
             },
         };
     }
@@ -190,7 +191,12 @@ internal static class SpecMapping
             Clock = def.Clock == EngineClock.Realtime ? ProtoClock.Realtime : ProtoClock.Lockstep,
             Instances = (uint)def.Instances,
             RealtimeFactor = def.RealtimeFactor,
-            Placement = def.OnCpu ? Snn.Protos.V1.Placement.Cpu : Snn.Protos.V1.Placement.Auto,
+            Placement = def.Placement switch
+            {
+                NetworkPlacement.Cpu => Snn.Protos.V1.Placement.Cpu,
+                NetworkPlacement.Device => Snn.Protos.V1.Placement.Device,
+                _ => Snn.Protos.V1.Placement.Auto,
+            },
         };
         foreach (var pop in network.Populations)
         {

@@ -37,7 +37,8 @@ public static class GpuCheck
         GpuBackend gpuBackend;
         try
         {
-            gpuBackend = (GpuBackend)ComputeBackends.Create(new EngineOptions { Backend = backend }, new CpuOptions());
+            // Every network on the device, however small: the figures below are the device's.
+            gpuBackend = (GpuBackend)ComputeBackends.Create(new EngineOptions { Backend = backend, CpuBelowNeurons = 0 }, new CpuOptions());
         }
         catch (InvalidOperationException e)
         {
@@ -49,9 +50,10 @@ public static class GpuCheck
 
         using var ownedGpu = gpuBackend;
 
-        // 1. Reference cases and networks through the real server on the device backend.
+        // 1. Reference cases and networks through the real server on the device backend, every network on the device
+        //    however small (CpuBelowNeurons 0; the LOCKSTEP figure below also asks the server's default).
         var data = Directory.CreateTempSubdirectory("snn-gpucheck-");
-        await using (var host = await ServerHost.StartAsync(["--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "", $"--Snn:Engine:Backend={backend}",
+        await using (var host = await ServerHost.StartAsync(["--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "", $"--Snn:Engine:Backend={backend}", "--Snn:Engine:CpuBelowNeurons=0",
             "--Snn:DataDirectory", data.FullName]))
         {
             var device = host.Services.GetRequiredService<IComputeBackend>();
@@ -85,7 +87,7 @@ public static class GpuCheck
 
             var loop = host.Services.GetRequiredService<StepLoop>();
             var (stepped, executed) = (loop.SteppingTime, loop.StepsExecuted);
-            await LockstepOverTheApi(host.Address, backend, quick, log, Check);
+            await LockstepOverTheApi(host.Address, backend, quick, log, Check, Snn.Protos.V1.Placement.Device);
             log.WriteLine($"      steps in chains: {loop.ChainedSteps:N0} of {loop.StepsExecuted:N0}; chain parts (up to {StepLoop.ChainPart} steps) sent as CUDA graphs: {(device as GpuBackend)?.GraphLaunches:N0}");
             LoopShare(loop, stepped, executed, log);
 
@@ -93,6 +95,17 @@ public static class GpuCheck
             (stepped, executed) = (loop.SteppingTime, loop.StepsExecuted);
             await LockstepOverTheApi(host.Address, $"{backend} server with PLACEMENT_CPU", quick, log, Check, Snn.Protos.V1.Placement.Cpu);
             LoopShare(loop, stepped, executed, log);
+        }
+
+        // The same network on a GPU server with its default settings, where the size rule decides (PLACEMENT_AUTO).
+        await using (var host = await ServerHost.StartAsync(["--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "", $"--Snn:Engine:Backend={backend}",
+            "--Snn:DataDirectory", Directory.CreateTempSubdirectory("snn-gpucheck-auto-").FullName]))
+        {
+            await LockstepOverTheApi(host.Address, $"{backend} server, its defaults", quick, log, Check);
+            foreach (var line in ((GpuBackend)host.Services.GetRequiredService<IComputeBackend>()).Placements())
+            {
+                log.WriteLine("      placement: " + line);
+            }
         }
 
         // The same LOCKSTEP figure on the CPU backend of this machine (all cores), for comparison.
@@ -226,6 +239,43 @@ public static class GpuCheck
             gpuBackend.Release(gpuNet);
             log.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"crossover snntorch.Leaky N={size,10:N0}  CPU backend {cpu,9:F0} steps/s  GPU {gpu,9:F0} steps/s  -> {(cpu > gpu ? "CPU" : "GPU")} faster"));
+        }
+
+        // Crossover by connections: snntorch.Leaky N -> dense (N x N) -> snntorch.Leaky N, the first driven as above, spikes of
+        // both returned; where the server's size rule at its defaults (Snn:Engine:CpuBelowNeurons, CpuBelowConnections) puts each.
+        {
+            foreach (int size in quick ? [256] : new[] { 128, 256, 512, 1_024 })
+            {
+                var random = new Random(size);
+                var weights = Enumerable.Range(0, size * size).Select(_ => random.Next(-64, 65) / 1024f).ToArray();
+                var definition = new NetworkDefinition("dense", [
+                    new PopulationDefinition("a", Models[0].Name, size, [], Models[0].Parameters),
+                    new PopulationDefinition("b", Models[0].Name, size, [], Models[0].Parameters),
+                ], [new ProjectionDefinition("w", "a", "b", ProjectionKind.Dense, weights, null, false)], 0.001, ClockMode.Lockstep, 1, 1);
+                var cpuNet = NetworkBuilder.Build(definition, new EngineLimits());
+                var drive = Drive(size);
+                double cpu = Rate(() =>
+                {
+                    drive.CopyTo(cpuNet.Populations[0].Input, 0);
+                    Array.Clear(cpuNet.Populations[1].Input); // as the loop clears what the CPU backend accumulates into
+                    cpuBackend.Step(cpuNet, [0]);
+                    ScanSpikes(cpuNet.Populations[0].Spikes);
+                    ScanSpikes(cpuNet.Populations[1].Spikes);
+                }, cpuNet, 0.5, out _);
+                var gpuNet = NetworkBuilder.Build(definition, new EngineLimits());
+                var device = (gpuBackend.OnDevice(gpuNet) ? gpuBackend.Find(gpuNet) : null) ?? throw new InvalidOperationException($"dense steps {gpuNet.StepsOn}");
+                device.Step([0]);
+                device.SetConstantInput(gpuNet.Populations[0], drive);
+                double gpu = Rate(() => device.Step([0]), gpuNet, 0.5, out _);
+                gpuBackend.Release(gpuNet);
+                var ruled = NetworkBuilder.Build(definition, new EngineLimits());
+                (gpuBackend.CpuBelowNeurons, gpuBackend.CpuBelowConnections) = (EngineOptions.DefaultCpuBelowNeurons, EngineOptions.DefaultCpuBelowConnections);
+                string where = gpuBackend.OnDevice(ruled) ? "the device" : "the CPU backend";
+                (gpuBackend.CpuBelowNeurons, gpuBackend.CpuBelowConnections) = (0, EngineOptions.DefaultCpuBelowConnections);
+                gpuBackend.Release(ruled);
+                log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"crossover Leaky {size} -> dense -> Leaky {size} ({size * size,9:N0} connections)  CPU backend {cpu,9:F0} steps/s  GPU {gpu,9:F0} steps/s  -> {(cpu > gpu ? "CPU" : "GPU")} faster; the size rule's defaults put it on {where}"));
+            }
         }
 
         // The engine benchmarks' wide dense network (input 100 -> dense -> sinabs.LIF 1,048,576: 104,857,600 weights).

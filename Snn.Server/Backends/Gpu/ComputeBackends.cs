@@ -11,9 +11,17 @@ internal static class ComputeBackends
         return kind switch
         {
             "cpu" or "" => new CpuBackend(cpu),
-            "cuda" or "opencl" or "ilgpu-cpu" => GpuBackend.Create(kind, engine.Device, cpu, engine.CpuBelowNeurons, engine.PlaceAsideFromSynapses),
+            "cuda" or "opencl" or "ilgpu-cpu" => Configured(GpuBackend.Create(kind, engine.Device, cpu), engine),
             _ => throw new InvalidOperationException(
                 $"Snn:Engine:Backend is '{engine.Backend}'; it must be one of {string.Join(", ", EngineOptions.Backends)}"),
         };
+    }
+
+    private static GpuBackend Configured(GpuBackend backend, EngineOptions engine)
+    {
+        backend.CpuBelowNeurons = engine.CpuBelowNeurons;
+        backend.CpuBelowConnections = engine.CpuBelowConnections;
+        backend.PlaceAsideFromSynapses = engine.PlaceAsideFromSynapses;
+        return backend;
     }
 }

@@ -13,12 +13,29 @@ public sealed class EngineOptions
     public int Device { get; set; }
 
     /// <summary>
-    /// With a device backend: networks with fewer neurons than this (population sizes × instances)
-    /// step on the CPU backend, which answers small networks faster (launch and copy latency decide
-    /// there; on an H200 with 16 cores the two were even at about 16,384 neurons). Defaults to 0: every
-    /// network that has device kernels steps on the device.
+    /// With a device backend: how many neurons (population sizes × instances) a network needs, with no projections,
+    /// before the device steps it faster than the CPU backend. A step on the device costs a launch and a wait whatever
+    /// the network's size, a step on the CPU time in proportion to it; on an H200 with 16 cores the two were even at
+    /// about 16,384 neurons. A network whose spec.placement is PLACEMENT_AUTO steps on the CPU backend when
+    /// neurons / <see cref="CpuBelowNeurons"/> + connections / <see cref="CpuBelowConnections"/> is below 1 (see
+    /// <see cref="Engine.Projection.Connections"/>). Defaults to 16,384; 0 in either turns the rule off, so that
+    /// every network with device kernels steps on the device.
     /// </summary>
-    public long CpuBelowNeurons { get; set; }
+    public long CpuBelowNeurons { get; set; } = DefaultCpuBelowNeurons;
+
+    /// <summary>
+    /// With a device backend: how many synaptic connections (over all instances) a network needs, with few neurons,
+    /// before the device steps it faster than the CPU backend; see <see cref="CpuBelowNeurons"/>. The CPU backend
+    /// takes about 0.08 ns a connection on one core (a dense projection's every weight, each step), so 262,144 of them
+    /// cost about what a device step's launch and wait do. Defaults to 262,144; 0 turns the rule off.
+    /// </summary>
+    public long CpuBelowConnections { get; set; } = DefaultCpuBelowConnections;
+
+    /// <summary>The default of <see cref="CpuBelowNeurons"/>.</summary>
+    public const long DefaultCpuBelowNeurons = 1 << 14;
+
+    /// <summary>The default of <see cref="CpuBelowConnections"/>.</summary>
+    public const long DefaultCpuBelowConnections = 1 << 18;
 
     /// <summary>
     /// With a device backend: a network with at least this many synapses is placed on the device off the step loop. A
@@ -43,6 +60,12 @@ public sealed class EngineOptions
 
     public void Validate()
     {
+        if (CpuBelowNeurons < 0 || CpuBelowConnections < 0)
+        {
+            throw new InvalidOperationException($"Snn:Engine:CpuBelowNeurons is {CpuBelowNeurons} and Snn:Engine:CpuBelowConnections {CpuBelowConnections}; " +
+                "use 0 or more (0 in either: every network with device kernels steps on the device)");
+        }
+
         if (PlaceAsideFromSynapses < 0)
         {
             throw new InvalidOperationException($"Snn:Engine:PlaceAsideFromSynapses is {PlaceAsideFromSynapses}; use 0 or more (0: every network is placed on the device off the step loop)");

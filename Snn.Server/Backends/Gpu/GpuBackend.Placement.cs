@@ -1,3 +1,4 @@
+using System.Globalization;
 using Snn.Server.Engine;
 
 namespace Snn.Server.Backends.Gpu;
@@ -75,12 +76,31 @@ internal sealed partial class GpuBackend
     }
 
     /// <summary>Why <paramref name="network"/> steps on the CPU backend whatever the device's room, or null where it goes on the device.</summary>
-    private string? CpuReason(Network network)
-    {
-        long neurons = network.Neurons * network.Instances.Length;
-        return network.Definition.OnCpu ? "as its spec.placement asks"
+    private string? CpuReason(Network network) =>
+        network.Definition.Placement == NetworkPlacement.Cpu ? "as its spec.placement asks"
             : DeviceNetwork.Unsupported(network) is { } unsupported ? $"{unsupported} has no device kernel yet"
-            : neurons < CpuBelowNeurons ? $"{neurons} neurons is below Snn:Engine:CpuBelowNeurons ({CpuBelowNeurons})"
+            : network.Definition.Placement == NetworkPlacement.Auto ? Small(network)
+            : null;
+
+    /// <summary>
+    /// Why the CPU backend steps <paramref name="network"/> faster than the device, or null: its neurons and connections
+    /// over all instances, each as a share of the size at which the device alone would be faster (<see cref="CpuBelowNeurons"/>,
+    /// <see cref="CpuBelowConnections"/>), add up to less than 1.
+    /// </summary>
+    private string? Small(Network network)
+    {
+        if (CpuBelowNeurons <= 0 || CpuBelowConnections <= 0)
+        {
+            return null;
+        }
+
+        long neurons = network.Neurons * network.Instances.Length;
+        long connections = network.Connections * network.Instances.Length;
+        double share = (double)neurons / CpuBelowNeurons + (double)connections / CpuBelowConnections;
+        return share < 1
+            ? string.Create(CultureInfo.InvariantCulture, $"small enough to step faster there: {neurons:N0} neurons / {CpuBelowNeurons:N0} + ") +
+                string.Create(CultureInfo.InvariantCulture, $"{connections:N0} connections / {CpuBelowConnections:N0} = {share:F2}, below 1 ") +
+                "(Snn:Engine:CpuBelowNeurons, Snn:Engine:CpuBelowConnections; PLACEMENT_DEVICE puts it on the device)"
             : null;
     }
 

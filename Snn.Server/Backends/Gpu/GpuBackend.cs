@@ -37,7 +37,11 @@ internal sealed partial class GpuBackend : IComputeBackend, IDisposable
             (capability.Length > 0 ? $", compute capability {capability})" : ")");
     }
 
-    public static GpuBackend Create(string kind, int index, CpuOptions cpu, long cpuBelowNeurons = 0, long placeAsideFromSynapses = EngineOptions.DefaultPlaceAsideFromSynapses)
+    /// <summary>
+    /// The backend of <paramref name="kind"/> on device <paramref name="index"/>. Made this way it steps every network with
+    /// device kernels on the device (<see cref="CpuBelowNeurons"/> 0); the server sets the rest from <see cref="EngineOptions"/>.
+    /// </summary>
+    public static GpuBackend Create(string kind, int index, CpuOptions cpu)
     {
         DriverLibraries.Install();
         var context = Context.Create(b =>
@@ -77,8 +81,6 @@ internal sealed partial class GpuBackend : IComputeBackend, IDisposable
             var accelerator = devices[index].CreateAccelerator(context);
             return new GpuBackend(kind, context, accelerator, index, cpu)
             {
-                CpuBelowNeurons = cpuBelowNeurons,
-                PlaceAsideFromSynapses = placeAsideFromSynapses,
                 MapsHostMemory = accelerator.AcceleratorType is AcceleratorType.Cuda or AcceleratorType.CPU,
             };
         }
@@ -91,8 +93,11 @@ internal sealed partial class GpuBackend : IComputeBackend, IDisposable
 
     public string Name { get; }
 
-    /// <summary>See <see cref="EngineOptions.CpuBelowNeurons"/>.</summary>
-    public long CpuBelowNeurons { get; init; }
+    /// <summary>See <see cref="EngineOptions.CpuBelowNeurons"/> (0 here unless set: every network on the device).</summary>
+    public long CpuBelowNeurons { get; set; }
+
+    /// <summary>See <see cref="EngineOptions.CpuBelowConnections"/>.</summary>
+    public long CpuBelowConnections { get; set; } = EngineOptions.DefaultCpuBelowConnections;
 
     /// <summary>See <see cref="EngineOptions.PlaceAsideFromSynapses"/>.</summary>
     public long PlaceAsideFromSynapses { get; set; } = EngineOptions.DefaultPlaceAsideFromSynapses;

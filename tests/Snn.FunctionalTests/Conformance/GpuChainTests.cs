@@ -92,7 +92,7 @@ public sealed class GpuChainTests
             expected = await RunAsync(cpu, recordEvery, token);
         }
 
-        await using (var gpu = await ServerHost.StartAsync([.. TestData.Args(), .. common, "--Snn:Engine:Backend=ilgpu-cpu", "--Snn:Engine:ChainMilliseconds=1000"], token))
+        await using (var gpu = await ServerHost.StartAsync([.. TestData.Args(), .. common, "--Snn:Engine:Backend=ilgpu-cpu", "--Snn:Engine:ChainMilliseconds=1000", "--Snn:Engine:CpuBelowNeurons=0"], token))
         {
             actual = await RunAsync(gpu, recordEvery, token);
             var loop = gpu.Services.GetRequiredService<StepLoop>();

@@ -10,37 +10,40 @@ using Snn.Server.Backends.Gpu;
 namespace Snn.FunctionalTests.Conformance;
 
 /// <summary>
-/// spec.placement: a network may ask a server with a device backend to step it on the CPU backend (a
-/// small network answers sooner there). The choice is kept in the network's spec; where each network
-/// steps, and why, is in its Network.steps_on and where the server logs it; an unknown value is refused.
+/// Where a server with a device backend steps each network: a small one on the CPU backend, which answers it sooner
+/// (Snn:Engine:CpuBelowNeurons and CpuBelowConnections), unless its spec.placement asks for the device; any network on
+/// the CPU backend when it asks. The choice is kept in the network's spec; where each network steps, and why, is in its
+/// Network.steps_on and where the server logs it; an unknown value is refused.
 /// </summary>
 public sealed class GpuPlacementTests
 {
-    private static NetworkSpec Spec(string name, Placement placement)
+    private static NetworkSpec Spec(string name, Placement placement, uint size = 20)
     {
         var spec = new NetworkSpec { Name = name, Clock = ClockMode.Lockstep, Placement = placement };
-        spec.Populations.Add(new PopulationSpec { Name = "in", Model = "input", Size = 20 });
-        spec.Populations.Add(new PopulationSpec { Name = "out", Model = "snntorch.Leaky", Size = 20, Params = { ["beta"] = new ParameterValue { Scalar = 0.9 } } });
+        spec.Populations.Add(new PopulationSpec { Name = "in", Model = "input", Size = size });
+        spec.Populations.Add(new PopulationSpec { Name = "out", Model = "snntorch.Leaky", Size = size, Params = { ["beta"] = new ParameterValue { Scalar = 0.9 } } });
         spec.Projections.Add(new ProjectionSpec { Name = "ff", Source = "in", Target = "out", OneToOne = new OneToOneProjection() });
         return spec;
     }
 
     [Fact]
-    public async Task A_network_that_asks_for_the_cpu_steps_there_and_keeps_the_choice()
+    public async Task Small_networks_step_on_the_cpu_unless_they_ask_for_the_device_and_every_choice_is_kept_and_told()
     {
         var token = new CancellationTokenSource(TimeSpan.FromMinutes(2)).Token;
         await using var host = await ServerHost.StartAsync([.. TestData.Args(), "--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "",
-            "--Snn:Engine:Backend=ilgpu-cpu"], token);
+            "--Snn:Engine:Backend=ilgpu-cpu"], token); // the size rule at its defaults
         using var client = new SnnClient(host.Address);
         var options = new CallOptions(cancellationToken: token);
         var gpu = (GpuBackend)host.Services.GetRequiredService<IComputeBackend>();
         await client.CreateNetworkAsync(new CreateNetworkRequest { Spec = Spec("on-cpu", Placement.Cpu) }, options);
         await client.CreateNetworkAsync(new CreateNetworkRequest { Spec = Spec("auto", Placement.Auto) }, options);
-        await client.CreateNetworkAsync(new CreateNetworkRequest { Spec = Spec("full", Placement.Auto) }, options);
+        await client.CreateNetworkAsync(new CreateNetworkRequest { Spec = Spec("on-device", Placement.Device) }, options);
+        await client.CreateNetworkAsync(new CreateNetworkRequest { Spec = Spec("full", Placement.Device) }, options);
+        await client.CreateNetworkAsync(new CreateNetworkRequest { Spec = Spec("large", Placement.Auto, 10_000) }, options);
         Assert.Equal("", (await client.GetNetworkAsync(new GetNetworkRequest { Name = "auto" }, options)).StepsOn); // not stepped yet
 
         var spikes = new Dictionary<string, string>();
-        foreach (var name in new[] { "on-cpu", "auto", "full" })
+        foreach (var name in new[] { "on-cpu", "auto", "on-device", "full", "large" })
         {
             // "full" meets a device with no room left (the test hook refuses every allocation as a full device does).
             gpu.RefuseAllocation = name == "full" ? _ => true : null;
@@ -48,20 +51,27 @@ public sealed class GpuPlacementTests
             gpu.RefuseAllocation = null;
         }
 
+        async Task<Network> Get(string name) => await client.GetNetworkAsync(new GetNetworkRequest { Name = name }, options);
         var placements = gpu.Placements();
         Assert.Contains("on-cpu: on the CPU backend, as its spec.placement asks", placements);
-        Assert.Contains("auto: on the device", placements);
-        var network = await client.GetNetworkAsync(new GetNetworkRequest { Name = "on-cpu" }, options);
-        Assert.Equal(Placement.Cpu, network.Spec.Placement);
-        Assert.Equal("on the CPU backend, as its spec.placement asks", network.StepsOn);
-        Assert.Equal("on the device", (await client.GetNetworkAsync(new GetNetworkRequest { Name = "auto" }, options)).StepsOn);
+        Assert.Equal(Placement.Cpu, (await Get("on-cpu")).Spec.Placement);
+        Assert.Equal("on the CPU backend, as its spec.placement asks", (await Get("on-cpu")).StepsOn);
+
+        // 40 neurons and 20 connections: the CPU backend steps it faster, and says by how much of the thresholds.
+        Assert.Equal("on the CPU backend, small enough to step faster there: 40 neurons / 16,384 + 20 connections / 262,144 = 0.00, below 1 " +
+            "(Snn:Engine:CpuBelowNeurons, Snn:Engine:CpuBelowConnections; PLACEMENT_DEVICE puts it on the device)", (await Get("auto")).StepsOn);
+        Assert.Equal(Placement.Device, (await Get("on-device")).Spec.Placement);
+        Assert.Equal("on the device", (await Get("on-device")).StepsOn);
+        Assert.Equal("on the device", (await Get("large")).StepsOn); // 20,000 neurons and 10,000 connections: 1.26 of the thresholds
+        Assert.Contains("large: on the device", placements);
 
         // No room on the device is no failure: the network steps on the CPU backend, with the same spikes, and says why.
-        var full = await client.GetNetworkAsync(new GetNetworkRequest { Name = "full" }, options);
-        Assert.StartsWith("on the CPU backend, the device has no room for it: the driver refused", full.StepsOn, StringComparison.Ordinal);
-        Assert.Equal(spikes["auto"], spikes["full"]);
-        Assert.Equal(spikes["auto"], spikes["on-cpu"]);
-        Assert.Contains("1,2,3", spikes["auto"], StringComparison.Ordinal); // the inputs made spikes
+        Assert.StartsWith("on the CPU backend, the device has no room for it: the driver refused", (await Get("full")).StepsOn, StringComparison.Ordinal);
+        Assert.Equal(spikes["on-device"], spikes["full"]);
+        Assert.Equal(spikes["on-device"], spikes["on-cpu"]);
+        Assert.Equal(spikes["on-device"], spikes["auto"]);
+        Assert.Equal(spikes["on-device"], spikes["large"]); // the same inputs on neurons 1 to 3
+        Assert.Contains("1,2,3", spikes["on-device"], StringComparison.Ordinal); // the inputs made spikes
     }
 
     [Fact]
@@ -69,7 +79,7 @@ public sealed class GpuPlacementTests
     {
         var token = new CancellationTokenSource(TimeSpan.FromMinutes(2)).Token;
         await using var host = await ServerHost.StartAsync([.. TestData.Args(), "--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "",
-            "--Snn:Engine:Backend=ilgpu-cpu", "--Snn:Engine:PlaceAsideFromSynapses=0"], token);
+            "--Snn:Engine:Backend=ilgpu-cpu", "--Snn:Engine:PlaceAsideFromSynapses=0", "--Snn:Engine:CpuBelowNeurons=0"], token);
         using var client = new SnnClient(host.Address);
         var options = new CallOptions(cancellationToken: token);
         var gpu = (GpuBackend)host.Services.GetRequiredService<IComputeBackend>();
@@ -166,6 +176,6 @@ public sealed class GpuPlacementTests
         var e = await Assert.ThrowsAsync<RpcException>(() => client.CreateNetworkAsync(
             new CreateNetworkRequest { Spec = Spec("odd", (Placement)7) }, new CallOptions(cancellationToken: token)));
         Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
-        Assert.Contains("spec.placement 7 is unknown; use PLACEMENT_AUTO or PLACEMENT_CPU", e.Status.Detail);
+        Assert.Contains("spec.placement 7 is unknown; use PLACEMENT_AUTO, PLACEMENT_CPU or PLACEMENT_DEVICE", e.Status.Detail);
     }
 }

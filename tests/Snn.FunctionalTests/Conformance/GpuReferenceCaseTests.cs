@@ -1,8 +1,11 @@
 using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
 using Snn.Client;
 using Snn.Conformance;
-using Snn.Server;
 using Snn.FunctionalTests.Infrastructure;
+using Snn.Server;
+using Snn.Server.Backends;
+using Snn.Server.Backends.Gpu;
 
 namespace Snn.FunctionalTests.Conformance;
 
@@ -20,8 +23,12 @@ public sealed class GpuReferenceCaseTests(GpuReferenceCaseTests.IlgpuCpuServer s
 
         public SnnClient CreateClient() => new(_host?.Address ?? throw new InvalidOperationException("server not started"));
 
+        /// <summary>Where each network of the server stepped (network name: where).</summary>
+        public IReadOnlyList<string> Placements() =>
+            ((GpuBackend)(_host ?? throw new InvalidOperationException("server not started")).Services.GetRequiredService<IComputeBackend>()).Placements();
+
         public async Task InitializeAsync() =>
-            _host = await ServerHost.StartAsync([.. TestData.Args(), "--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "", "--Snn:Engine:Backend=ilgpu-cpu"],
+            _host = await ServerHost.StartAsync([.. TestData.Args(), "--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "", "--Snn:Engine:Backend=ilgpu-cpu", "--Snn:Engine:CpuBelowNeurons=0"],
                 new CancellationTokenSource(TimeSpan.FromSeconds(120)).Token);
 
         public async Task DisposeAsync()
@@ -71,6 +78,9 @@ public sealed class GpuReferenceCaseTests(GpuReferenceCaseTests.IlgpuCpuServer s
             var cmp = CaseComparer.Compare(reference, Path.Combine(outDir, name + ".json"), ReferenceCaseTests.Tolerance);
             Assert.True(cmp.Passes(ReferenceCaseTests.Tolerance),
                 $"{name}: {cmp.SpikeMismatches} spike mismatches, max state error {cmp.MaxStateError:G3}\n{string.Join("\n", cmp.Problems)}");
+            var placed = server.Placements().Where(p => p.StartsWith($"conformance-{name}-", StringComparison.Ordinal)).ToList();
+            Assert.True(placed.Count > 0 && placed.All(p => p.EndsWith(": on the device", StringComparison.Ordinal)),
+                $"{name} did not step on the device: {string.Join("; ", placed)}");
         }
         finally
         {

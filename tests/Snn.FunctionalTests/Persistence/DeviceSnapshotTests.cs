@@ -16,7 +16,7 @@ public sealed class DeviceSnapshotTests
     public async Task Restoring_on_the_device_backend_repeats_the_same_steps()
     {
         await using var host = await ServerHost.StartAsync(
-            [.. TestData.Args(), "--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "", "--Snn:Engine:Backend=ilgpu-cpu"]).Within();
+            [.. TestData.Args(), "--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "", "--Snn:Engine:Backend=ilgpu-cpu", "--Snn:Engine:CpuBelowNeurons=0"]).Within();
         using var client = new SnnClient(host.Address);
         var spec = Specs.Feed("dev", "snntorch.Synaptic", 8, 1, ("alpha", Specs.Num(0.8)), ("beta", Specs.Num(0.9)));
         spec.Projections[0].DelaySteps = 2;
@@ -41,6 +41,7 @@ public sealed class DeviceSnapshotTests
         }
 
         Assert.Contains(first, s => s.Spikes.Count > 0);
+        Assert.Equal("on the device", (await client.GetNetworkAsync(new GetNetworkRequest { Name = "dev" }).Within()).StepsOn);
         await run.EndAsync();
     }
 
@@ -53,7 +54,7 @@ public sealed class DeviceSnapshotTests
         foreach (var backend in new[] { "ilgpu-cpu", "cpu" })
         {
             await using var host = await ServerHost.StartAsync(
-                [.. TestData.Args(), "--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "", $"--Snn:Engine:Backend={backend}"]).Within();
+                [.. TestData.Args(), "--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "", $"--Snn:Engine:Backend={backend}", "--Snn:Engine:CpuBelowNeurons=0"]).Within();
             using var client = new SnnClient(host.Address);
             var spec = Specs.Feed("dev", "snntorch.Synaptic", 8, 3, ("alpha", Specs.Num(0.8)), ("beta", Specs.Num(0.9)));
             await client.CreateNetworkAsync(new CreateNetworkRequest { Spec = spec }).Within();
@@ -68,6 +69,8 @@ public sealed class DeviceSnapshotTests
                 await run.EndAsync();
             }
 
+            Assert.Equal(backend == "cpu" ? "on the CPU backend" : "on the device",
+                (await client.GetNetworkAsync(new GetNetworkRequest { Name = "dev" }).Within()).StepsOn);
             var text = new List<string>();
             foreach (uint[] neurons in new[] { Array.Empty<uint>(), [6, 2], [7] })
             {

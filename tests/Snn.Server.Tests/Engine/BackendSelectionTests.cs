@@ -26,12 +26,24 @@ public sealed class BackendSelectionTests
     [Fact]
     public void Ilgpu_cpu_reports_its_device_and_takes_the_cpu_and_placement_thresholds()
     {
-        using var backend = (GpuBackend)ComputeBackends.Create(new EngineOptions { Backend = "ilgpu-cpu", CpuBelowNeurons = 500, PlaceAsideFromSynapses = 77 }, new CpuOptions());
+        using var backend = (GpuBackend)ComputeBackends.Create(new EngineOptions
+        {
+            Backend = "ilgpu-cpu", CpuBelowNeurons = 500, CpuBelowConnections = 600, PlaceAsideFromSynapses = 77,
+        }, new CpuOptions());
         Assert.Equal("ilgpu-cpu", backend.Name);
         Assert.Equal(500, backend.CpuBelowNeurons);
+        Assert.Equal(600, backend.CpuBelowConnections);
         Assert.Equal(77, backend.PlaceAsideFromSynapses);
+        using (var defaults = (GpuBackend)ComputeBackends.Create(new EngineOptions { Backend = "ilgpu-cpu" }, new CpuOptions()))
+        {
+            Assert.Equal(16_384, defaults.CpuBelowNeurons);
+            Assert.Equal(262_144, defaults.CpuBelowConnections);
+        }
+
         var e = Assert.Throws<InvalidOperationException>(() => new EngineOptions { PlaceAsideFromSynapses = -1 }.Validate());
         Assert.Contains("Snn:Engine:PlaceAsideFromSynapses is -1; use 0 or more", e.Message, StringComparison.Ordinal);
+        e = Assert.Throws<InvalidOperationException>(() => new EngineOptions { CpuBelowConnections = -1 }.Validate());
+        Assert.Contains("Snn:Engine:CpuBelowConnections -1; use 0 or more", e.Message, StringComparison.Ordinal);
         Assert.NotNull(backend.DeviceInfo);
         Assert.Equal(0, backend.DeviceInfo.Index);
         Assert.False(string.IsNullOrEmpty(backend.DeviceInfo.Name));

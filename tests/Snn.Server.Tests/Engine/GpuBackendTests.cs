@@ -20,7 +20,8 @@ public sealed class GpuBackendTests : IClassFixture<GpuBackendTests.Backends>
     /// <summary>One ilgpu-cpu backend for the class: compiling the kernels takes seconds.</summary>
     public sealed class Backends : IDisposable
     {
-        internal GpuBackend Gpu { get; } = (GpuBackend)ComputeBackends.Create(new EngineOptions { Backend = "ilgpu-cpu" }, new CpuOptions());
+        /// <summary>Every network with device kernels on the device, however small (CpuBelowNeurons 0).</summary>
+        internal GpuBackend Gpu { get; } = (GpuBackend)ComputeBackends.Create(new EngineOptions { Backend = "ilgpu-cpu", CpuBelowNeurons = 0 }, new CpuOptions());
 
         internal CpuBackend Cpu { get; } = new(new CpuOptions { Threads = 1 });
 
@@ -620,17 +621,58 @@ public sealed class GpuBackendTests : IClassFixture<GpuBackendTests.Backends>
     }
 
     [Fact]
-    public void Networks_below_the_cpu_threshold_step_on_the_cpu_backend()
+    public void Networks_small_enough_by_neurons_and_connections_together_step_on_the_cpu_backend()
     {
-        using var gpu = GpuBackend.Create("ilgpu-cpu", 0, new CpuOptions { Threads = 1 }, cpuBelowNeurons: 1000);
-        var small = NetworkBuilder.Build(Net([Pop("in", "input", 100), Pop("a", "snntorch.Leaky", 100, P(("beta", 0.9)))], [OneToOne("j", "in", "a")], 2),
-            new EngineLimits());
-        var large = NetworkBuilder.Build(Net([Pop("in", "input", 300), Pop("a", "snntorch.Leaky", 300, P(("beta", 0.9)))], [OneToOne("j", "in", "a")], 2),
-            new EngineLimits());
-        Assert.False(gpu.OnDevice(small)); // 400 neurons
-        Assert.True(gpu.OnDevice(large)); // 1,200 neurons
-        Assert.Contains(gpu.Placements(), p => p.Contains("below Snn:Engine:CpuBelowNeurons", StringComparison.Ordinal));
-        gpu.Release(large);
+        using var gpu = GpuBackend.Create("ilgpu-cpu", 0, new CpuOptions { Threads = 1 });
+        gpu.CpuBelowNeurons = 1000;
+        gpu.CpuBelowConnections = 1000;
+        Network Make(int size, int instances, bool dense = false, NetworkPlacement placement = NetworkPlacement.Auto) =>
+            NetworkBuilder.Build(Net([Pop("in", "input", size), Pop("a", "snntorch.Leaky", size, P(("beta", 0.9)))],
+                [dense ? Dense("j", "in", "a", new float[size * size]) : OneToOne("j", "in", "a")], instances) with { Placement = placement },
+                new EngineLimits());
+
+        // Share of each count of its threshold, over all instances: below 1 in sum steps on the CPU backend.
+        var small = Make(100, 2); // 400/1000 + 200/1000 = 0.6
+        var byNeurons = Make(300, 2); // 1,200/1000 + 600/1000
+        var byConnections = Make(30, 2, dense: true); // 120/1000 + 1,800/1000
+        var bySum = Make(200, 2); // 800/1000 + 400/1000 = 1.2: each count below its threshold, not the two together
+        var denseOne = Make(30, 1, dense: true); // 60/1000 + 900/1000 = 0.96
+        var asked = Make(100, 2, placement: NetworkPlacement.Device);
+        Assert.False(gpu.OnDevice(small));
+        Assert.False(gpu.OnDevice(denseOne));
+        Assert.True(gpu.OnDevice(byNeurons));
+        Assert.True(gpu.OnDevice(byConnections));
+        Assert.True(gpu.OnDevice(bySum));
+        Assert.True(gpu.OnDevice(asked)); // PLACEMENT_DEVICE: whatever its size
+        Assert.Equal("on the CPU backend, small enough to step faster there: 400 neurons / 1,000 + 200 connections / 1,000 = 0.60, below 1 " +
+            "(Snn:Engine:CpuBelowNeurons, Snn:Engine:CpuBelowConnections; PLACEMENT_DEVICE puts it on the device)", small.StepsOn);
+        Assert.StartsWith("on the CPU backend, small enough to step faster there: 60 neurons / 1,000 + 900 connections", denseOne.StepsOn, StringComparison.Ordinal);
+
+        // 0 in either setting turns the rule off.
+        gpu.CpuBelowConnections = 0;
+        var off = Make(100, 2);
+        Assert.True(gpu.OnDevice(off));
+        foreach (var net in new[] { byNeurons, byConnections, bySum, asked, off })
+        {
+            gpu.Release(net);
+        }
+    }
+
+    [Fact]
+    public void Connections_count_each_output_window_of_conv_and_pool_and_every_weight_else()
+    {
+        var net = NetworkBuilder.Build(Net([Shaped("in", "input", 2, 8, 8), Shaped("c", "sinabs.IAF", 3, 4, 4), Shaped("p", "sinabs.IAF", 3, 2, 2),
+            Flat("d", "sinabs.IAF", 5), Flat("o", "sinabs.IAF", 5), Flat("s", "sinabs.IAF", 5)], [
+            Conv("conv", "in", "c", new float[3 * 2 * 3 * 3], [3, 3], stride: [2, 2], padding: [1, 1]),
+            Pool("pool", "c", "p", [2, 2]),
+            Dense("dense", "p", "d", new float[12 * 5]),
+            OneToOne("one", "d", "o"),
+            Sparse("sparse", "o", "s", [0, 1, 4], [2, 2, 3], [1f, 1f, 1f]),
+        ]), new EngineLimits());
+        // conv: 48 outputs x 2 channels x 3 x 3; pool: 12 outputs x 2 x 2; dense 60; one-to-one 5; sparse 3.
+        Assert.Equal(new long[] { 864, 48, 60, 5, 3 }, net.Projections.Select(j => j.Connections));
+        Assert.Equal(864 + 48 + 60 + 5 + 3, net.Connections);
+        Assert.Equal(54 + 0 + 60 + 5 + 3, net.Synapses); // stored weights: the conv's kernel once, none for the pool
     }
 
     [Fact]
