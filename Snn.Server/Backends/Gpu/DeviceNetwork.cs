@@ -1075,9 +1075,10 @@ internal sealed partial class DeviceNetwork : IDisposable
     /// a placement: seconds for 100M synapses, most of it regrouping sparse weights on the host), waits for them, and moves
     /// to the backend's stream. The state is still to go up: <see cref="Prepare"/> takes it as the host holds it then, on
     /// the loop, after the steps the CPU backend took meanwhile. Reads the host's parameters and weights, so the loop must
-    /// not trust the result where it changed them meanwhile (SetParameters).
+    /// not trust the result where it changed them meanwhile (SetParameters). Stops between two uploads, or within a sparse
+    /// projection's regrouping, once <paramref name="cancel"/> calls it off, and throws.
     /// </summary>
-    public void UploadParametersAside()
+    public void UploadParametersAside(CancellationToken cancel)
     {
         foreach (var pop in _pops)
         {
@@ -1086,7 +1087,8 @@ internal sealed partial class DeviceNetwork : IDisposable
 
         foreach (var dp in _projections)
         {
-            dp.UploadWeights();
+            cancel.ThrowIfCancellationRequested();
+            dp.UploadWeights(cancel);
         }
 
         _stream.Synchronize();

@@ -169,7 +169,7 @@ internal sealed partial class GpuBackend
                 {
                     made = new DeviceNetwork(this, network, stream);
                     token.ThrowIfCancellationRequested();
-                    made.UploadParametersAside();
+                    made.UploadParametersAside(token);
                     return made;
                 }
                 catch

@@ -249,6 +249,23 @@ public sealed class DeviceMemoryExceptionTests
 public sealed class SparseRegroupingTests
 {
     [Theory]
+    [InlineData(1)]
+    [InlineData(4)]
+    public void A_regrouping_called_off_stops_and_throws(int parts)
+    {
+        // 100,000 sources with 10 synapses each into 1,000 targets: long enough that every range looks at the token.
+        const int Sources = 100_000, Targets = 1_000;
+        var rowStart = Enumerable.Range(0, Sources + 1).Select(s => s * 10).ToArray();
+        var column = Enumerable.Range(0, Sources * 10).Select(k => k % Targets).ToArray();
+        var values = new float[column.Length];
+        using var cancel = new CancellationTokenSource();
+        cancel.Cancel();
+        Assert.Throws<OperationCanceledException>(() => DeviceNetwork.ByColumn(rowStart, column, values, Targets, parts, cancel.Token));
+        var (start, _, _) = DeviceNetwork.ByColumn(rowStart, column, values, Targets, parts, CancellationToken.None);
+        Assert.Equal(column.Length, start[Targets]);
+    }
+
+    [Theory]
     [InlineData(2)]
     [InlineData(3)]
     [InlineData(16)]

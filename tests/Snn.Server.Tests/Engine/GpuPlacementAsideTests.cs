@@ -176,6 +176,56 @@ public sealed class GpuPlacementAsideTests : IClassFixture<GpuDeviceMemoryTests.
     }
 
     [Fact]
+    public async Task A_network_deleted_while_its_weights_go_up_stops_before_the_next_projection()
+    {
+        // Two sparse projections, into 37 and 41 neurons: each regroups its synapses by target, then allocates where each
+        // target's start (38 and 42 ints) and sources go. The placement is held at the first projection's, and called off.
+        var made = new List<MemoryBuffer>();
+        _gpu.Allocated = b =>
+        {
+            lock (made)
+            {
+                made.Add(b);
+            }
+        };
+        using var reached = new ManualResetEventSlim(false);
+        int firstStarts = 0;
+        _gpu.RefuseAllocation = bytes =>
+        {
+            if (bytes == 38 * 4 && Interlocked.Increment(ref firstStarts) == 1)
+            {
+                reached.Set();
+                Assert.True(_gate.Wait(TimeSpan.FromMinutes(2)), "the test never let the placement go on");
+            }
+
+            return false;
+        };
+        int[] pre = [.. Enumerable.Range(0, 200).Select(k => k % 50)];
+        var gpu = NetworkBuilder.Build(Net([Pop("in", "input", 50), Pop("a", "sinabs.IAF", 37), Pop("b", "sinabs.IAF", 41)], [
+            Sparse("sa", "in", "a", pre, [.. Enumerable.Range(0, 200).Select(k => k % 37)], new float[200]),
+            Sparse("sb", "in", "b", pre, [.. Enumerable.Range(0, 200).Select(k => k % 41)], new float[200]),
+        ]), new EngineLimits());
+        Assert.False(_gpu.KeepsHostInputsZero(gpu));
+        var work = _gpu.PlacementAside(gpu)!;
+        Assert.True(reached.Wait(TimeSpan.FromMinutes(2)));
+        _gpu.Release(gpu);
+        _gate.Set();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => work.WaitAsync(TimeSpan.FromMinutes(2)));
+        lock (made)
+        {
+            Assert.DoesNotContain(made, b => b.LengthInBytes == 42 * 4); // the second projection never went up
+        }
+
+        Assert.True(SpinUntil(() =>
+        {
+            lock (made)
+            {
+                return made.All(b => b.IsDisposed);
+            }
+        }), "a network deleted while its weights went up left buffers on the device");
+    }
+
+    [Fact]
     public async Task Placements_off_the_loop_go_one_at_a_time_and_one_called_off_before_its_turn_never_starts()
     {
         int entered = 0;
