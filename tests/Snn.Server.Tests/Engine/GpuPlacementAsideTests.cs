@@ -151,14 +151,7 @@ public sealed class GpuPlacementAsideTests : IClassFixture<GpuDeviceMemoryTests.
     [Fact]
     public async Task A_network_deleted_while_it_is_placed_off_the_loop_leaves_nothing_on_the_device()
     {
-        var made = new List<MemoryBuffer>();
-        _gpu.Allocated = b =>
-        {
-            lock (made)
-            {
-                made.Add(b);
-            }
-        };
+        var made = TrackAllocations();
         var gpu = Build();
         Assert.False(_gpu.KeepsHostInputsZero(gpu)); // its first step: placed off the loop
         var work = _gpu.PlacementAside(gpu)!;
@@ -166,13 +159,7 @@ public sealed class GpuPlacementAsideTests : IClassFixture<GpuDeviceMemoryTests.
         Assert.Null(_gpu.PlacementAside(gpu));
         _gate.Set();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => work.WaitAsync(TimeSpan.FromMinutes(2))); // called off before its weights
-        Assert.True(SpinUntil(() =>
-        {
-            lock (made)
-            {
-                return made.Count > 0 && made.All(b => b.IsDisposed);
-            }
-        }), "a network deleted while it was placed left buffers on the device");
+        Assert.True(SpinUntil(() => AllFreed(made)), "a network deleted while it was placed left buffers on the device");
     }
 
     [Fact]
@@ -180,14 +167,7 @@ public sealed class GpuPlacementAsideTests : IClassFixture<GpuDeviceMemoryTests.
     {
         // Two sparse projections, into 37 and 41 neurons: each regroups its synapses by target, then allocates where each
         // target's start (38 and 42 ints) and sources go. The placement is held at the first projection's, and called off.
-        var made = new List<MemoryBuffer>();
-        _gpu.Allocated = b =>
-        {
-            lock (made)
-            {
-                made.Add(b);
-            }
-        };
+        var made = TrackAllocations();
         using var reached = new ManualResetEventSlim(false);
         int firstStarts = 0;
         _gpu.RefuseAllocation = bytes =>
@@ -216,13 +196,7 @@ public sealed class GpuPlacementAsideTests : IClassFixture<GpuDeviceMemoryTests.
             Assert.DoesNotContain(made, b => b.LengthInBytes == 42 * 4); // the second projection never went up
         }
 
-        Assert.True(SpinUntil(() =>
-        {
-            lock (made)
-            {
-                return made.All(b => b.IsDisposed);
-            }
-        }), "a network deleted while its weights went up left buffers on the device");
+        Assert.True(SpinUntil(() => AllFreed(made)), "a network deleted while its weights went up left buffers on the device");
     }
 
     [Fact]
@@ -319,4 +293,27 @@ public sealed class GpuPlacementAsideTests : IClassFixture<GpuDeviceMemoryTests.
     }
 
     private static bool SpinUntil(Func<bool> done) => SpinWait.SpinUntil(done, TimeSpan.FromMinutes(2));
+
+    /// <summary>Every buffer the backend makes from now on, from any thread.</summary>
+    private List<MemoryBuffer> TrackAllocations()
+    {
+        var made = new List<MemoryBuffer>();
+        _gpu.Allocated = b =>
+        {
+            lock (made)
+            {
+                made.Add(b);
+            }
+        };
+        return made;
+    }
+
+    /// <summary>Whether some buffers were made and every one of them is freed.</summary>
+    private static bool AllFreed(List<MemoryBuffer> made)
+    {
+        lock (made)
+        {
+            return made.Count > 0 && made.All(b => b.IsDisposed);
+        }
+    }
 }
