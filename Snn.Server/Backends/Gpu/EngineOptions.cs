@@ -26,8 +26,10 @@ public sealed class EngineOptions
     /// <summary>
     /// With a device backend: how many synaptic connections (over all instances) a network needs, with few neurons,
     /// before the device steps it faster than the CPU backend; see <see cref="CpuBelowNeurons"/>. The CPU backend
-    /// takes about 0.08 ns a connection on one core (a dense projection's every weight, each step), so 262,144 of them
-    /// cost about what a device step's launch and wait do. Defaults to 262,144; 0 turns the rule off.
+    /// takes 0.08–0.11 ns a connection on one core when every source is active, so 262,144 of them cost about what a
+    /// device step's launch and wait do. Delivery is event-driven (fewer active sources cost less); the rule counts
+    /// every connection, so that a burst cannot make a network on the CPU slower than the device. Defaults to 262,144;
+    /// 0 turns the rule off.
     /// </summary>
     public long CpuBelowConnections { get; set; } = DefaultCpuBelowConnections;
 
