@@ -62,10 +62,13 @@ public sealed class EngineOptions
 
     public void Validate()
     {
-        if (CpuBelowNeurons < 0 || CpuBelowConnections < 0)
+        foreach (var (name, value) in new[] { ("CpuBelowNeurons", CpuBelowNeurons), ("CpuBelowConnections", CpuBelowConnections) })
         {
-            throw new InvalidOperationException($"Snn:Engine:CpuBelowNeurons is {CpuBelowNeurons} and Snn:Engine:CpuBelowConnections {CpuBelowConnections}; " +
-                "use 0 or more (0 in either: every network with device kernels steps on the device)");
+            if (value < 0)
+            {
+                throw new InvalidOperationException($"Snn:Engine:{name} is {value}; use 0 or more (0 in it or in the other of " +
+                    "Snn:Engine:CpuBelowNeurons and CpuBelowConnections: every network with device kernels steps on the device)");
+            }
         }
 
         if (PlaceAsideFromSynapses < 0)

@@ -43,7 +43,9 @@ public sealed class BackendSelectionTests
         var e = Assert.Throws<InvalidOperationException>(() => new EngineOptions { PlaceAsideFromSynapses = -1 }.Validate());
         Assert.Contains("Snn:Engine:PlaceAsideFromSynapses is -1; use 0 or more", e.Message, StringComparison.Ordinal);
         e = Assert.Throws<InvalidOperationException>(() => new EngineOptions { CpuBelowConnections = -1 }.Validate());
-        Assert.Contains("Snn:Engine:CpuBelowConnections -1; use 0 or more", e.Message, StringComparison.Ordinal);
+        Assert.Contains("Snn:Engine:CpuBelowConnections is -1; use 0 or more", e.Message, StringComparison.Ordinal);
+        e = Assert.Throws<InvalidOperationException>(() => new EngineOptions { CpuBelowNeurons = -5 }.Validate());
+        Assert.Contains("Snn:Engine:CpuBelowNeurons is -5; use 0 or more", e.Message, StringComparison.Ordinal);
         Assert.NotNull(backend.DeviceInfo);
         Assert.Equal(0, backend.DeviceInfo.Index);
         Assert.False(string.IsNullOrEmpty(backend.DeviceInfo.Name));
