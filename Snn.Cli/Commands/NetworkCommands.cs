@@ -46,7 +46,7 @@ internal static class NetworkCommands
                 return 0;
             }
 
-            var rows = new List<string[]> { new[] { "NAME", "CLOCK", "DT", "INSTANCES", "NEURONS", "SYNAPSES", "POPULATIONS", "STEP" } };
+            var rows = new List<string[]> { new[] { "NAME", "CLOCK", "DT", "INSTANCES", "NEURONS", "SYNAPSES", "POPULATIONS", "STEP", "ON" } };
             foreach (var n in response.Networks)
             {
                 var spec = n.Spec;
@@ -60,6 +60,7 @@ internal static class NetworkCommands
                     n.Synapses.ToString(CultureInfo.InvariantCulture),
                     string.Join(",", spec.Populations.Select(p => p.Name)),
                     n.Instances.Count == 0 ? "-" : n.Instances.Max(i => i.Step).ToString(CultureInfo.InvariantCulture),
+                    SteppedOn(n.StepsOn),
                 ]);
             }
 
@@ -68,6 +69,10 @@ internal static class NetworkCommands
         }, cancellationToken));
         return command;
     }
+
+    /// <summary>Network.steps_on in a word for the list: device, cpu, or - before the first step (<c>snn get</c> says why).</summary>
+    internal static string SteppedOn(string stepsOn) =>
+        stepsOn.Length == 0 ? "-" : stepsOn.StartsWith("on the device", StringComparison.Ordinal) ? "device" : "cpu";
 
     public static Command Get(CliContext context)
     {

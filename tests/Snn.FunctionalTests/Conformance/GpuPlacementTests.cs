@@ -72,6 +72,14 @@ public sealed class GpuPlacementTests
         Assert.Equal(spikes["on-device"], spikes["auto"]);
         Assert.Equal(spikes["on-device"], spikes["large"]); // the same inputs on neurons 1 to 3
         Assert.Contains("1,2,3", spikes["on-device"], StringComparison.Ordinal); // the inputs made spikes
+
+        // snn list says it in a word.
+        var listed = await Cli.CliRunner.RunAsync("list", "--server", host.Address.ToString());
+        Assert.True(listed.ExitCode == 0, listed.ToString());
+        foreach (var (name, on) in new[] { ("on-cpu", "cpu"), ("auto", "cpu"), ("on-device", "device"), ("full", "cpu"), ("large", "device") })
+        {
+            Assert.Matches($@"(?m)^{name}\s.*\s{on}$", listed.Output);
+        }
     }
 
     [Fact]
