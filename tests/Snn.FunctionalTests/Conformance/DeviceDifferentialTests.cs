@@ -11,23 +11,31 @@ namespace Snn.FunctionalTests.Conformance;
 /// The device backend against the CPU backend through the public API, over a random sequence of everything a client can
 /// do to a live network: LOCKSTEP advances with event inputs and recorded state on any instance, parameter and weight
 /// edits, resets of one instance or all, snapshots saved and restored, and state read back. Two real servers (Kestrel on
-/// loopback) get the same calls; every answer must be the same, byte for byte. The device server is ILGPU's CPU
-/// accelerator with every network on the device, once placed at its first step and once placed off the loop (where the
-/// step at which it moves onto the device depends on timing: the answers must not).
+/// loopback) get the same calls; every answer must be the same, byte for byte. Two networks: layers (dense with bias,
+/// recurrent, delayed one-to-one, delayed sparse; snntorch.Synaptic, sinabs.LIF) and vision (conv2d, sum pool, delayed
+/// dense, a recurrent one-to-one; sinabs.ALIF, snntorch.Alpha, nir.CubaLIF). The device server is ILGPU's CPU
+/// accelerator with every network on the device, placed at its first step or off the loop (where the step at which it
+/// moves onto the device depends on timing: the answers must not).
 /// </summary>
 public sealed class DeviceDifferentialTests
 {
     private const string Net = "diff";
     private const int Instances = 3;
 
+    /// <summary>A network, the populations whose state the session records and reads, and an edit a SetParameters may make.</summary>
+    private sealed record Kind(NetworkSpec Spec, int Inputs, string[] Recorded, Func<Random, SetParametersRequest> Edit);
+
+    private static float W(Random rng) => rng.Next(-40, 80) / 64f;
+
+    private static float[] Ws(Random rng, int count, float scale = 1) => [.. Enumerable.Range(0, count).Select(_ => W(rng) * scale)];
+
     /// <summary>
     /// input 12 → dense with bias → snntorch.Synaptic 10, recurrent dense 10 → 10 (the previous step's spikes), one-to-one
     /// with a delay of 2 → sinabs.LIF 10, and a sparse projection with a delay of 1 from the input into the LIF population.
     /// Weights are multiples of 1/64, as the reference networks' are.
     /// </summary>
-    private static NetworkSpec Spec(Random rng)
+    private static Kind Layers(Random rng)
     {
-        float W() => rng.Next(-40, 80) / 64f;
         var spec = new NetworkSpec
         {
             Name = Net,
@@ -41,41 +49,84 @@ public sealed class DeviceDifferentialTests
             },
             Projections =
             {
-                Specs.Dense("w1", "in", "h", [.. Enumerable.Range(0, 120).Select(_ => W())], [.. Enumerable.Range(0, 10).Select(_ => W() / 4)]),
-                Specs.Dense("rec", "h", "h", [.. Enumerable.Range(0, 100).Select(_ => W() / 2)]),
+                Specs.Dense("w1", "in", "h", Ws(rng, 120), Ws(rng, 10, 0.25f)),
+                Specs.Dense("rec", "h", "h", Ws(rng, 100, 0.5f)),
             },
         };
-        var delayed = Specs.OneToOne("w2", "h", "o", [.. Enumerable.Range(0, 10).Select(_ => W())]);
+        var delayed = Specs.OneToOne("w2", "h", "o", Ws(rng, 10));
         delayed.DelaySteps = 2;
         spec.Projections.Add(delayed);
-        var sparse = new ProjectionSpec
+        spec.Projections.Add(new ProjectionSpec
         {
             Name = "s", Source = "in", Target = "o", DelaySteps = 1,
             Sparse = new SparseProjection { Pre = { 0, 3, 3, 7, 11, 5 }, Post = { 1, 4, 9, 0, 4, 6 }, Weights = { 0.5f, 1.25f, -0.75f, 2f, 0.375f, 1f } },
+        });
+        return new Kind(spec, 12, ["h", "o"], r => r.Next(2) == 0
+            ? new SetParametersRequest { Network = Net, Populations = { new PopulationParameters { Population = "h", Params = { ["beta"] = Specs.Num(r.Next(40, 63) / 64.0) } } } }
+            : new SetParametersRequest { Network = Net, Projections = { new ProjectionWeights { Projection = "w1", Weights = { Ws(r, 120) } } } });
+    }
+
+    /// <summary>
+    /// input [2,6,6] → conv2d 3×3 (padding 1, bias) → sinabs.ALIF [3,6,6] → sum pool 2×2 → snntorch.Alpha [3,3,3] → dense with
+    /// a delay of 1 → nir.CubaLIF 6, which also feeds itself one-to-one (the previous step's spikes).
+    /// </summary>
+    private static Kind Vision(Random rng)
+    {
+        var conv = new ProjectionSpec
+        {
+            Name = "conv", Source = "in", Target = "c",
+            Conv2D = new Conv2dProjection { Weights = { Ws(rng, 54) }, KernelSize = { 3, 3 }, Padding = { 1, 1 }, Bias = { Ws(rng, 3, 0.25f) } },
         };
-        spec.Projections.Add(sparse);
-        return spec;
+        var pool = new ProjectionSpec { Name = "pool", Source = "c", Target = "p", SumPool2D = new SumPool2dProjection { KernelSize = { 2, 2 } } };
+        var dense = Specs.Dense("d", "p", "o", Ws(rng, 27 * 6));
+        dense.DelaySteps = 1;
+        PopulationSpec Shaped(PopulationSpec p, params uint[] shape)
+        {
+            p.Shape.Add(shape);
+            return p;
+        }
+
+        var spec = new NetworkSpec
+        {
+            Name = Net,
+            Clock = ClockMode.Lockstep,
+            Instances = Instances,
+            Populations =
+            {
+                Shaped(Specs.Population("in", "input", 72), 2, 6, 6),
+                Shaped(Specs.Population("c", "sinabs.ALIF", 108, ("tau_mem", Specs.Num(8)), ("tau_adapt", Specs.Num(16))), 3, 6, 6),
+                Shaped(Specs.Population("p", "snntorch.Alpha", 27, ("alpha", Specs.Num(0.875)), ("beta", Specs.Num(0.75))), 3, 3, 3),
+                Specs.Population("o", "nir.CubaLIF", 6, Specs.Required("nir.CubaLIF")),
+            },
+            Projections = { conv, pool, dense, Specs.OneToOne("self", "o", "o", -0.5f, -0.5f, -0.5f, -0.5f, -0.5f, -0.5f) },
+        };
+        return new Kind(spec, 72, ["c", "p", "o"], r => r.Next(2) == 0
+            ? new SetParametersRequest { Network = Net, Populations = { new PopulationParameters { Population = "c", Params = { ["tau_mem"] = Specs.Num(r.Next(6, 14)) } } } }
+            : new SetParametersRequest { Network = Net, Projections = { new ProjectionWeights { Projection = "conv", Weights = { Ws(r, 54) }, Bias = { Ws(r, 3, 0.25f) } } } });
     }
 
     [Theory]
-    [InlineData(1, false)]
-    [InlineData(2, false)]
-    [InlineData(3, true)]
-    [InlineData(4, false)]
-    [InlineData(5, true)]
-    public async Task Every_answer_of_a_random_session_is_the_cpu_backends(int seed, bool placedOffTheLoop)
+    [InlineData("layers", 1, false)]
+    [InlineData("layers", 2, false)]
+    [InlineData("layers", 3, true)]
+    [InlineData("layers", 4, false)]
+    [InlineData("vision", 5, false)]
+    [InlineData("vision", 6, true)]
+    [InlineData("vision", 7, false)]
+    public async Task Every_answer_of_a_random_session_is_the_cpu_backends(string kind, int seed, bool placedOffTheLoop)
     {
+        Func<Random, Kind> make = kind == "layers" ? Layers : Vision;
         string[] common = ["--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", ""];
         List<string> expected, actual;
         await using (var cpu = await ServerHost.StartAsync([.. TestData.Args(), .. common, "--Snn:Engine:Backend=cpu"]).Within())
         {
-            expected = await SessionAsync(cpu, seed);
+            expected = await SessionAsync(cpu, make, seed);
         }
 
         await using (var gpu = await ServerHost.StartAsync([.. TestData.Args(), .. common, "--Snn:Engine:Backend=ilgpu-cpu", "--Snn:Engine:CpuBelowNeurons=0",
             $"--Snn:Engine:PlaceAsideFromSynapses={(placedOffTheLoop ? 0 : 1 << 20)}"]).Within())
         {
-            actual = await SessionAsync(gpu, seed);
+            actual = await SessionAsync(gpu, make, seed);
             using var client = new SnnClient(gpu.Address);
             Assert.Equal("on the device", (await client.GetNetworkAsync(new GetNetworkRequest { Name = Net }).Within()).StepsOn);
         }
@@ -90,14 +141,15 @@ public sealed class DeviceDifferentialTests
     }
 
     /// <summary>A seeded sequence of calls; each answer as protobuf JSON (floats exactly: JSON writes them round-trip).</summary>
-    private static async Task<List<string>> SessionAsync(ServerHost host, int seed)
+    private static async Task<List<string>> SessionAsync(ServerHost host, Func<Random, Kind> make, int seed)
     {
         var rng = new Random(seed);
+        var network = make(rng);
         using var client = new SnnClient(host.Address);
         var answers = new List<string>();
         void Answer(string what, IMessage message) => answers.Add($"{what}: {JsonFormatter.Default.Format(message)}");
 
-        await client.CreateNetworkAsync(new CreateNetworkRequest { Spec = Spec(rng) }).Within();
+        await client.CreateNetworkAsync(new CreateNetworkRequest { Spec = network.Spec }).Within();
         ulong? snapshot = null;
         for (int op = 0; op < 40; op++)
         {
@@ -107,19 +159,18 @@ public sealed class DeviceDifferentialTests
             {
                 case < 5:
                 {
-                    // An advance of 1-24 steps (a chain on the device), events at some steps, h's and o's state recorded.
+                    // An advance of 1-24 steps (a chain on the device), events at some steps, every state variable recorded.
                     int steps = rng.Next(1, 25);
                     await using var run = await client.OpenRunAsync(new RunOpen
                     {
-                        Network = Net, Instance = instance,
-                        Record = { new RecordSpec { Population = "h", Variables = { "*" } }, new RecordSpec { Population = "o", Variables = { "*" } } },
+                        Network = Net, Instance = instance, Record = { network.Recorded.Select(p => new RecordSpec { Population = p, Variables = { "*" } }) },
                     }).Within();
                     var inputs = new List<Input>();
                     for (uint s = 0; s < steps; s++)
                     {
                         if (rng.Next(3) > 0)
                         {
-                            var neurons = Enumerable.Range(0, 12).Where(_ => rng.Next(4) == 0).Select(n => (uint)n).ToArray();
+                            var neurons = Enumerable.Range(0, network.Inputs).Where(_ => rng.Next(4) == 0).Select(n => (uint)n).ToArray();
                             inputs.Add(Specs.Events("in", neurons, [.. neurons.Select(_ => rng.Next(1, 9) / 4f)], s));
                         }
                     }
@@ -136,16 +187,7 @@ public sealed class DeviceDifferentialTests
 
                 case 5:
                 {
-                    var request = new SetParametersRequest { Network = Net };
-                    if (rng.Next(2) == 0)
-                    {
-                        request.Populations.Add(new PopulationParameters { Population = "h", Params = { ["beta"] = Specs.Num(rng.Next(40, 63) / 64.0) } });
-                    }
-                    else
-                    {
-                        request.Projections.Add(new ProjectionWeights { Projection = "w1", Weights = { Enumerable.Range(0, 120).Select(_ => rng.Next(-40, 80) / 64f) } });
-                    }
-
+                    var request = network.Edit(rng);
                     await client.SetParametersAsync(request).Within();
                     answers.Add("set");
                     break;
@@ -176,7 +218,7 @@ public sealed class DeviceDifferentialTests
 
                 default:
                 {
-                    var population = rng.Next(2) == 0 ? "h" : "o";
+                    var population = network.Recorded[rng.Next(network.Recorded.Length)];
                     Answer($"state {instance} {population}",
                         await client.GetStateAsync(new GetStateRequest { Network = Net, Instance = instance, Population = population }).Within());
                     break;
@@ -184,7 +226,7 @@ public sealed class DeviceDifferentialTests
             }
         }
 
-        foreach (var population in new[] { "h", "o" })
+        foreach (var population in network.Recorded)
         {
             for (uint i = 0; i < Instances; i++)
             {
