@@ -218,9 +218,16 @@ public sealed class DeviceDifferentialTests
 
                 default:
                 {
+                    // All of a population's state, or some neurons of it (the device copies back only those).
                     var population = network.Recorded[rng.Next(network.Recorded.Length)];
-                    Answer($"state {instance} {population}",
-                        await client.GetStateAsync(new GetStateRequest { Network = Net, Instance = instance, Population = population }).Within());
+                    var request = new GetStateRequest { Network = Net, Instance = instance, Population = population };
+                    if (rng.Next(2) == 0)
+                    {
+                        uint size = network.Spec.Populations.Single(p => p.Name == population).Size;
+                        request.Neurons.Add(Enumerable.Range(0, 3).Select(_ => (uint)rng.Next((int)size)));
+                    }
+
+                    Answer($"state {instance} {population}", await client.GetStateAsync(request).Within());
                     break;
                 }
             }
