@@ -11,9 +11,10 @@ namespace Snn.FunctionalTests.Conformance;
 /// The device backend against the CPU backend through the public API, over a random sequence of everything a client can
 /// do to a live network: LOCKSTEP advances with event inputs and recorded state on any instance, parameter and weight
 /// edits, resets of one instance or all, snapshots saved and restored, and state read back. Two real servers (Kestrel on
-/// loopback) get the same calls; every answer must be the same, byte for byte. Two networks: layers (dense with bias,
-/// recurrent, delayed one-to-one, delayed sparse; snntorch.Synaptic, sinabs.LIF) and vision (conv2d, sum pool, delayed
-/// dense, a recurrent one-to-one; sinabs.ALIF, snntorch.Alpha, nir.CubaLIF). The device server is ILGPU's CPU
+/// loopback) get the same calls; every answer must be the same, byte for byte. Three networks: layers (dense with bias,
+/// recurrent, delayed one-to-one, delayed sparse; snntorch.Synaptic, sinabs.LIF), vision (conv2d, sum pool, delayed
+/// dense, a recurrent one-to-one; sinabs.ALIF, snntorch.Alpha, nir.CubaLIF) and models (seven more models side by side,
+/// snntorch.Leaky with inhibition and norse.LIFAdEx among them). The device server is ILGPU's CPU
 /// accelerator with every network on the device, placed at its first step or off the loop (where the step at which it
 /// moves onto the device depends on timing: the answers must not).
 /// </summary>
@@ -105,6 +106,36 @@ public sealed class DeviceDifferentialTests
             : new SetParametersRequest { Network = Net, Projections = { new ProjectionWeights { Projection = "conv", Weights = { Ws(r, 54) }, Bias = { Ws(r, 3, 0.25f) } } } });
     }
 
+    /// <summary>
+    /// input 8 → one-to-one into each of snntorch.Leaky with inhibition, snntorch.Lapicque, sinabs.IAF (several spikes
+    /// a step), sinabs.ExpLeak, norse.LIF, norse.LSNN and norse.LIFAdEx: every model's state through the same calls.
+    /// </summary>
+    private static Kind Models(Random rng)
+    {
+        (string Name, string Model, (string, ParameterValue)[] Parameters)[] models =
+        [
+            ("leaky", "snntorch.Leaky", [("beta", Specs.Num(0.875)), ("inhibition", Specs.Flag(true))]),
+            ("lapicque", "snntorch.Lapicque", [("beta", Specs.Num(0.75))]),
+            ("iaf", "sinabs.IAF", [("spike_fn", Specs.Text("MultiSpike"))]),
+            ("expleak", "sinabs.ExpLeak", [("tau_mem", Specs.Num(8))]),
+            ("lif", "norse.LIF", []),
+            ("lsnn", "norse.LSNN", []),
+            ("adex", "norse.LIFAdEx", []),
+        ];
+        var spec = new NetworkSpec { Name = Net, Clock = ClockMode.Lockstep, Instances = Instances, Populations = { Specs.Population("in", "input", 8) } };
+        foreach (var (name, model, parameters) in models)
+        {
+            spec.Populations.Add(Specs.Population(name, model, 8, parameters));
+            spec.Projections.Add(Specs.OneToOne($"to-{name}", "in", name, Ws(rng, 8, 2)));
+        }
+
+        return new Kind(spec, 8, [.. models.Select(m => m.Name)], r => new SetParametersRequest
+        {
+            Network = Net,
+            Populations = { new PopulationParameters { Population = "leaky", Params = { ["beta"] = Specs.Num(r.Next(40, 63) / 64.0) } } },
+        });
+    }
+
     [Theory]
     [InlineData("layers", 1, false)]
     [InlineData("layers", 2, false)]
@@ -113,9 +144,11 @@ public sealed class DeviceDifferentialTests
     [InlineData("vision", 5, false)]
     [InlineData("vision", 6, true)]
     [InlineData("vision", 7, false)]
+    [InlineData("models", 8, false)]
+    [InlineData("models", 9, true)]
     public async Task Every_answer_of_a_random_session_is_the_cpu_backends(string kind, int seed, bool placedOffTheLoop)
     {
-        Func<Random, Kind> make = kind == "layers" ? Layers : Vision;
+        Func<Random, Kind> make = kind switch { "layers" => Layers, "vision" => Vision, _ => Models };
         string[] common = ["--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", ""];
         List<string> expected, actual;
         await using (var cpu = await ServerHost.StartAsync([.. TestData.Args(), .. common, "--Snn:Engine:Backend=cpu"]).Within())
