@@ -24,21 +24,24 @@ internal sealed class CheckedCompression(ICompressionProvider inner) : ICompress
 
     public Stream CreateDecompressionStream(Stream stream) => new Checked(inner.CreateDecompressionStream(stream), inner.EncodingName);
 
-    /// <summary>A decompression stream whose corrupt-data exceptions become INVALID_ARGUMENT.</summary>
+    /// <summary>
+    /// A decompression stream whose corrupt-data exceptions become INVALID_ARGUMENT; everything else is the decompressor's
+    /// own (it reads forward only, so it refuses seeking, lengths and writes itself).
+    /// </summary>
     private sealed class Checked(Stream inner, string encoding) : Stream
     {
-        public override bool CanRead => true;
+        public override bool CanRead => inner.CanRead;
 
-        public override bool CanSeek => false;
+        public override bool CanSeek => inner.CanSeek;
 
-        public override bool CanWrite => false;
+        public override bool CanWrite => inner.CanWrite;
 
-        public override long Length => throw new NotSupportedException();
+        public override long Length => inner.Length;
 
         public override long Position
         {
-            get => throw new NotSupportedException();
-            set => throw new NotSupportedException();
+            get => inner.Position;
+            set => inner.Position = value;
         }
 
         public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
@@ -70,15 +73,13 @@ internal sealed class CheckedCompression(ICompressionProvider inner) : ICompress
         public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
             ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
-        public override void Flush()
-        {
-        }
+        public override void Flush() => inner.Flush();
 
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => inner.Seek(offset, origin);
 
-        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void SetLength(long value) => inner.SetLength(value);
 
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => inner.Write(buffer, offset, count);
 
         protected override void Dispose(bool disposing)
         {
