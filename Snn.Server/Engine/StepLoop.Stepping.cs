@@ -100,8 +100,9 @@ internal sealed partial class StepLoop
         _backend.Complete(network); // all parts were waited for: this ends the chain
 
         // No tags: an update allocates nothing, whether a listener collects it or not.
-        Interlocked.Add(ref _steppingTicks, Stopwatch.GetTimestamp() - started);
-        double perStep = Stopwatch.GetElapsedTime(started).TotalSeconds / steps;
+        long elapsed = Stopwatch.GetTimestamp() - started;
+        Interlocked.Add(ref _steppingTicks, elapsed);
+        double perStep = (double)elapsed / Stopwatch.Frequency / steps;
         network.StepSeconds = perStep;
         for (int s = 0; s < steps; s++)
         {

@@ -258,7 +258,7 @@ internal sealed partial class GpuBackend
 
     /// <summary>
     /// A placement off the loop that is no longer wanted: called off (one still waiting for its turn never starts, one
-    /// under way stops before its weights), and what it made is freed when it ends.
+    /// under way stops between two projections' uploads or within a sparse regrouping), and what it made is freed when it ends.
     /// </summary>
     private void Discard(Aside aside)
     {
@@ -302,7 +302,8 @@ internal sealed partial class GpuBackend
             return;
         }
 
-        if (CpuReason(network) is null && edit == HostEdit.Parameters && network.Synapses >= PlaceAsideFromSynapses)
+        string? reason = CpuReason(network);
+        if (reason is null && edit == HostEdit.Parameters && network.Synapses >= PlaceAsideFromSynapses)
         {
             // New weights go up off the loop too: the host arrays are current (refreshed before the edit), so the network
             // steps on the CPU backend until its new copy is ready.
@@ -313,7 +314,7 @@ internal sealed partial class GpuBackend
             return;
         }
 
-        if (CpuReason(network) is null)
+        if (reason is null)
         {
             device.HostEdited(edit);
             try
@@ -328,7 +329,7 @@ internal sealed partial class GpuBackend
         }
         else
         {
-            Note(network, $"on the CPU backend since an edit, {CpuReason(network)}", placement: true);
+            Note(network, $"on the CPU backend since an edit, {reason}", placement: true);
         }
 
         // SetParameters chose something the device kernels lack (e.g. inhibition), or the device has no room
