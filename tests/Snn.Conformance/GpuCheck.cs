@@ -24,8 +24,20 @@ public static class GpuCheck
 {
     private static readonly int[] s_sizes = [1_000, 65_536, 1_048_576, 16_777_216];
 
-    public static async Task<int> RunAsync(string dataDir, string outDir, string backend, bool quick, TextWriter log)
+    /// <summary>The parts of the check, in the order they run; <c>--only</c> picks some (a rerun of what a short lease left).</summary>
+    public static readonly string[] Sections = ["cases", "lockstep", "exact", "chains", "full", "figures", "crossover", "networks"];
+
+    public static async Task<int> RunAsync(string dataDir, string outDir, string backend, bool quick, TextWriter log, IReadOnlyCollection<string>? only = null)
     {
+        bool Want(string section) => only is null || only.Contains(section);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        void Mark(string section)
+        {
+            if (Want(section))
+            {
+                log.WriteLine($"-- {section} done at {clock.Elapsed.TotalSeconds:F0} s");
+            }
+        }
         int passed = 0, failed = 0;
         void Check(bool ok, string what)
         {
@@ -33,7 +45,7 @@ public static class GpuCheck
             if (ok) passed++; else failed++;
         }
 
-        log.WriteLine($"gpu-check on backend {backend}, {DateTime.UtcNow:u}, {Environment.ProcessorCount} cores");
+        log.WriteLine($"gpu-check on backend {backend}, {DateTime.UtcNow:u}, {Environment.ProcessorCount} cores{(only is null ? "" : $", only {string.Join(", ", only)}")}");
         GpuBackend gpuBackend;
         try
         {
@@ -53,11 +65,15 @@ public static class GpuCheck
         // 1. Reference cases and networks through the real server on the device backend, every network on the device
         //    however small (CpuBelowNeurons 0; the LOCKSTEP figure below also asks the server's default).
         var data = Directory.CreateTempSubdirectory("snn-gpucheck-");
+        if (Want("cases") || Want("lockstep"))
+        {
         await using (var host = await ServerHost.StartAsync(["--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "", $"--Snn:Engine:Backend={backend}", "--Snn:Engine:CpuBelowNeurons=0",
             "--Snn:DataDirectory", data.FullName]))
         {
             var device = host.Services.GetRequiredService<IComputeBackend>();
             log.WriteLine($"device: {device.Device}");
+            if (Want("cases"))
+            {
             using (var infoClient = new Snn.Client.SnnClient(host.Address))
             {
                 var info = (await infoClient.GetServerInfoAsync()).ComputeDevice;
@@ -76,6 +92,7 @@ public static class GpuCheck
                 var (p, f, exact) = await ConformanceProgram.RunCasesAsync(cases, Path.Combine(outDir, kind), host.Address, 1e-5, log, []);
                 Check(f == 0 && p > 0, $"{kind} on {backend}: {p} passed, {f} failed, {exact} bit-exact (the rest within 1e-5: exp in derived constants or LIFAdEx)");
             }
+            }
 
             if (device is GpuBackend gpu)
             {
@@ -85,6 +102,8 @@ public static class GpuCheck
                 }
             }
 
+            if (Want("lockstep"))
+            {
             var loop = host.Services.GetRequiredService<StepLoop>();
             var (stepped, executed) = (loop.SteppingTime, loop.StepsExecuted);
             await LockstepOverTheApi(host.Address, backend, quick, log, Check, Snn.Protos.V1.Placement.Device);
@@ -95,7 +114,14 @@ public static class GpuCheck
             (stepped, executed) = (loop.SteppingTime, loop.StepsExecuted);
             await LockstepOverTheApi(host.Address, $"{backend} server with PLACEMENT_CPU", quick, log, Check, Snn.Protos.V1.Placement.Cpu);
             LoopShare(loop, stepped, executed, log);
+            }
         }
+        }
+
+        if (Want("lockstep"))
+        {
+
+        Mark("cases");
 
         // The same network on a GPU server with its default settings, where the size rule decides (PLACEMENT_AUTO).
         await using (var host = await ServerHost.StartAsync(["--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "", $"--Snn:Engine:Backend={backend}",
@@ -114,10 +140,13 @@ public static class GpuCheck
         {
             await LockstepOverTheApi(host.Address, "cpu", quick, log, Check);
         }
+        }
+
+        Mark("lockstep");
 
         // 2. Device against CPU, every bit, on populations large enough for ptxas to have fused (the FMA check).
         using var cpuBackend = new CpuBackend();
-        foreach (var model in Models)
+        foreach (var model in Want("exact") ? Models : [])
         {
             int size = quick ? 4_096 : 1_048_576;
             var (cpuNet, _) = Single(model, size, cpuBackend, null);
@@ -155,9 +184,12 @@ public static class GpuCheck
             gpuBackend.Release(gpuNet);
         }
 
+        Mark("exact");
+
         // Chains of steps (as a LOCKSTEP request runs them), on CUDA replayed as graphs: every step's spikes and the final state against the CPU.
         try
         {
+            if (Want("chains"))
             ChainCheck(gpuBackend, cpuBackend, log, Check);
         }
         catch (Exception e)
@@ -165,8 +197,10 @@ public static class GpuCheck
             Check(false, $"chains: {e}");
         }
 
+        Mark("chains");
+
         // A device filled up by the check: the driver's own out-of-memory (CI's tests can only refuse allocations themselves).
-        if (gpuBackend.Accelerator is CudaAccelerator)
+        if (gpuBackend.Accelerator is CudaAccelerator && Want("full"))
         {
             try
             {
@@ -178,13 +212,15 @@ public static class GpuCheck
             }
         }
 
+        Mark("full");
+
         // 3. Figures.
         log.WriteLine($"figures on {gpuBackend.Device}");
         log.WriteLine("spikes returned = one step, its spike indices and values compacted on the device into page-locked host memory, then a wait; " +
             "chained = 100 steps queued into 100 output slots, one wait, every step's spikes readable (a LOCKSTEP request's chain); " +
             "queued = 100 steps into one slot, one wait (throughput); batch 1");
         double copyBandwidth = CopyBandwidth(gpuBackend, log);
-        var sizes = quick ? [1_000, 4_096] : s_sizes;
+        var sizes = !Want("figures") ? [] : quick ? [1_000, 4_096] : s_sizes;
         foreach (int size in sizes)
         {
             foreach (var model in Models)
@@ -221,8 +257,10 @@ public static class GpuCheck
             }
         }
 
+        Mark("figures");
+
         // Crossover: the CPU backend (all cores) against the device, spikes returned, snntorch.Leaky.
-        foreach (int size in quick ? [1_000, 4_096] : new[] { 1_000, 4_096, 16_384, 65_536, 262_144, 1_048_576 })
+        foreach (int size in !Want("crossover") ? [] : quick ? [1_000, 4_096] : new[] { 1_000, 4_096, 16_384, 65_536, 262_144, 1_048_576 })
         {
             var model = Models[0];
             var (cpuNet, _) = Single(model, size, cpuBackend, null);
@@ -244,7 +282,7 @@ public static class GpuCheck
         // Crossover by connections: snntorch.Leaky N -> dense (N x N) -> snntorch.Leaky N, the first driven as above, spikes of
         // both returned; where the server's size rule at its defaults (Snn:Engine:CpuBelowNeurons, CpuBelowConnections) puts each.
         {
-            foreach (int size in quick ? [256] : new[] { 128, 256, 512, 1_024 })
+            foreach (int size in !Want("crossover") ? [] : quick ? [256] : new[] { 128, 256, 512, 1_024 })
             {
                 var random = new Random(size);
                 var weights = Enumerable.Range(0, size * size).Select(_ => random.Next(-64, 65) / 1024f).ToArray();
@@ -278,8 +316,13 @@ public static class GpuCheck
             }
         }
 
+        Mark("crossover");
+
         // The engine benchmarks' wide dense network (input 100 -> dense -> sinabs.LIF 1,048,576: 104,857,600 weights).
-        if (quick)
+        if (!Want("networks"))
+        {
+        }
+        else if (quick)
         {
             // Its placement figure on a small dense network (the full check gives it for the three networks below).
             var random = new Random(1);
@@ -306,6 +349,7 @@ public static class GpuCheck
             }
         }
 
+        Mark("networks");
         log.WriteLine($"gpu-check: {passed} passed, {failed} failed");
         return failed == 0 ? 0 : 1;
     }

@@ -2,13 +2,14 @@ using Snn.Client;
 using Snn.Conformance;
 
 // snn-conformance --cases DIR --out DIR [--server URL] [--tol 1e-5]
-// snn-conformance gpu-check --data DIR --out DIR [--backend cuda] [--quick]   (see GpuCheck)
+// snn-conformance gpu-check --data DIR --out DIR [--backend cuda] [--quick] [--only SECTION,...]   (see GpuCheck)
 // Replays every reference case in DIR through a server's public API and writes candidate traces to
 // the out directory. Without --server it starts a server in-process on a free loopback port.
 if (args.Length > 0 && args[0] == "gpu-check")
 {
     string data = "data", output = "gpu-check-out", backend = "cuda";
     bool quick = false;
+    string[]? only = null;
     for (int i = 1; i < args.Length; i++)
     {
         switch (args[i])
@@ -17,13 +18,20 @@ if (args.Length > 0 && args[0] == "gpu-check")
             case "--out" when i + 1 < args.Length: output = args[++i]; break;
             case "--backend" when i + 1 < args.Length: backend = args[++i]; break;
             case "--quick": quick = true; break;
+            case "--only" when i + 1 < args.Length: only = args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries); break;
             default:
-                Console.Error.WriteLine("usage: Snn.Conformance gpu-check --data DIR --out DIR [--backend cuda|opencl|ilgpu-cpu] [--quick]");
+                Console.Error.WriteLine($"usage: Snn.Conformance gpu-check --data DIR --out DIR [--backend cuda|opencl|ilgpu-cpu] [--quick] [--only {string.Join(',', GpuCheck.Sections)}]");
                 return 2;
         }
     }
 
-    return await GpuCheck.RunAsync(data, output, backend, quick, Console.Out);
+    if (only?.FirstOrDefault(s => !GpuCheck.Sections.Contains(s)) is { } unknown)
+    {
+        Console.Error.WriteLine($"gpu-check: unknown section '{unknown}' in --only; the sections are {string.Join(", ", GpuCheck.Sections)}");
+        return 2;
+    }
+
+    return await GpuCheck.RunAsync(data, output, backend, quick, Console.Out, only);
 }
 
 string? cases = null, outDir = null, server = null;

@@ -8,7 +8,9 @@
 # tests/data instead) and this script into DIR. Optionally lay out the Python peers in
 # DIR/peers with ../shared/gpu/setup_peers.sh and copy peer_gpu_bench.py and peer_graph_bench.py into
 # DIR. Then, on the GPU machine:
-#   bash DIR/device-check.sh [OUTDIR]
+#   bash DIR/device-check.sh [OUTDIR [ARGS...]]
+# ARGS go to the check itself: --only SECTION,... reruns some of its parts (cases, lockstep, exact, chains, full,
+# figures, crossover, networks) and then skips OpenCL. SNN_GPU_CHECK_TIMEOUT (seconds) bounds the CUDA check.
 # It replays every reference case and network (and the transcribed cases) on the cuda backend, checks the device against the CPU
 # bit for bit, fills the device to check that a network it has no room for steps on the CPU, measures the GPU figures,
 # tries the same (short) on OpenCL, runs the peers if they are there, and ends with one line:
@@ -29,6 +31,7 @@ if [ "${1:-}" = "--prepare" ]; then
 fi
 
 out=${1:-${OUT:-$here/out}}
+shift || true
 mkdir -p "$out"
 work=$(mktemp -d)
 if [ -f "$here/data.tar.gz" ]; then
@@ -43,24 +46,26 @@ nvidia-smi > "$out/nvidia-smi.txt" 2>&1 || echo "nvidia-smi failed" >> "$out/nvi
 head -12 "$out/nvidia-smi.txt"
 
 # 1. The server's own check: reference cases on cuda, device vs CPU bit for bit, figures.
-DOTNET_TieredPGO=0 "$here/gpu-check/Snn.Conformance" gpu-check --data "$work/data" --out "$work/cases" --backend cuda \
-  > "$out/gpu-check.log" 2>&1
+DOTNET_TieredPGO=0 timeout "${SNN_GPU_CHECK_TIMEOUT:-3000}" "$here/gpu-check/Snn.Conformance" gpu-check --data "$work/data" \
+  --out "$work/cases" --backend cuda "$@" > "$out/gpu-check.log" 2>&1
 rc=$?
 grep -v '^RAN \|^server \|^      \|INF\]' "$out/gpu-check.log"
 
 # 2. OpenCL, where this machine has a runtime that ILGPU accepts (it needs generic address space
 #    support, which Debian 12's PoCL lacks, so CI has never run it): the same check, short. Reported
 #    on its own line and not counted in the closing line: a machine without such a runtime is no failure.
-DOTNET_TieredPGO=0 timeout 180 "$here/gpu-check/Snn.Conformance" gpu-check --data "$work/data" --out "$work/cases-opencl" \
+[ $# -eq 0 ] && DOTNET_TieredPGO=0 timeout 120 "$here/gpu-check/Snn.Conformance" gpu-check --data "$work/data" --out "$work/cases-opencl" \
   --backend opencl --quick > "$out/gpu-check-opencl.log" 2>&1
 orc=$?
-if ! grep -q '^device:' "$out/gpu-check-opencl.log"; then
+if [ $# -gt 0 ]; then
+  echo "opencl: not tried (a partial check: $*)"
+elif ! grep -q '^device:' "$out/gpu-check-opencl.log"; then
   echo "opencl (not counted): not available here: $( (grep -m1 '^FAIL' "$out/gpu-check-opencl.log" || tail -1 "$out/gpu-check-opencl.log") | cut -c1-300)"
 else
   grep '^FAIL' "$out/gpu-check-opencl.log" | cut -c1-300
   oclosing=$(grep '^gpu-check:' "$out/gpu-check-opencl.log" | tail -1)
   # At its limit timeout stops it with SIGTERM: the check's server stops, what was running fails, and it may still close.
-  [ "$orc" = 124 ] && oclosing="${oclosing:+$oclosing, }stopped at its 180 s limit"
+  [ "$orc" = 124 ] && oclosing="${oclosing:+$oclosing, }stopped at its 120 s limit"
   echo "opencl (not counted): ${oclosing:-did not finish (exit code $orc)} on $(grep -m1 '^device:' "$out/gpu-check-opencl.log" | cut -c9-)"
 fi
 
