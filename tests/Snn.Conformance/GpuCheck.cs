@@ -279,10 +279,12 @@ public static class GpuCheck
                 $"crossover snntorch.Leaky N={size,10:N0}  CPU backend {cpu,9:F0} steps/s  GPU {gpu,9:F0} steps/s  -> {(cpu > gpu ? "CPU" : "GPU")} faster"));
         }
 
-        // Crossover by connections: snntorch.Leaky N -> dense (N x N) -> snntorch.Leaky N, the first driven as above, spikes of
-        // both returned; where the server's size rule at its defaults (Snn:Engine:CpuBelowNeurons, CpuBelowConnections) puts each.
+        // Crossover by connections: snntorch.Leaky N -> dense (N x N) -> snntorch.Leaky N, spikes of both returned, the first
+        // driven two ways: as above (about a tenth of the sources spike each step) and above threshold (every source spikes
+        // every step: the worst case the size rule counts); where the server's size rule at its defaults
+        // (Snn:Engine:CpuBelowNeurons, CpuBelowConnections) puts each.
         {
-            foreach (int size in !Want("crossover") ? [] : quick ? [256] : new[] { 128, 256, 512, 1_024 })
+            foreach (int size in !Want("crossover") ? [] : quick ? [256] : new[] { 128, 256, 512, 1_024, 2_048, 4_096 })
             {
                 var random = new Random(size);
                 var weights = Enumerable.Range(0, size * size).Select(_ => random.Next(-64, 65) / 1024f).ToArray();
@@ -290,29 +292,32 @@ public static class GpuCheck
                     new PopulationDefinition("a", Models[0].Name, size, [], Models[0].Parameters),
                     new PopulationDefinition("b", Models[0].Name, size, [], Models[0].Parameters),
                 ], [new ProjectionDefinition("w", "a", "b", ProjectionKind.Dense, weights, null, false)], 0.001, ClockMode.Lockstep, 1, 1);
-                var cpuNet = NetworkBuilder.Build(definition, new EngineLimits());
-                var drive = Drive(size);
-                double cpu = Rate(() =>
-                {
-                    drive.CopyTo(cpuNet.Populations[0].Input, 0);
-                    Array.Clear(cpuNet.Populations[1].Input); // as the loop clears what the CPU backend accumulates into
-                    cpuBackend.Step(cpuNet, [0]);
-                    ScanSpikes(cpuNet.Populations[0].Spikes);
-                    ScanSpikes(cpuNet.Populations[1].Spikes);
-                }, cpuNet, 0.5, out _);
-                var gpuNet = NetworkBuilder.Build(definition, new EngineLimits());
-                var device = (gpuBackend.OnDevice(gpuNet) ? gpuBackend.Find(gpuNet) : null) ?? throw new InvalidOperationException($"dense steps {gpuNet.StepsOn}");
-                device.Step([0]);
-                device.SetConstantInput(gpuNet.Populations[0], drive);
-                double gpu = Rate(() => device.Step([0]), gpuNet, 0.5, out _);
-                gpuBackend.Release(gpuNet);
                 var ruled = NetworkBuilder.Build(definition, new EngineLimits());
                 (gpuBackend.CpuBelowNeurons, gpuBackend.CpuBelowConnections) = (EngineOptions.DefaultCpuBelowNeurons, EngineOptions.DefaultCpuBelowConnections);
                 string where = gpuBackend.OnDevice(ruled) ? "the device" : "the CPU backend";
                 (gpuBackend.CpuBelowNeurons, gpuBackend.CpuBelowConnections) = (0, EngineOptions.DefaultCpuBelowConnections);
                 gpuBackend.Release(ruled);
-                log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"crossover Leaky {size} -> dense -> Leaky {size} ({size * size,9:N0} connections)  CPU backend {cpu,9:F0} steps/s  GPU {gpu,9:F0} steps/s  -> {(cpu > gpu ? "CPU" : "GPU")} faster; the size rule's defaults put it on {where}"));
+                foreach (var drive in new[] { Drive(size), Enumerable.Repeat(2f, size).ToArray() })
+                {
+                    var cpuNet = NetworkBuilder.Build(definition, new EngineLimits());
+                    double cpu = Rate(() =>
+                    {
+                        drive.CopyTo(cpuNet.Populations[0].Input, 0);
+                        Array.Clear(cpuNet.Populations[1].Input); // as the loop clears what the CPU backend accumulates into
+                        cpuBackend.Step(cpuNet, [0]);
+                        ScanSpikes(cpuNet.Populations[0].Spikes);
+                        ScanSpikes(cpuNet.Populations[1].Spikes);
+                    }, cpuNet, 0.5, out _);
+                    int active = ScanSpikes(cpuNet.Populations[0].Spikes);
+                    var gpuNet = NetworkBuilder.Build(definition, new EngineLimits());
+                    var device = (gpuBackend.OnDevice(gpuNet) ? gpuBackend.Find(gpuNet) : null) ?? throw new InvalidOperationException($"dense steps {gpuNet.StepsOn}");
+                    device.Step([0]);
+                    device.SetConstantInput(gpuNet.Populations[0], drive);
+                    double gpu = Rate(() => device.Step([0]), gpuNet, 0.5, out _);
+                    gpuBackend.Release(gpuNet);
+                    log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"crossover Leaky {size} -> dense -> Leaky {size} ({size * size,10:N0} connections, {100.0 * active / size,3:F0}% of sources spiking)  CPU backend {cpu,9:F0} steps/s  GPU {gpu,9:F0} steps/s  -> {(cpu > gpu ? "CPU" : "GPU")} faster; the size rule's defaults put it on {where}"));
+                }
             }
         }
 

@@ -562,7 +562,7 @@ internal sealed partial class DeviceNetwork : IDisposable
         var ints = StepInts(slot);
         if (_intsChanged[slot])
         {
-            ((ArrayView<int>)ints).CopyFrom(_stream, _stepIntsHost.SubView((long)slot * _stepIntsLength, _stepIntsLength));
+            PinnedHost.Upload(_stream, _stepIntsHost.SubView((long)slot * _stepIntsLength, _stepIntsLength), (ArrayView<int>)ints);
         }
 
         var dueView = Due(ints, dc);
@@ -582,7 +582,7 @@ internal sealed partial class DeviceNetwork : IDisposable
                 {
                     int i = at % _instances;
                     var staging = pop.InputStaging(slot);
-                    ((ArrayView<float>)pop.Input.View).SubView((long)i * size, size).CopyFrom(_stream, staging.View.SubView((long)i * size, size));
+                    PinnedHost.Upload(_stream, staging.View.SubView((long)i * size, size), ((ArrayView<float>)pop.Input.View).SubView((long)i * size, size));
                 }
                 else if (at == -1 - p)
                 {
@@ -593,7 +593,7 @@ internal sealed partial class DeviceNetwork : IDisposable
                     var list = _mapped && !_eventsOnDevice ? host : device;
                     if (!_eventsOnDevice && !_mapped)
                     {
-                        device.CopyFrom(_stream, host);
+                        PinnedHost.Upload(_stream, host, device);
                     }
 
                     if (pop.ScattersOwnEvents)
@@ -731,7 +731,7 @@ internal sealed partial class DeviceNetwork : IDisposable
                 if (_uploads[slot].Contains(listed))
                 {
                     var (host, device) = pop.EventSlots(from, to - from);
-                    device.CopyFrom(_stream, host);
+                    PinnedHost.Upload(_stream, host, device);
                     break;
                 }
             }
@@ -929,7 +929,7 @@ internal sealed partial class DeviceNetwork : IDisposable
         {
             for (int v = 0; v < pop.StateCount; v++)
             {
-                ((ArrayView<float>)pop.State[v].View).CopyTo(_stream, pop.StateStaging(v).View);
+                PinnedHost.Download(_stream, (ArrayView<float>)pop.State[v].View, pop.StateStaging(v).View);
             }
         }
 
@@ -937,7 +937,7 @@ internal sealed partial class DeviceNetwork : IDisposable
         {
             if (dp.Line is { } line)
             {
-                ((ArrayView<float>)line.View).CopyTo(_stream, dp.LineStaging().View);
+                PinnedHost.Download(_stream, (ArrayView<float>)line.View, dp.LineStaging().View);
             }
         }
 
@@ -1004,7 +1004,7 @@ internal sealed partial class DeviceNetwork : IDisposable
         foreach (var slice in slices)
         {
             var (view, at, size) = Slice(slice);
-            view.SubView(at, size).CopyTo(_stream, _pops[slice.Population].StateStaging(slice.Variable).View.SubView(at, size));
+            PinnedHost.Download(_stream, view.SubView(at, size), _pops[slice.Population].StateStaging(slice.Variable).View.SubView(at, size));
         }
 
         _stream.Synchronize();

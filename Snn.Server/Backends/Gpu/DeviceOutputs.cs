@@ -88,7 +88,7 @@ internal sealed class DeviceOutputs(DeviceNetwork net, bool mapped, int instance
     public void CopyCounts(int slots)
     {
         long n = (long)slots * instances;
-        _countsView.SubView(0, n).CopyTo(net.Stream, _countsHost.SubView(0, n));
+        PinnedHost.Download(net.Stream, _countsView.SubView(0, n), _countsHost.SubView(0, n));
     }
 
     /// <summary>Copies each instance's list of the first <paramref name="slots"/> slots back, as long as its count (OpenCL; after the counts arrived).</summary>
@@ -102,10 +102,10 @@ internal sealed class DeviceOutputs(DeviceNetwork net, bool mapped, int instance
                 if (count > 0)
                 {
                     long o = slot * Total + (long)i * size;
-                    _indexView.SubView(o, count).CopyTo(net.Stream, _indexHost.SubView(o, count));
+                    PinnedHost.Download(net.Stream, _indexView.SubView(o, count), _indexHost.SubView(o, count));
                     if (!_binary)
                     {
-                        _valueView.SubView(o, count).CopyTo(net.Stream, _valueHost.SubView(o, count));
+                        PinnedHost.Download(net.Stream, _valueView.SubView(o, count), _valueHost.SubView(o, count));
                     }
                 }
             }

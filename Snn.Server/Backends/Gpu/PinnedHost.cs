@@ -4,6 +4,7 @@ using ILGPU;
 using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
+using ILGPU.Runtime.OpenCL;
 
 namespace Snn.Server.Backends.Gpu;
 
@@ -17,7 +18,8 @@ namespace Snn.Server.Backends.Gpu;
 /// The view is made once per array: ILGPU's copies to and from a host pointer or span
 /// (CopyToCPUUnsafeAsync, CopyFromCPU) wrap the pointer in a new CPUMemoryBuffer each call, an
 /// accelerator object that also registers a WeakReference with the accelerator; view-to-view copies
-/// allocate nothing.
+/// allocate nothing. Copy between such a view and a device view with <see cref="Upload{T}"/> and
+/// <see cref="Download{T}"/>, not ILGPU's CopyFrom/CopyTo: on OpenCL those fail (see there).
 /// </summary>
 internal static class PinnedHost
 {
@@ -50,6 +52,67 @@ internal static class PinnedHost
         owner.Add(buffer);
         return buffer.AsArrayView<T>(0, pinned.Length);
     }
+
+    /// <summary>
+    /// Copies <paramref name="host"/> (a view of a pinned array) into <paramref name="device"/>, asynchronously on
+    /// <paramref name="stream"/>. On CUDA and ILGPU's CPU accelerator this is ILGPU's own copy. On OpenCL it is
+    /// clEnqueueWriteBuffer of the views' span, because ILGPU 1.5.3's copy cannot do it: the host view's buffer belongs
+    /// to the OpenCL accelerator (as it must, to be used with its streams), so ILGPU takes it for a device buffer and
+    /// asks for a device-to-device copy from a host address (CL_INVALID_MEM_OBJECT); and its host-to-device path copies
+    /// the whole host buffer's length rather than the view's (CLMemoryBuffer.CLCopy). The first OpenCL run (PoCL on
+    /// the H200 machine) failed every network's first step on this.
+    /// </summary>
+    public static void Upload<T>(AcceleratorStream stream, ArrayView<T> host, ArrayView<T> device)
+        where T : unmanaged
+    {
+        if (stream is not CLStream)
+        {
+            device.CopyFrom(stream, host);
+            return;
+        }
+
+        if (Span(host, device) is { } bytes)
+        {
+            CLException.ThrowIfFailed(CLAPI.CurrentAPI.WriteBuffer(stream, NativeBuffer(device), false,
+                new IntPtr(IndexInBytes(device)), bytes, host.LoadEffectiveAddressAsPtr()));
+        }
+    }
+
+    /// <summary>Copies <paramref name="device"/> into <paramref name="host"/> (a view of a pinned array), asynchronously; on OpenCL by clEnqueueReadBuffer (see <see cref="Upload{T}"/>).</summary>
+    public static void Download<T>(AcceleratorStream stream, ArrayView<T> device, ArrayView<T> host)
+        where T : unmanaged
+    {
+        if (stream is not CLStream)
+        {
+            device.CopyTo(stream, host);
+            return;
+        }
+
+        if (Span(host, device) is { } bytes)
+        {
+            CLException.ThrowIfFailed(CLAPI.CurrentAPI.ReadBuffer(stream, NativeBuffer(device), false,
+                new IntPtr(IndexInBytes(device)), bytes, host.LoadEffectiveAddressAsPtr()));
+        }
+    }
+
+    /// <summary>The bytes both views span (null for none); the views must be as long as each other.</summary>
+    private static IntPtr? Span<T>(ArrayView<T> host, ArrayView<T> device)
+        where T : unmanaged
+    {
+        if (host.Length != device.Length)
+        {
+            throw new ArgumentException($"a copy between views of {host.Length} and {device.Length} elements");
+        }
+
+        return host.Length == 0 ? null : new IntPtr(host.LengthInBytes);
+    }
+
+    // Through constraints rather than the interfaces, so that the struct views are not boxed (no allocation per copy).
+    private static IntPtr NativeBuffer<TView>(TView view)
+        where TView : struct, IArrayView => view.Buffer.NativePtr;
+
+    private static long IndexInBytes<TView>(TView view)
+        where TView : struct, IContiguousArrayView => view.IndexInBytes;
 
     private sealed class Registration(Accelerator accelerator, IntPtr host) : IDisposable
     {
