@@ -338,7 +338,29 @@ internal static class DeviceKernels
         int count = srcCount[inst];
         long sb = (long)inst * srcSize;
         float acc = 0f;
-        for (int k = 0; k < count; k++)
+
+        // Eight sources at a time: their weights are loaded before any is added, so a thread waits for memory once per
+        // eight rather than once per source (with one thread per target, a wide source's sum is a chain of dependent
+        // iterations: 1,024 active sources of 1,024 took ~200 us on an H200 one by one). The additions stay in order.
+        int k = 0;
+        for (; k + 8 <= count; k += 8)
+        {
+            long e = sb + k;
+            float w0 = weights[(long)srcIndex[e] * size + t], w1 = weights[(long)srcIndex[e + 1] * size + t];
+            float w2 = weights[(long)srcIndex[e + 2] * size + t], w3 = weights[(long)srcIndex[e + 3] * size + t];
+            float w4 = weights[(long)srcIndex[e + 4] * size + t], w5 = weights[(long)srcIndex[e + 5] * size + t];
+            float w6 = weights[(long)srcIndex[e + 6] * size + t], w7 = weights[(long)srcIndex[e + 7] * size + t];
+            acc = acc + srcValue[e] * w0;
+            acc = acc + srcValue[e + 1] * w1;
+            acc = acc + srcValue[e + 2] * w2;
+            acc = acc + srcValue[e + 3] * w3;
+            acc = acc + srcValue[e + 4] * w4;
+            acc = acc + srcValue[e + 5] * w5;
+            acc = acc + srcValue[e + 6] * w6;
+            acc = acc + srcValue[e + 7] * w7;
+        }
+
+        for (; k < count; k++)
         {
             int s = srcIndex[sb + k];
             acc = acc + srcValue[sb + k] * weights[(long)s * size + t];
@@ -375,7 +397,28 @@ internal static class DeviceKernels
         long sb = srcOffset[d];
         float acc = 0f;
         bool any = false;
-        for (int s = 0; s < srcSize; s++)
+
+        // Eight sources at a time, their weights loaded (where the source is not zero) before any is added (see DenseFromEvents).
+        int s = 0;
+        for (; s + 8 <= srcSize; s += 8)
+        {
+            long e = sb + s, r = (long)s * size + t;
+            float v0 = src[e], v1 = src[e + 1], v2 = src[e + 2], v3 = src[e + 3], v4 = src[e + 4], v5 = src[e + 5], v6 = src[e + 6], v7 = src[e + 7];
+            float w0 = v0 != 0f ? weights[r] : 0f, w1 = v1 != 0f ? weights[r + size] : 0f;
+            float w2 = v2 != 0f ? weights[r + 2L * size] : 0f, w3 = v3 != 0f ? weights[r + 3L * size] : 0f;
+            float w4 = v4 != 0f ? weights[r + 4L * size] : 0f, w5 = v5 != 0f ? weights[r + 5L * size] : 0f;
+            float w6 = v6 != 0f ? weights[r + 6L * size] : 0f, w7 = v7 != 0f ? weights[r + 7L * size] : 0f;
+            if (v0 != 0f) { acc = acc + v0 * w0; any = true; }
+            if (v1 != 0f) { acc = acc + v1 * w1; any = true; }
+            if (v2 != 0f) { acc = acc + v2 * w2; any = true; }
+            if (v3 != 0f) { acc = acc + v3 * w3; any = true; }
+            if (v4 != 0f) { acc = acc + v4 * w4; any = true; }
+            if (v5 != 0f) { acc = acc + v5 * w5; any = true; }
+            if (v6 != 0f) { acc = acc + v6 * w6; any = true; }
+            if (v7 != 0f) { acc = acc + v7 * w7; any = true; }
+        }
+
+        for (; s < srcSize; s++)
         {
             float v = src[sb + s];
             if (v != 0f)
