@@ -71,6 +71,11 @@ internal sealed class DeviceKernelSet(Accelerator accelerator)
         Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>,
             ArrayView<int>, int, ArrayView<int>, ArrayView<int>, int, int>>(accelerator, nameof(DeviceKernels.DenseFromEvents));
 
+    public Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>,
+        ArrayView<int>, int, ArrayView<int>, ArrayView<int>, int, int> DenseTiled { get; } =
+        Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>,
+            ArrayView<int>, int, ArrayView<int>, ArrayView<int>, int, int>>(accelerator, nameof(DeviceKernels.DenseTiled));
+
     public Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>,
         int, ArrayView<int>, ArrayView<int>, int, int> DenseFromRow { get; } =
         Load<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>,
@@ -142,7 +147,7 @@ internal sealed class DeviceKernelSet(Accelerator accelerator)
 
         foreach (var name in new[]
         {
-            nameof(DeviceKernels.Inhibit), nameof(DeviceKernels.ScatterEvents), nameof(DeviceKernels.DenseFromEvents), nameof(DeviceKernels.DenseFromRow),
+            nameof(DeviceKernels.Inhibit), nameof(DeviceKernels.ScatterEvents), nameof(DeviceKernels.DenseFromEvents), nameof(DeviceKernels.DenseTiled), nameof(DeviceKernels.DenseFromRow),
             nameof(DeviceKernels.OneToOne), nameof(DeviceKernels.RecordDelay), nameof(DeviceKernels.Conv2d), nameof(DeviceKernels.SumPool2d),
             nameof(DeviceKernels.Sparse), nameof(DeviceKernels.CountChunks), nameof(DeviceKernels.ScanTiles),
             nameof(DeviceKernels.ScanTileTotals), nameof(DeviceKernels.WriteChunks), nameof(DeviceKernels.CompactSmall),

@@ -380,6 +380,84 @@ internal static class DeviceKernels
         }
     }
 
+    /// <summary>Targets a group of <see cref="DenseTiled"/> sums (fewer on a CPU accelerator's smaller groups).</summary>
+    public const int TileWidth = 32;
+
+    /// <summary>Products one thread of <see cref="DenseTiled"/> forms per tile.</summary>
+    public const int TileDepth = 8;
+
+    /// <summary>
+    /// <see cref="DenseFromEvents"/> for a projection with few targets to a launch (a thread per target leaves the device
+    /// idle while each thread waits for its weights one source after another). A group covers <see cref="TileWidth"/>
+    /// targets of one due instance; its threads form the products of a tile of sources (group size / width ×
+    /// <see cref="TileDepth"/> of them, each product rounded as on the CPU) into shared memory, reading the weights
+    /// coalesced, and one thread per target then adds its column in source order. The same operations in the same order
+    /// as <see cref="DenseFromEvents"/>, so the same bits. Launch dueCount × ⌈size / width⌉ groups.
+    /// </summary>
+    public static void DenseTiled(ArrayView<float> target, ArrayView<float> weights, ArrayView<float> bias,
+        ArrayView<int> srcIndex, ArrayView<float> srcValue, ArrayView<int> srcCount, int srcSize,
+        ArrayView<int> due, ArrayView<int> biasOn, int dueCount, int size)
+    {
+        var tile = SharedMemory.Allocate<float>(MaxGroupSize * TileDepth);
+        int width = Math.Min(TileWidth, Group.DimX);
+        int column = Group.IdxX % width, part = Group.IdxX / width;
+        int depth = Group.DimX / width * TileDepth;
+        int perInstance = (size + width - 1) / width;
+        int d = Grid.IdxX / perInstance; // the same for the whole group: barriers below are reached by all of its threads
+        int t = (Grid.IdxX - d * perInstance) * width + column;
+        if (d >= dueCount)
+        {
+            return;
+        }
+
+        int inst = due[d];
+        int count = srcCount[inst];
+        long sb = (long)inst * srcSize;
+        bool mine = t < size;
+        float acc = 0f;
+        for (int k0 = 0; k0 < count; k0 += depth)
+        {
+            // This thread's products: sources first .. first + TileDepth - 1 of the tile, its target (0 past either end).
+            int first = k0 + part * TileDepth;
+            int row = part * TileDepth * width + column;
+            for (int j = 0; j < TileDepth; j++)
+            {
+                int k = first + j;
+                tile[row + j * width] = mine && k < count ? srcValue[sb + k] * weights[(long)srcIndex[sb + k] * size + t] : 0f;
+            }
+
+            Group.Barrier();
+            if (part == 0 && mine)
+            {
+                int n = Math.Min(depth, count - k0);
+                for (int j = 0; j < n; j++)
+                {
+                    acc = acc + tile[j * width + column];
+                }
+            }
+
+            Group.Barrier();
+        }
+
+        if (part != 0 || !mine)
+        {
+            return;
+        }
+
+        bool any = count > 0;
+        if (biasOn[d] != 0)
+        {
+            acc = bias[t] + acc;
+            any = true;
+        }
+
+        if (any)
+        {
+            long o = (long)inst * size + t;
+            target[o] = acc + target[o];
+        }
+    }
+
     /// <summary>The same from a dense source row (a delay line slot): zero values are skipped as on the CPU.</summary>
     public static void DenseFromRow(ArrayView<float> target, ArrayView<float> weights, ArrayView<float> bias,
         ArrayView<float> src, ArrayView<int> srcOffset, int srcSize,

@@ -893,6 +893,12 @@ internal sealed partial class DeviceNetwork : IDisposable
         {
             _k.DenseFromRow(_stream, config, into, dp.Weights.View, dp.Bias.View, rows, offsets, sourceSize, due, biasOn, dc, size);
         }
+        else if ((long)dc * size < _backend.DenseTiledBelowTargets && sourceSize > DeviceKernels.TileDepth)
+        {
+            int width = Math.Min(DeviceKernels.TileWidth, _k.GroupSize);
+            _k.DenseTiled(_stream, _k.Groups(dc * ((size + width - 1) / width)), into, dp.Weights.View, dp.Bias.View,
+                source.SpikeIndex.View, source.SpikeValue.View, source.Counts.View, sourceSize, due, biasOn, dc, size);
+        }
         else
         {
             _k.DenseFromEvents(_stream, config, into, dp.Weights.View, dp.Bias.View,

@@ -102,6 +102,14 @@ internal sealed partial class GpuBackend : IComputeBackend, IDisposable
     /// <summary>See <see cref="EngineOptions.PlaceAsideFromSynapses"/>.</summary>
     public long PlaceAsideFromSynapses { get; set; } = EngineOptions.DefaultPlaceAsideFromSynapses;
 
+    /// <summary>
+    /// A dense projection whose targets over the due instances are fewer than this many is summed by
+    /// <see cref="DeviceKernels.DenseTiled"/> (a group of threads per 32 targets), more by
+    /// <see cref="DeviceKernels.DenseFromEvents"/> (a thread per target, which keeps a GPU busy from about this many
+    /// threads). Both give the same bits; tests set it to take either.
+    /// </summary>
+    internal long DenseTiledBelowTargets { get; set; } = 65_536;
+
     /// <summary>Where each network steps is logged here once (set by the host; none in tests).</summary>
     public ILogger? Logger { get; set; }
 

@@ -198,6 +198,37 @@ public sealed class GpuBackendTests : IClassFixture<GpuBackendTests.Backends>
         _backends.Gpu.Release(gpu);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Dense_sums_give_the_cpu_bits_by_either_kernel(bool tiled)
+    {
+        // Weights that are not dyadic, so that a sum taken in any other order than the CPU's differs in its last bits;
+        // more sources than a tile holds (64 on a GPU; the CPU accelerator's groups are smaller), 3 instances, one left
+        // out of some steps, a bias, and the target's own spikes fed back.
+        var rng = new Random(21);
+        float[] Weights(int n) => Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() - 0.45)).ToArray();
+        var definition = Net(
+            [Pop("in", "input", 300), Pop("h", "snntorch.Leaky", 45, P(("beta", 0.9))), Pop("o", "sinabs.LIF", 7, P(("tau_mem", 10)))],
+            [Dense("w", "in", "h", Weights(300 * 45), Weights(45)), Dense("v", "h", "o", Weights(45 * 7)), Dense("r", "h", "h", Weights(45 * 45))], 3);
+        using var gpu = (GpuBackend)ComputeBackends.Create(new EngineOptions { Backend = "ilgpu-cpu", CpuBelowNeurons = 0 }, new CpuOptions());
+        gpu.DenseTiledBelowTargets = tiled ? long.MaxValue : 0;
+        var onCpu = NetworkBuilder.Build(definition, new EngineLimits());
+        var onGpu = NetworkBuilder.Build(definition, new EngineLimits());
+        Assert.True(gpu.OnDevice(onGpu));
+        for (int t = 0; t < 25; t++)
+        {
+            var due = Enumerable.Range(0, 3).Where(i => t % 5 != 2 || i != 1).ToArray();
+            var drive = Enumerable.Range(0, 3).Select(_ => Drive(rng, 300, t)).ToArray();
+            Step(_backends.Cpu, onCpu, due, drive);
+            Step(gpu, onGpu, due, drive);
+            Compare(onCpu, onGpu, $"{(tiled ? "tiled" : "a thread per target")}, step {t}");
+        }
+
+        Assert.Contains(onGpu.Populations[2].Spikes, s => s != 0f);
+        gpu.Release(onGpu);
+    }
+
     internal static float[] Drive(Random rng, int size, int t) =>
         Enumerable.Range(0, size).Select(_ => rng.NextDouble() < 0.3 ? (float)(rng.NextDouble() * 1.5) : 0f).ToArray();
 
