@@ -58,7 +58,7 @@ public sealed class GpuPlacementTests
         Assert.Equal("on the CPU backend, as its spec.placement asks", (await Get("on-cpu")).StepsOn);
 
         // 40 neurons and 20 connections: the CPU backend steps it faster, and says by how much of the thresholds.
-        Assert.Equal("on the CPU backend, small enough to step faster there: 40 neurons / 16,384 + 20 connections / 262,144 = 0.00, below 1 " +
+        Assert.Equal("on the CPU backend, small enough to step faster there: 40 neurons / 16,384 + 20 connections / 524,288 = 0.00, below 1 " +
             "(Snn:Engine:CpuBelowNeurons, Snn:Engine:CpuBelowConnections; PLACEMENT_DEVICE puts it on the device)", (await Get("auto")).StepsOn);
         Assert.Equal(Placement.Device, (await Get("on-device")).Spec.Placement);
         Assert.Equal("on the device", (await Get("on-device")).StepsOn);

@@ -37,7 +37,7 @@ public sealed class BackendSelectionTests
         using (var defaults = (GpuBackend)ComputeBackends.Create(new EngineOptions { Backend = "ilgpu-cpu" }, new CpuOptions()))
         {
             Assert.Equal(16_384, defaults.CpuBelowNeurons);
-            Assert.Equal(262_144, defaults.CpuBelowConnections);
+            Assert.Equal(524_288, defaults.CpuBelowConnections);
         }
 
         var e = Assert.Throws<InvalidOperationException>(() => new EngineOptions { PlaceAsideFromSynapses = -1 }.Validate());
