@@ -67,79 +67,78 @@ public static class GpuCheck
         var data = Directory.CreateTempSubdirectory("snn-gpucheck-");
         if (Want("cases") || Want("lockstep"))
         {
-        await using (var host = await ServerHost.StartAsync(["--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "", $"--Snn:Engine:Backend={backend}", "--Snn:Engine:CpuBelowNeurons=0",
+            await using (var host = await ServerHost.StartAsync(["--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "", $"--Snn:Engine:Backend={backend}", "--Snn:Engine:CpuBelowNeurons=0",
             "--Snn:DataDirectory", data.FullName]))
-        {
-            var device = host.Services.GetRequiredService<IComputeBackend>();
-            log.WriteLine($"device: {device.Device}");
-            if (Want("cases"))
             {
-            using (var infoClient = new Snn.Client.SnnClient(host.Address))
-            {
-                var info = (await infoClient.GetServerInfoAsync()).ComputeDevice;
-                Check(info is not null && info.HasFreeBytes == (backend == "cuda"),
-                    $"GetServerInfo: compute_device {(info is { HasFreeBytes: true } ? $"{info.FreeBytes >> 20:N0} MiB free of {info.MemoryBytes >> 20:N0} MiB" : "without free_bytes")} on {backend}");
-            }
-            foreach (var kind in new[] { "refcases", "refnets", "transcribed" })
-            {
-                string cases = Path.Combine(dataDir, kind);
-                if (!Directory.Exists(cases))
+                var device = host.Services.GetRequiredService<IComputeBackend>();
+                log.WriteLine($"device: {device.Device}");
+                if (Want("cases"))
                 {
-                    Check(false, $"{cases} is missing");
-                    continue;
+                    using (var infoClient = new Snn.Client.SnnClient(host.Address))
+                    {
+                        var info = (await infoClient.GetServerInfoAsync()).ComputeDevice;
+                        Check(info is not null && info.HasFreeBytes == (backend == "cuda"),
+                            $"GetServerInfo: compute_device {(info is { HasFreeBytes: true } ? $"{info.FreeBytes >> 20:N0} MiB free of {info.MemoryBytes >> 20:N0} MiB" : "without free_bytes")} on {backend}");
+                    }
+                    foreach (var kind in new[] { "refcases", "refnets", "transcribed" })
+                    {
+                        string cases = Path.Combine(dataDir, kind);
+                        if (!Directory.Exists(cases))
+                        {
+                            Check(false, $"{cases} is missing");
+                            continue;
+                        }
+
+                        var (p, f, exact) = await ConformanceProgram.RunCasesAsync(cases, Path.Combine(outDir, kind), host.Address, 1e-5, log, []);
+                        Check(f == 0 && p > 0, $"{kind} on {backend}: {p} passed, {f} failed, {exact} bit-exact (the rest within 1e-5: exp in derived constants or LIFAdEx)");
+                    }
+
+                    Mark("cases");
                 }
 
-                var (p, f, exact) = await ConformanceProgram.RunCasesAsync(cases, Path.Combine(outDir, kind), host.Address, 1e-5, log, []);
-                Check(f == 0 && p > 0, $"{kind} on {backend}: {p} passed, {f} failed, {exact} bit-exact (the rest within 1e-5: exp in derived constants or LIFAdEx)");
-            }
-            }
+                if (device is GpuBackend gpu)
+                {
+                    foreach (var line in gpu.Placements())
+                    {
+                        log.WriteLine("      placement: " + line);
+                    }
+                }
 
-            if (device is GpuBackend gpu)
+                if (Want("lockstep"))
+                {
+                    var loop = host.Services.GetRequiredService<StepLoop>();
+                    var (stepped, executed) = (loop.SteppingTime, loop.StepsExecuted);
+                    await LockstepOverTheApi(host.Address, backend, quick, log, Check, Snn.Protos.V1.Placement.Device);
+                    log.WriteLine($"      steps in chains: {loop.ChainedSteps:N0} of {loop.StepsExecuted:N0}; chain parts (up to {StepLoop.ChainPart} steps) sent as CUDA graphs: {(device as GpuBackend)?.GraphLaunches:N0}");
+                    LoopShare(loop, stepped, executed, log);
+
+                    // The same network asking this GPU server for the CPU backend (spec.placement), as a small LOCKSTEP network may.
+                    (stepped, executed) = (loop.SteppingTime, loop.StepsExecuted);
+                    await LockstepOverTheApi(host.Address, $"{backend} server with PLACEMENT_CPU", quick, log, Check, Snn.Protos.V1.Placement.Cpu);
+                    LoopShare(loop, stepped, executed, log);
+                }
+            }
+        }
+
+        if (Want("lockstep"))
+        {
+            // The same network on a GPU server with its default settings, where the size rule decides (PLACEMENT_AUTO).
+            await using (var host = await ServerHost.StartAsync(["--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "", $"--Snn:Engine:Backend={backend}",
+            "--Snn:DataDirectory", Directory.CreateTempSubdirectory("snn-gpucheck-auto-").FullName]))
             {
-                foreach (var line in gpu.Placements())
+                await LockstepOverTheApi(host.Address, $"{backend} server, its defaults", quick, log, Check);
+                foreach (var line in ((GpuBackend)host.Services.GetRequiredService<IComputeBackend>()).Placements())
                 {
                     log.WriteLine("      placement: " + line);
                 }
             }
 
-            if (Want("lockstep"))
-            {
-            var loop = host.Services.GetRequiredService<StepLoop>();
-            var (stepped, executed) = (loop.SteppingTime, loop.StepsExecuted);
-            await LockstepOverTheApi(host.Address, backend, quick, log, Check, Snn.Protos.V1.Placement.Device);
-            log.WriteLine($"      steps in chains: {loop.ChainedSteps:N0} of {loop.StepsExecuted:N0}; chain parts (up to {StepLoop.ChainPart} steps) sent as CUDA graphs: {(device as GpuBackend)?.GraphLaunches:N0}");
-            LoopShare(loop, stepped, executed, log);
-
-            // The same network asking this GPU server for the CPU backend (spec.placement), as a small LOCKSTEP network may.
-            (stepped, executed) = (loop.SteppingTime, loop.StepsExecuted);
-            await LockstepOverTheApi(host.Address, $"{backend} server with PLACEMENT_CPU", quick, log, Check, Snn.Protos.V1.Placement.Cpu);
-            LoopShare(loop, stepped, executed, log);
-            }
-        }
-        }
-
-        if (Want("lockstep"))
-        {
-
-        Mark("cases");
-
-        // The same network on a GPU server with its default settings, where the size rule decides (PLACEMENT_AUTO).
-        await using (var host = await ServerHost.StartAsync(["--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "", $"--Snn:Engine:Backend={backend}",
-            "--Snn:DataDirectory", Directory.CreateTempSubdirectory("snn-gpucheck-auto-").FullName]))
-        {
-            await LockstepOverTheApi(host.Address, $"{backend} server, its defaults", quick, log, Check);
-            foreach (var line in ((GpuBackend)host.Services.GetRequiredService<IComputeBackend>()).Placements())
-            {
-                log.WriteLine("      placement: " + line);
-            }
-        }
-
-        // The same LOCKSTEP figure on the CPU backend of this machine (all cores), for comparison.
-        await using (var host = await ServerHost.StartAsync(["--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "", "--Snn:Engine:Backend=cpu",
+            // The same LOCKSTEP figure on the CPU backend of this machine (all cores), for comparison.
+            await using (var host = await ServerHost.StartAsync(["--urls", "http://127.0.0.1:0", "--Snn:HttpUrls", "", "--Snn:Engine:Backend=cpu",
             "--Snn:DataDirectory", Directory.CreateTempSubdirectory("snn-gpucheck-cpu-").FullName]))
-        {
-            await LockstepOverTheApi(host.Address, "cpu", quick, log, Check);
-        }
+            {
+                await LockstepOverTheApi(host.Address, "cpu", quick, log, Check);
+            }
         }
 
         Mark("lockstep");
@@ -187,14 +186,16 @@ public static class GpuCheck
         Mark("exact");
 
         // Chains of steps (as a LOCKSTEP request runs them), on CUDA replayed as graphs: every step's spikes and the final state against the CPU.
-        try
+        if (Want("chains"))
         {
-            if (Want("chains"))
-            ChainCheck(gpuBackend, cpuBackend, log, Check);
-        }
-        catch (Exception e)
-        {
-            Check(false, $"chains: {e}");
+            try
+            {
+                ChainCheck(gpuBackend, cpuBackend, log, Check);
+            }
+            catch (Exception e)
+            {
+                Check(false, $"chains: {e}");
+            }
         }
 
         Mark("chains");
@@ -680,13 +681,19 @@ public static class GpuCheck
             using var client = new Snn.Client.SnnClient(address);
             var spec = new Snn.Protos.V1.NetworkSpec
             {
-                Name = $"lockstep-bench-{placement.ToString().ToLowerInvariant()}", Clock = Snn.Protos.V1.ClockMode.Lockstep, Dt = 0.001, Instances = 1,
+                Name = $"lockstep-bench-{placement.ToString().ToLowerInvariant()}",
+                Clock = Snn.Protos.V1.ClockMode.Lockstep,
+                Dt = 0.001,
+                Instances = 1,
                 Placement = placement,
             };
             spec.Populations.Add(new Snn.Protos.V1.PopulationSpec { Name = "in", Model = "input", Size = neurons });
             spec.Populations.Add(new Snn.Protos.V1.PopulationSpec
             {
-                Name = "out", Model = "snntorch.Leaky", Size = neurons, Params = { ["beta"] = new Snn.Protos.V1.ParameterValue { Scalar = 0.9 } },
+                Name = "out",
+                Model = "snntorch.Leaky",
+                Size = neurons,
+                Params = { ["beta"] = new Snn.Protos.V1.ParameterValue { Scalar = 0.9 } },
             });
             spec.Projections.Add(new Snn.Protos.V1.ProjectionSpec { Name = "ff", Source = "in", Target = "out", OneToOne = new Snn.Protos.V1.OneToOneProjection() });
             await client.CreateNetworkAsync(new Snn.Protos.V1.CreateNetworkRequest { Spec = spec });
