@@ -27,6 +27,36 @@ public static class GpuCheck
     /// <summary>The parts of the check, in the order they run; <c>--only</c> picks some (a rerun of what a short lease left).</summary>
     public static readonly string[] Sections = ["cases", "lockstep", "exact", "chains", "full", "figures", "crossover", "networks"];
 
+    /// <summary><c>gpu-check --data DIR --out DIR [--backend cuda|opencl|ilgpu-cpu] [--quick] [--only SECTION,...]</c>: the exit code.</summary>
+    public static async Task<int> MainAsync(string[] args, TextWriter log, TextWriter error)
+    {
+        string data = "data", output = "gpu-check-out", backend = "cuda";
+        bool quick = false;
+        string[]? only = null;
+        for (int i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--data" when i + 1 < args.Length: data = args[++i]; break;
+                case "--out" when i + 1 < args.Length: output = args[++i]; break;
+                case "--backend" when i + 1 < args.Length: backend = args[++i]; break;
+                case "--quick": quick = true; break;
+                case "--only" when i + 1 < args.Length: only = args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries); break;
+                default:
+                    error.WriteLine($"usage: Snn.Conformance gpu-check --data DIR --out DIR [--backend cuda|opencl|ilgpu-cpu] [--quick] [--only {string.Join(',', Sections)}]");
+                    return 2;
+            }
+        }
+
+        if (only?.FirstOrDefault(s => !Sections.Contains(s)) is { } unknown)
+        {
+            error.WriteLine($"gpu-check: unknown section '{unknown}' in --only; the sections are {string.Join(", ", Sections)}");
+            return 2;
+        }
+
+        return await RunAsync(data, output, backend, quick, log, only);
+    }
+
     public static async Task<int> RunAsync(string dataDir, string outDir, string backend, bool quick, TextWriter log, IReadOnlyCollection<string>? only = null)
     {
         bool Want(string section) => only is null || only.Contains(section);

@@ -7,31 +7,7 @@ using Snn.Conformance;
 // the out directory. Without --server it starts a server in-process on a free loopback port.
 if (args.Length > 0 && args[0] == "gpu-check")
 {
-    string data = "data", output = "gpu-check-out", backend = "cuda";
-    bool quick = false;
-    string[]? only = null;
-    for (int i = 1; i < args.Length; i++)
-    {
-        switch (args[i])
-        {
-            case "--data" when i + 1 < args.Length: data = args[++i]; break;
-            case "--out" when i + 1 < args.Length: output = args[++i]; break;
-            case "--backend" when i + 1 < args.Length: backend = args[++i]; break;
-            case "--quick": quick = true; break;
-            case "--only" when i + 1 < args.Length: only = args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries); break;
-            default:
-                Console.Error.WriteLine($"usage: Snn.Conformance gpu-check --data DIR --out DIR [--backend cuda|opencl|ilgpu-cpu] [--quick] [--only {string.Join(',', GpuCheck.Sections)}]");
-                return 2;
-        }
-    }
-
-    if (only?.FirstOrDefault(s => !GpuCheck.Sections.Contains(s)) is { } unknown)
-    {
-        Console.Error.WriteLine($"gpu-check: unknown section '{unknown}' in --only; the sections are {string.Join(", ", GpuCheck.Sections)}");
-        return 2;
-    }
-
-    return await GpuCheck.RunAsync(data, output, backend, quick, Console.Out, only);
+    return await GpuCheck.MainAsync(args[1..], Console.Out, Console.Error);
 }
 
 string? cases = null, outDir = null, server = null;
