@@ -273,12 +273,16 @@ public static class GpuCheck
                     double rate = perNeuron * size * queued;
                     bw = $"  queued moves {rate / 1e12:F2} TB/s = {100 * rate / copyBandwidth:F0}% of copy bandwidth";
 
-                    // Where a queued step's time goes: the compaction passes alone, the neuron kernel as the rest.
-                    foreach (var (_, count, scan, write) in device.TimeCompaction(20))
+                    // Where a queued step's time goes: the compaction passes alone, the neuron kernel as the rest. And the
+                    // neuron kernel launched alone, queued (no compaction, no host lists): the probe's and the peers'
+                    // "queued", in the bytes it moves (state read and written, input read, spike written).
+                    foreach (var (_, neuron, count, scan, write) in device.TimeCompaction(20))
                     {
                         double step = 1e6 / queued;
+                        double kernelBytes = (8.0 * net.Populations[0].State.Length + 4 + 4) * size;
                         bw += string.Create(CultureInfo.InvariantCulture,
-                            $"; per step {step:F1} µs = neuron kernel ~{step - scan - write:F1} + scans {scan:F1} + writes {write:F1} (a count pass alone {count:F1})");
+                            $"; per step {step:F1} µs = neuron kernel ~{step - scan - write:F1} + scans {scan:F1} + writes {write:F1} (a count pass alone {count:F1}); " +
+                            $"the neuron kernel alone, queued: {neuron:F1} µs = {kernelBytes / neuron / 1e6:F2} TB/s = {100 * kernelBytes / neuron / 1e6 * 1e12 / copyBandwidth:F0}% of copy bandwidth");
                     }
                 }
 

@@ -474,6 +474,11 @@ internal sealed partial class DeviceNetwork
             var s = _net._stream;
             kernels.Step(s, k.Groups(dc * _chunks), rule, s0, s1, s2, s3, x, rec, Spikes.View, _lanes.View, _scalarLanes, due, size, _chunks,
                 StateCount, recurrent, zeroInput, fused.Weights, fused.Source, fused.Offset, fused.Mode, ChunkCounts.View);
+            if (_neuronKernelAlone)
+            {
+                return;
+            }
+
             if (_inhibition is { } inh)
             {
                 // The rule left the reset signal; the inhibition pass decides the spikes, then they are compacted.
@@ -486,12 +491,18 @@ internal sealed partial class DeviceNetwork
             ScanAndWrite(due, dc, slot);
         }
 
+        /// <summary>Device check only (<see cref="TimeCompaction"/>): the next steps launch the neuron kernel and nothing after it.</summary>
+        private bool _neuronKernelAlone;
+
         /// <summary>
-        /// Device check: microseconds per launch of each compaction pass of a population larger than one
-        /// chunk, each launched <paramref name="reps"/> times alone and waited for (so that a step's time
-        /// can be split without a profiler; the neuron kernel's is the step's less the scans and the writes).
+        /// Device check: microseconds per launch of the neuron kernel alone (the step and each chunk's spike count, no
+        /// compaction after it: what the probe and the peers' queued figure time) and of each compaction pass,
+        /// for a population larger than one chunk, each launched <paramref name="reps"/> times alone and waited for (so
+        /// that a step's time can be split without a profiler). The neuron kernel steps the state <paramref name="reps"/>
+        /// + 1 times more (the spikes are put back, so the lists stay as they were): call it after the steps whose figures
+        /// are wanted.
         /// </summary>
-        internal (double Count, double Scan, double Write) TimeCompaction(ArrayView<int> due, int dc, int reps)
+        internal (double Neuron, double Count, double Scan, double Write) TimeCompaction(ArrayView<int> due, int dc, int reps)
         {
             var s = _net._stream;
             double Time(Action launch)
@@ -508,7 +519,28 @@ internal sealed partial class DeviceNetwork
                 return System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMicroseconds / reps;
             }
 
-            return (Time(() => CountChunks(due, dc)), Time(() => ScanChunkCounts(due, dc, 0)), Time(() => WriteChunks(due, dc, 0)));
+            double neuron = 0;
+            if (!Fused && _inhibition is null)
+            {
+                // The spikes as they were, put back after: the passes below then make the same lists again.
+                using var spikes = _net._accelerator.Allocate1D<float>(Spikes.Length);
+                Spikes.View.CopyTo(s, spikes.View);
+                var step = new StepArguments(due, dc, 0, _net._noEvents.View, 0, Fusion.None(_net));
+                _neuronKernelAlone = true;
+                try
+                {
+                    neuron = Time(() => Step(step));
+                }
+                finally
+                {
+                    _neuronKernelAlone = false;
+                }
+
+                spikes.View.CopyTo(s, Spikes.View);
+                s.Synchronize();
+            }
+
+            return (neuron, Time(() => CountChunks(due, dc)), Time(() => ScanChunkCounts(due, dc, 0)), Time(() => WriteChunks(due, dc, 0)));
         }
 
         /// <summary>Compaction's last passes, once the chunk counts are written: offsets by tiles, then the lists.</summary>

@@ -814,17 +814,17 @@ internal sealed partial class DeviceNetwork : IDisposable
     /// passes (see DevicePopulation.TimeCompaction), instance 0 due. Leaves the population's lists as
     /// a step would: call after the steps whose figures are wanted.
     /// </summary>
-    internal IReadOnlyList<(string Population, double Count, double Scan, double Write)> TimeCompaction(int reps)
+    internal IReadOnlyList<(string Population, double Neuron, double Count, double Scan, double Write)> TimeCompaction(int reps)
     {
         Wait();
         var due = _allInstances.View.SubView(0, 1);
-        var times = new List<(string, double, double, double)>();
+        var times = new List<(string, double, double, double, double)>();
         foreach (var pop in _pops)
         {
             if (pop.Population.Size > _k.Chunk)
             {
-                var (count, scan, write) = pop.TimeCompaction(due, 1, reps);
-                times.Add((pop.Population.Name, count, scan, write));
+                var (neuron, count, scan, write) = pop.TimeCompaction(due, 1, reps);
+                times.Add((pop.Population.Name, neuron, count, scan, write));
             }
         }
 
