@@ -383,7 +383,7 @@ internal static class DeviceKernels
     /// <summary>Targets a group of <see cref="DenseTiled"/> sums (fewer on a CPU accelerator's smaller groups).</summary>
     public const int TileWidth = 32;
 
-    /// <summary>Products one thread of <see cref="DenseTiled"/> forms per tile.</summary>
+    /// <summary>Products one thread of <see cref="DenseTiled"/> forms per tile (written out there: change both together).</summary>
     public const int TileDepth = 8;
 
     /// <summary>
@@ -417,14 +417,32 @@ internal static class DeviceKernels
         float acc = 0f;
         for (int k0 = 0; k0 < count; k0 += depth)
         {
-            // This thread's products: sources first .. first + TileDepth - 1 of the tile, its target (0 past either end).
+            // This thread's products: sources first .. first + TileDepth - 1 of the tile, its target. Written out, every
+            // load issued before the first product (a loop here compiled to a branch per product, each waiting for its
+            // index and then its weight). Past the last source or target the loads are clamped into the buffers and
+            // their products never added: the sums below stop at the last source, and only in-range targets sum.
             int first = k0 + part * TileDepth;
             int row = part * TileDepth * width + column;
-            for (int j = 0; j < TileDepth; j++)
-            {
-                int k = first + j;
-                tile[row + j * width] = mine && k < count ? srcValue[sb + k] * weights[(long)srcIndex[sb + k] * size + t] : 0f;
-            }
+            int last = count - 1;
+            long w = Math.Min(t, size - 1);
+            long e0 = sb + Math.Min(first, last), e1 = sb + Math.Min(first + 1, last), e2 = sb + Math.Min(first + 2, last);
+            long e3 = sb + Math.Min(first + 3, last), e4 = sb + Math.Min(first + 4, last), e5 = sb + Math.Min(first + 5, last);
+            long e6 = sb + Math.Min(first + 6, last), e7 = sb + Math.Min(first + 7, last);
+            int i0 = srcIndex[e0], i1 = srcIndex[e1], i2 = srcIndex[e2], i3 = srcIndex[e3];
+            int i4 = srcIndex[e4], i5 = srcIndex[e5], i6 = srcIndex[e6], i7 = srcIndex[e7];
+            float v0 = srcValue[e0], v1 = srcValue[e1], v2 = srcValue[e2], v3 = srcValue[e3];
+            float v4 = srcValue[e4], v5 = srcValue[e5], v6 = srcValue[e6], v7 = srcValue[e7];
+            float w0 = weights[i0 * (long)size + w], w1 = weights[i1 * (long)size + w], w2 = weights[i2 * (long)size + w];
+            float w3 = weights[i3 * (long)size + w], w4 = weights[i4 * (long)size + w], w5 = weights[i5 * (long)size + w];
+            float w6 = weights[i6 * (long)size + w], w7 = weights[i7 * (long)size + w];
+            tile[row] = v0 * w0;
+            tile[row + width] = v1 * w1;
+            tile[row + 2 * width] = v2 * w2;
+            tile[row + 3 * width] = v3 * w3;
+            tile[row + 4 * width] = v4 * w4;
+            tile[row + 5 * width] = v5 * w5;
+            tile[row + 6 * width] = v6 * w6;
+            tile[row + 7 * width] = v7 * w7;
 
             Group.Barrier();
             if (part == 0 && mine)
