@@ -366,18 +366,7 @@ internal static class DeviceKernels
             acc = acc + srcValue[sb + k] * weights[(long)s * size + t];
         }
 
-        bool any = count > 0;
-        if (biasOn[d] != 0)
-        {
-            acc = bias[t] + acc;
-            any = true;
-        }
-
-        if (any)
-        {
-            long o = (long)inst * size + t;
-            target[o] = acc + target[o];
-        }
+        AddDense(target, bias, biasOn[d], inst, size, t, acc, count > 0);
     }
 
     /// <summary>Targets a group of <see cref="DenseTiled"/> sums (fewer on a CPU accelerator's smaller groups).</summary>
@@ -462,18 +451,7 @@ internal static class DeviceKernels
             return;
         }
 
-        bool any = count > 0;
-        if (biasOn[d] != 0)
-        {
-            acc = bias[t] + acc;
-            any = true;
-        }
-
-        if (any)
-        {
-            long o = (long)inst * size + t;
-            target[o] = acc + target[o];
-        }
+        AddDense(target, bias, biasOn[d], inst, size, t, acc, count > 0);
     }
 
     /// <summary>The same from a dense source row (a delay line slot): zero values are skipped as on the CPU.</summary>
@@ -524,7 +502,17 @@ internal static class DeviceKernels
             }
         }
 
-        if (biasOn[d] != 0)
+        AddDense(target, bias, biasOn[d], inst, size, t, acc, any);
+    }
+
+    /// <summary>
+    /// The end of a dense projection's sum <paramref name="acc"/> for target <paramref name="t"/> of instance
+    /// <paramref name="inst"/>: the bias first where the step adds it, then into the target, as DenseProjection does;
+    /// nothing is added when there was neither a spike (<paramref name="any"/>) nor a bias (-0 stays -0).
+    /// </summary>
+    private static void AddDense(ArrayView<float> target, ArrayView<float> bias, int biasOn, int inst, int size, int t, float acc, bool any)
+    {
+        if (biasOn != 0)
         {
             acc = bias[t] + acc;
             any = true;

@@ -63,48 +63,43 @@ internal static class PinnedHost
     /// the H200 machine) failed every network's first step on this.
     /// </summary>
     public static void Upload<T>(AcceleratorStream stream, ArrayView<T> host, ArrayView<T> device)
-        where T : unmanaged
-    {
-        if (stream is not CLStream)
-        {
-            device.CopyFrom(stream, host);
-            return;
-        }
-
-        if (Span(host, device) is { } bytes)
-        {
-            CLException.ThrowIfFailed(CLAPI.CurrentAPI.WriteBuffer(stream, NativeBuffer(device), false,
-                new IntPtr(IndexInBytes(device)), bytes, host.LoadEffectiveAddressAsPtr()));
-        }
-    }
+        where T : unmanaged => Copy(stream, host, device, toDevice: true);
 
     /// <summary>Copies <paramref name="device"/> into <paramref name="host"/> (a view of a pinned array), asynchronously; on OpenCL by clEnqueueReadBuffer (see <see cref="Upload{T}"/>).</summary>
     public static void Download<T>(AcceleratorStream stream, ArrayView<T> device, ArrayView<T> host)
+        where T : unmanaged => Copy(stream, host, device, toDevice: false);
+
+    private static void Copy<T>(AcceleratorStream stream, ArrayView<T> host, ArrayView<T> device, bool toDevice)
         where T : unmanaged
     {
         if (stream is not CLStream)
         {
-            device.CopyTo(stream, host);
+            if (toDevice)
+            {
+                device.CopyFrom(stream, host);
+            }
+            else
+            {
+                device.CopyTo(stream, host);
+            }
+
             return;
         }
 
-        if (Span(host, device) is { } bytes)
-        {
-            CLException.ThrowIfFailed(CLAPI.CurrentAPI.ReadBuffer(stream, NativeBuffer(device), false,
-                new IntPtr(IndexInBytes(device)), bytes, host.LoadEffectiveAddressAsPtr()));
-        }
-    }
-
-    /// <summary>The bytes both views span (null for none); the views must be as long as each other.</summary>
-    private static IntPtr? Span<T>(ArrayView<T> host, ArrayView<T> device)
-        where T : unmanaged
-    {
         if (host.Length != device.Length)
         {
             throw new ArgumentException($"a copy between views of {host.Length} and {device.Length} elements");
         }
 
-        return host.Length == 0 ? null : new IntPtr(host.LengthInBytes);
+        if (host.Length == 0)
+        {
+            return;
+        }
+
+        var (buffer, offset, bytes, pointer) = (NativeBuffer(device), new IntPtr(IndexInBytes(device)), new IntPtr(host.LengthInBytes), host.LoadEffectiveAddressAsPtr());
+        CLException.ThrowIfFailed(toDevice
+            ? CLAPI.CurrentAPI.WriteBuffer(stream, buffer, false, offset, bytes, pointer)
+            : CLAPI.CurrentAPI.ReadBuffer(stream, buffer, false, offset, bytes, pointer));
     }
 
     // Through constraints rather than the interfaces, so that the struct views are not boxed (no allocation per copy).
