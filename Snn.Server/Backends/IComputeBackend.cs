@@ -80,6 +80,16 @@ internal interface IComputeBackend
     }
 
     /// <summary>
+    /// Which populations' spikes the loop reads with <see cref="TryGetSpikes"/> from the steps it enqueues from now on
+    /// (by population index; a stream's <c>spikes_from</c>), told before a chain's first step: a device backend then
+    /// copies those alone to the host and keeps the rest on the device, where <see cref="RefreshHost"/> still finds them.
+    /// Until told, every population's. A backend whose spikes are on the host anyway ignores it.
+    /// </summary>
+    void ReadSpikes(Network network, ReadOnlySpan<bool> populations)
+    {
+    }
+
+    /// <summary>
     /// SCHED_FIFO priority (1..99) of the backend's helper threads, or 0 for ordinary threads; set by
     /// the step loop when it changes its own (see <see cref="RealtimeScheduling"/>).
     /// </summary>

@@ -29,6 +29,7 @@ internal sealed class Network
         int maxSize = populations.Max(p => p.Size);
         Scratch = new float[maxSize];
         Due = new int[Instances.Length];
+        SpikesRead = new bool[populations.Length];
         foreach (var p in populations)
         {
             Neurons += p.Size;
@@ -70,6 +71,9 @@ internal sealed class Network
 
     /// <summary>Indices of the instances due this tick, ascending. Loop thread only.</summary>
     public int[] Due { get; }
+
+    /// <summary>Per population: whether a sink of a due instance reads its spikes this chain (see <see cref="Backends.IComputeBackend.ReadSpikes"/>). Loop thread only.</summary>
+    public bool[] SpikesRead { get; }
 
     public long Neurons { get; }
 

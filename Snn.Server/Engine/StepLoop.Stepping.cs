@@ -26,6 +26,7 @@ internal sealed partial class StepLoop
         long events = 0;
         var instances = network.Instances;
         bool cleared = _backend.KeepsHostInputsZero(network);
+        _backend.ReadSpikes(network, SpikesRead(network, due));
         for (int s = 0; s < steps; s++)
         {
             foreach (int i in due)
@@ -118,6 +119,34 @@ internal sealed partial class StepLoop
         {
             Metrics.SpikesOut.Add(spikes);
         }
+    }
+
+    /// <summary>The populations whose spikes the due instances' sinks read (their plans' spike populations): what a device backend copies to the host.</summary>
+    private static bool[] SpikesRead(Network network, ReadOnlySpan<int> due)
+    {
+        var read = network.SpikesRead;
+        Array.Clear(read);
+        foreach (int i in due)
+        {
+            var inst = network.Instances[i];
+            if (inst.Driver is { Ended: false } driver)
+            {
+                foreach (int p in driver.Plan.SpikePopulations)
+                {
+                    read[p] = true;
+                }
+            }
+
+            foreach (var watcher in inst.Watchers)
+            {
+                foreach (int p in watcher.Plan.SpikePopulations)
+                {
+                    read[p] = true;
+                }
+            }
+        }
+
+        return read;
     }
 
     /// <summary>The state variables the due instances' sinks record at this step (a device backend copies back those alone).</summary>

@@ -249,7 +249,8 @@ public static class GpuCheck
         log.WriteLine($"figures on {gpuBackend.Device}");
         log.WriteLine("spikes returned = one step, its spike indices and values compacted on the device into page-locked host memory, then a wait; " +
             "chained = 100 steps queued into 100 output slots, one wait, every step's spikes readable (a LOCKSTEP request's chain); " +
-            "queued = 100 steps into one slot, one wait (throughput); batch 1");
+            "queued = 100 steps into one slot, one wait (throughput); spikes unread = queued with no stream reading the population's spikes " +
+            "(its step is then the neuron kernel alone); batch 1");
         double copyBandwidth = CopyBandwidth(gpuBackend, log);
         var sizes = !Want("figures") ? [] : quick ? [1_000, 4_096] : s_sizes;
         foreach (int size in sizes)
@@ -286,8 +287,20 @@ public static class GpuCheck
                     }
                 }
 
+                // Queued with nobody reading the spikes (no stream names the population in spikes_from, nothing projects
+                // from it): the step is the neuron kernel alone, nothing crosses to the host.
+                device.ReadSpikes([false]);
+                double unread = Queued(device, net, quick ? 0.2 : 1.0);
+                device.ReadSpikes([true]);
+                if (size >= 1 << 20)
+                {
+                    double kernelBytes = (8.0 * net.Populations[0].State.Length + 4 + 4) * size;
+                    bw += string.Create(CultureInfo.InvariantCulture,
+                        $"; queued, spikes unread: {unread:F0} steps/s = {kernelBytes * unread / 1e12:F2} TB/s = {100 * kernelBytes * unread / copyBandwidth:F0}% of copy bandwidth");
+                }
+
                 log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"GPU {model.Name,-16} N={size,10:N0}  spikes returned {returned,9:F0} steps/s  chained {chained,9:F0} (x{device.MaxSlots}, {device.GraphLaunches} graph launches)  queued {queued,9:F0} steps/s  spiking {spiking,9:N0}  managed bytes/step {(double)allocated / Math.Max(1, steps):F1} (chained {(double)chainAllocated / Math.Max(1, chainSteps):F1}){bw}"));
+                    $"GPU {model.Name,-16} N={size,10:N0}  spikes returned {returned,9:F0} steps/s  chained {chained,9:F0} (x{device.MaxSlots}, {device.GraphLaunches} graph launches)  queued {queued,9:F0} steps/s (spikes unread {unread,9:F0})  spiking {spiking,9:N0}  managed bytes/step {(double)allocated / Math.Max(1, steps):F1} (chained {(double)chainAllocated / Math.Max(1, chainSteps):F1}){bw}"));
                 gpuBackend.Release(net);
             }
         }

@@ -16,7 +16,7 @@ internal delegate void SmallNeuronLauncher<TRule>(AcceleratorStream stream, Kern
     ArrayView<float> spikes, ArrayView<float> p, int scalar, ArrayView<int> due, int size, int states, int recurrent, int zeroInput,
     ArrayView<int> events, int dueCount, int capacity, ArrayView<float> oneWeights, ArrayView<float> oneSource, ArrayView<int> oneOffset, int oneToOne,
     ArrayView<int> counts, ArrayView<int> index, ArrayView<float> value, ArrayView<int> outCounts, ArrayView<int> outIndex, ArrayView<float> outValue,
-    int writeValues)
+    int hostLists)
     where TRule : struct, IDeviceRule;
 
 /// <summary>A rule's two kernels: the neuron step with compaction's first pass (two passes follow) and, for a population of one chunk, step and compaction in one.</summary>

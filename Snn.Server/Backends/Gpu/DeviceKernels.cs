@@ -85,6 +85,15 @@ internal static class DeviceKernels
     /// <summary>Elements one thread looks at when compacting: a group covers group size × this many neurons.</summary>
     public const int PerThread = 4;
 
+    /// <summary>What the compaction kernels write into the output lists the host reads (besides the counts): nothing.</summary>
+    public const int HostListsNone = 0;
+
+    /// <summary>The spikes' indices alone (a population whose spikes are all 1).</summary>
+    public const int HostListsIndices = 1;
+
+    /// <summary>The spikes' indices and values.</summary>
+    public const int HostListsValues = 2;
+
     /// <summary>
     /// The neuron step of a population larger than one chunk, fused with compaction's first pass:
     /// group (d, c) steps the neurons of chunk c of instance due[d] (thread t the neurons
@@ -729,7 +738,7 @@ internal static class DeviceKernels
         ArrayView<float> x, ArrayView<float> rec, ArrayView<float> spikes, ArrayView<float> p, int scalar, ArrayView<int> due, int size,
         int states, int recurrent, int zeroInput, ArrayView<int> events, int dueCount, int capacity, ArrayView<float> oneWeights,
         ArrayView<float> oneSource, ArrayView<int> oneOffset, int oneToOne, ArrayView<int> counts, ArrayView<int> index,
-        ArrayView<float> value, ArrayView<int> outCounts, ArrayView<int> outIndex, ArrayView<float> outValue, int writeValues)
+        ArrayView<float> value, ArrayView<int> outCounts, ArrayView<int> outIndex, ArrayView<float> outValue, int hostLists)
         where TRule : struct, IDeviceRule
     {
         var shared = SharedMemory.Allocate<int>(MaxGroupSize);
@@ -756,7 +765,7 @@ internal static class DeviceKernels
             + Finish(rule, lanes, v2, s0, s1, s2, s3, x, rec, spikes, o, first + 2, size, states, recurrent, zeroInput)
             + Finish(rule, lanes, v3, s0, s1, s2, s3, x, rec, spikes, o, first + 3, size, states, recurrent, zeroInput);
 
-        CompactGroup(spikes, inst, o, first, size, mine, shared, stagedIndex, stagedValue, counts, index, value, outCounts, outIndex, outValue, writeValues);
+        CompactGroup(spikes, inst, o, first, size, mine, shared, stagedIndex, stagedValue, counts, index, value, outCounts, outIndex, outValue, hostLists);
     }
 
     /// <summary>
@@ -854,7 +863,7 @@ internal static class DeviceKernels
     /// </summary>
     public static void WriteChunks(ArrayView<float> spikes, ArrayView<int> due, int size, int chunks, ArrayView<int> chunkCounts,
         ArrayView<int> chunkOffsets, ArrayView<int> tileOffsets, int tiles, ArrayView<int> index, ArrayView<float> value, ArrayView<int> outIndex,
-        ArrayView<float> outValue, int writeValues)
+        ArrayView<float> outValue, int hostLists)
     {
         var shared = SharedMemory.Allocate<int>(MaxGroupSize);
         var stagedIndex = SharedMemory.Allocate<int>(MaxGroupSize * PerThread);
@@ -875,7 +884,7 @@ internal static class DeviceKernels
         int inclusive = InclusiveScan(mine, shared);
         int total = shared[Group.DimX - 1];
         WriteGroup(spikes, o, first, size, inclusive - mine, total, at, stagedIndex, stagedValue, index, value, outIndex, outValue,
-            writeValues);
+            hostLists);
     }
 
     /// <summary>
@@ -884,7 +893,7 @@ internal static class DeviceKernels
     /// into both lists. (After an upload; a step of such a population uses <see cref="NeuronSmall{TRule}"/>.)
     /// </summary>
     public static void CompactSmall(ArrayView<float> spikes, ArrayView<int> due, int size, ArrayView<int> counts,
-        ArrayView<int> index, ArrayView<float> value, ArrayView<int> outCounts, ArrayView<int> outIndex, ArrayView<float> outValue, int writeValues)
+        ArrayView<int> index, ArrayView<float> value, ArrayView<int> outCounts, ArrayView<int> outIndex, ArrayView<float> outValue, int hostLists)
     {
         var shared = SharedMemory.Allocate<int>(MaxGroupSize);
         var stagedIndex = SharedMemory.Allocate<int>(MaxGroupSize * PerThread);
@@ -894,7 +903,7 @@ internal static class DeviceKernels
         long o = (long)inst * size;
         int mine = CountOwn(spikes, o, first, size);
 
-        CompactGroup(spikes, inst, o, first, size, mine, shared, stagedIndex, stagedValue, counts, index, value, outCounts, outIndex, outValue, writeValues);
+        CompactGroup(spikes, inst, o, first, size, mine, shared, stagedIndex, stagedValue, counts, index, value, outCounts, outIndex, outValue, hostLists);
     }
 
     /// <summary>
@@ -903,11 +912,11 @@ internal static class DeviceKernels
     /// </summary>
     private static void CompactGroup(ArrayView<float> spikes, int inst, long o, int first, int size, int mine, ArrayView<int> shared,
         ArrayView<int> stagedIndex, ArrayView<float> stagedValue, ArrayView<int> counts, ArrayView<int> index, ArrayView<float> value,
-        ArrayView<int> outCounts, ArrayView<int> outIndex, ArrayView<float> outValue, int writeValues)
+        ArrayView<int> outCounts, ArrayView<int> outIndex, ArrayView<float> outValue, int hostLists)
     {
         int inclusive = InclusiveScan(mine, shared);
         int total = shared[Group.DimX - 1];
-        WriteGroup(spikes, o, first, size, inclusive - mine, total, o, stagedIndex, stagedValue, index, value, outIndex, outValue, writeValues);
+        WriteGroup(spikes, o, first, size, inclusive - mine, total, o, stagedIndex, stagedValue, index, value, outIndex, outValue, hostLists);
         if (Group.IdxX == 0)
         {
             counts[inst] = total;
@@ -937,12 +946,14 @@ internal static class DeviceKernels
     /// memory, then the group copies the <paramref name="total"/> entries out with consecutive threads on
     /// consecutive entries, so the stores coalesce. They go to the device's lists (read by the next
     /// projections) and to the output lists the host reads (page-locked host memory the device writes
-    /// over the bus where it can, see DeviceOutputs). With <paramref name="writeValues"/> 0 (a population
-    /// whose spikes are all 1) the output lists get only the indices: their values are kept at 1 on the host.
+    /// over the bus where it can, see DeviceOutputs), as <paramref name="hostLists"/> says: nothing
+    /// (<see cref="HostListsNone"/>: nobody reads this population's spikes on the host), the indices alone
+    /// (<see cref="HostListsIndices"/>: its spikes are all 1, their values are kept at 1 on the host), or both
+    /// (<see cref="HostListsValues"/>).
     /// </summary>
     private static void WriteGroup(ArrayView<float> spikes, long o, int first, int size, int local, int total, long at,
         ArrayView<int> stagedIndex, ArrayView<float> stagedValue, ArrayView<int> index, ArrayView<float> value,
-        ArrayView<int> outIndex, ArrayView<float> outValue, int writeValues)
+        ArrayView<int> outIndex, ArrayView<float> outValue, int hostLists)
     {
         for (int e = 0; e < PerThread; e++)
         {
@@ -966,8 +977,12 @@ internal static class DeviceKernels
             float v = stagedValue[k];
             index[at + k] = n;
             value[at + k] = v;
-            outIndex[at + k] = n;
-            if (writeValues != 0)
+            if (hostLists != HostListsNone)
+            {
+                outIndex[at + k] = n;
+            }
+
+            if (hostLists == HostListsValues)
             {
                 outValue[at + k] = v;
             }

@@ -75,6 +75,8 @@ internal sealed partial class DeviceNetwork
             TileTotals = net.Allocate<int>((long)_tiles * net._instances);
             TileOffsets = net.Allocate<int>((long)_tiles * net._instances);
             Outputs = new DeviceOutputs(net, net._mapped, net._instances, population.Size);
+            Listed = new bool[net._instances];
+            _feeds = net._network.Projections.Any(j => j.Source == population);
             _lanes = net.Allocate<float>(1);
 
             // Inputs are zero between steps: the neuron kernels zero what they read.
@@ -114,6 +116,26 @@ internal sealed partial class DeviceNetwork
 
         /// <summary>The spike lists the host reads, per step slot.</summary>
         public DeviceOutputs Outputs { get; }
+
+        /// <summary>
+        /// Whether the steps sent from now on write this population's spikes into <see cref="Outputs"/> (the host reads
+        /// them: a stream asked for them, see <see cref="ReadSpikes"/>); true until the loop says otherwise. Without
+        /// them its spikes stay on the device: compacted for the projections from it, or not at all where nothing
+        /// projects from it (its step is then the neuron kernel alone).
+        /// </summary>
+        public bool HostLists { get; set; } = true;
+
+        /// <summary>Per instance: whether its latest step wrote <see cref="Outputs"/>; if not, its spikes are only in <see cref="Spikes"/>.</summary>
+        public bool[] Listed { get; }
+
+        /// <summary>Whether a projection reads this population's spikes on the device (its compacted lists or counts).</summary>
+        private readonly bool _feeds;
+
+        /// <summary>Whether a step compacts this population's spikes: the host or a projection reads the lists.</summary>
+        private bool Compacts => HostLists || _feeds;
+
+        /// <summary>What the compaction kernels write into <see cref="Outputs"/> (see <see cref="DeviceKernels.HostListsNone"/>).</summary>
+        private int HostListMode => !HostLists ? DeviceKernels.HostListsNone : Binary ? DeviceKernels.HostListsIndices : DeviceKernels.HostListsValues;
 
         /// <summary>
         /// Whether every spike is 0 or 1 under the current parameters (spike functions that emit one spike
@@ -231,6 +253,19 @@ internal sealed partial class DeviceNetwork
             NorseLifAdExKernel => PopulationKind.NorseLifAdEx,
             _ => PopulationKind.Unsupported,
         };
+
+        private (float[] Host, ArrayView<float> View) _spikeStaging;
+
+        /// <summary>A pinned copy of the spikes, made at the first <see cref="RefreshHost"/> that needs spikes the host's lists do not hold.</summary>
+        public (float[] Host, ArrayView<float> View) SpikeStaging()
+        {
+            if (_spikeStaging.Host is null)
+            {
+                _spikeStaging = _net.Staging<float>(Spikes.Length);
+            }
+
+            return _spikeStaging;
+        }
 
         /// <summary>The state variables and spikes from the host; the inputs zero.</summary>
         public void UploadState() => UploadState(0, _net._instances);
@@ -467,7 +502,7 @@ internal sealed partial class DeviceNetwork
                 kernels.StepSmall(_net._stream, k.Groups(dc), rule, s0, s1, s2, s3, x, rec, Spikes.View, _lanes.View, _scalarLanes, due, size,
                     StateCount, recurrent, zeroInput, step.Events, dc, step.EventCapacity, fused.Weights, fused.Source, fused.Offset, fused.Mode,
                     Counts.View, SpikeIndex.View, SpikeValue.View,
-                    Outputs.Counts(slot), Outputs.Index(slot), Outputs.Values(slot), Binary ? 0 : 1);
+                    Outputs.Counts(slot), Outputs.Index(slot), Outputs.Values(slot), HostListMode);
                 return;
             }
 
@@ -488,7 +523,10 @@ internal sealed partial class DeviceNetwork
                 return;
             }
 
-            ScanAndWrite(due, dc, slot);
+            if (Compacts)
+            {
+                ScanAndWrite(due, dc, slot);
+            }
         }
 
         /// <summary>Device check only (<see cref="TimeCompaction"/>): the next steps launch the neuron kernel and nothing after it.</summary>
@@ -570,7 +608,7 @@ internal sealed partial class DeviceNetwork
         /// <summary>The spike lists, ascending, into the device lists and <paramref name="slot"/>'s output lists.</summary>
         private void WriteChunks(ArrayView<int> due, int dc, int slot) =>
             _net._k.WriteChunks(_net._stream, _net._k.Groups(dc * _chunks), Spikes.View, due, Population.Size, _chunks, ChunkCounts.View,
-                ChunkOffsets.View, TileOffsets.View, _tiles, SpikeIndex.View, SpikeValue.View, Outputs.Index(slot), Outputs.Values(slot), Binary ? 0 : 1);
+                ChunkOffsets.View, TileOffsets.View, _tiles, SpikeIndex.View, SpikeValue.View, Outputs.Index(slot), Outputs.Values(slot), HostListMode);
 
         /// <summary>
         /// Counts per chunk, offsets by prefix sums, then indices and values in ascending order, into the
@@ -579,7 +617,7 @@ internal sealed partial class DeviceNetwork
         public void Compact(ArrayView<int> due, int dc, int slot)
         {
             int size = Population.Size;
-            if (dc == 0 || size == 0)
+            if (dc == 0 || size == 0 || !Compacts)
             {
                 return;
             }
@@ -589,7 +627,7 @@ internal sealed partial class DeviceNetwork
             if (_chunks == 1)
             {
                 k.CompactSmall(s, k.Groups(dc), Spikes.View, due, size, Counts.View, SpikeIndex.View, SpikeValue.View,
-                    Outputs.Counts(slot), Outputs.Index(slot), Outputs.Values(slot), Binary ? 0 : 1);
+                    Outputs.Counts(slot), Outputs.Index(slot), Outputs.Values(slot), HostListMode);
                 return;
             }
 

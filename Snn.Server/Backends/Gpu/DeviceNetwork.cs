@@ -550,6 +550,14 @@ internal sealed partial class DeviceNetwork : IDisposable
             _spikesBehind[i] = true;
         }
 
+        foreach (var pop in _pops)
+        {
+            foreach (int i in due)
+            {
+                pop.Listed[i] = pop.HostLists;
+            }
+        }
+
         _slotQueued[slot] = true;
         _anyQueued = true;
         _usedSlots = Math.Max(_usedSlots, slot + 1);
@@ -663,16 +671,22 @@ internal sealed partial class DeviceNetwork : IDisposable
         ForgetParts();
         if (!_mapped)
         {
-            // OpenCL: the counts of every used slot, then each instance's list of that length.
+            // OpenCL: the counts of every used slot, then each instance's list of that length (where the host reads them).
             foreach (var pop in _pops)
             {
-                pop.Outputs.CopyCounts(_usedSlots);
+                if (pop.HostLists)
+                {
+                    pop.Outputs.CopyCounts(_usedSlots);
+                }
             }
 
             _stream.Synchronize();
             foreach (var pop in _pops)
             {
-                pop.Outputs.CopyLists(_usedSlots);
+                if (pop.HostLists)
+                {
+                    pop.Outputs.CopyLists(_usedSlots);
+                }
             }
         }
 
@@ -688,6 +702,17 @@ internal sealed partial class DeviceNetwork : IDisposable
         key.Add(to);
         key.Add(_dc);
         key.AddRange(_stepScratch.AsSpan(0, _dc));
+        for (int p = 0; p < _pops.Length; p += 32)
+        {
+            int lists = 0;
+            for (int q = p; q < Math.Min(_pops.Length, p + 32); q++)
+            {
+                lists |= _pops[q].HostLists ? 1 << (q - p) : 0;
+            }
+
+            key.Add(lists);
+        }
+
         for (int slot = from; slot < to; slot++)
         {
             key.Add(_intsChanged[slot] ? 1 : 0);
@@ -910,11 +935,44 @@ internal sealed partial class DeviceNetwork : IDisposable
     /// The compacted spikes of one instance at the step queued into <paramref name="slot"/> (after
     /// <see cref="Complete"/>): ascending indices and their values.
     /// </summary>
-    internal SpikeList Spikes(Population population, int instance, int slot) =>
-        _pops[population.Index].Outputs.List(slot, instance);
+    internal SpikeList Spikes(Population population, int instance, int slot)
+    {
+        var pop = _pops[population.Index];
+        return pop.HostLists ? pop.Outputs.List(slot, instance) : throw NotRead(population);
+    }
 
     /// <summary>The compacted spikes of one instance at its latest step (after <see cref="Complete"/>; the device check).</summary>
-    internal SpikeList Spikes(Population population, int instance) => Spikes(population, instance, Math.Max(0, _latestSlot[instance]));
+    internal SpikeList Spikes(Population population, int instance)
+    {
+        var pop = _pops[population.Index];
+        return pop.Listed[instance] || _latestSlot[instance] < 0 ? pop.Outputs.List(Math.Max(0, _latestSlot[instance]), instance) : throw NotRead(population);
+    }
+
+    private static InvalidOperationException NotRead(Population population) =>
+        new($"population '{population.Name}''s spikes were not written for the host: the loop did not name it in ReadSpikes");
+
+    /// <summary>
+    /// Which populations' spikes the host reads (<see cref="Spikes(Population, int, int)"/>) from the steps enqueued
+    /// from now on, by population index: only theirs are written into the output lists, over the bus (see
+    /// DevicePopulation.HostLists). Every population's until this is called. Not between a chain's steps.
+    /// </summary>
+    public void ReadSpikes(ReadOnlySpan<bool> read)
+    {
+        if (read.Length != _pops.Length)
+        {
+            throw new ArgumentException($"{read.Length} flags for {_pops.Length} populations", nameof(read));
+        }
+
+        if (_prepared > _sent)
+        {
+            throw new InvalidOperationException("a chain's steps are prepared and not yet sent: the spikes read change between chains");
+        }
+
+        for (int p = 0; p < _pops.Length; p++)
+        {
+            _pops[p].HostLists = read[p];
+        }
+    }
 
     /// <summary>
     /// Makes the host arrays current: state and delay lines copied back, and each instance's spike row
@@ -969,9 +1027,13 @@ internal sealed partial class DeviceNetwork : IDisposable
         _hostFresh = true;
     }
 
-    /// <summary>The host spike rows of the instances that are behind, from their latest step's output lists (nothing may be queued).</summary>
+    /// <summary>
+    /// The host spike rows of the instances that are behind, from their latest step's output lists, or where that
+    /// step did not write them (nobody read the population's spikes), copied back from the device (nothing may be queued).
+    /// </summary>
     private void CatchUpSpikes()
     {
+        bool copied = false;
         for (int i = 0; i < _instances; i++)
         {
             if (!_spikesBehind[i])
@@ -981,12 +1043,44 @@ internal sealed partial class DeviceNetwork : IDisposable
 
             foreach (var pop in _pops)
             {
-                var row = pop.Population.Slice(pop.Population.Spikes, i);
-                row.Clear();
-                var list = pop.Outputs.List(_latestSlot[i], i);
-                for (int k = 0; k < list.Indices.Length; k++)
+                int size = pop.Population.Size;
+                if (pop.Listed[i] || size == 0)
                 {
-                    row[list.Indices[k]] = list.Values[k];
+                    var row = pop.Population.Slice(pop.Population.Spikes, i);
+                    row.Clear();
+                    var list = pop.Outputs.List(_latestSlot[i], i);
+                    for (int k = 0; k < list.Indices.Length; k++)
+                    {
+                        row[list.Indices[k]] = list.Values[k];
+                    }
+                }
+                else
+                {
+                    var rows = ((ArrayView<float>)pop.Spikes.View).SubView((long)i * size, size);
+                    PinnedHost.Download(_stream, rows, pop.SpikeStaging().View.SubView((long)i * size, size));
+                    copied = true;
+                }
+            }
+        }
+
+        if (copied)
+        {
+            _stream.Synchronize();
+        }
+
+        for (int i = 0; i < _instances; i++)
+        {
+            if (!_spikesBehind[i])
+            {
+                continue;
+            }
+
+            foreach (var pop in _pops)
+            {
+                int size = pop.Population.Size;
+                if (!pop.Listed[i] && size > 0)
+                {
+                    pop.SpikeStaging().Host.AsSpan(i * size, size).CopyTo(pop.Population.Slice(pop.Population.Spikes, i));
                 }
             }
 

@@ -227,6 +227,15 @@ internal sealed partial class GpuBackend : IComputeBackend, IDisposable
         return false;
     }
 
+    public void ReadSpikes(Network network, ReadOnlySpan<bool> populations)
+    {
+        // A network not yet on the device gets every population's lists there until the next chain says otherwise.
+        if (_networks.TryGetValue(network, out var device))
+        {
+            device?.ReadSpikes(populations);
+        }
+    }
+
     public void RefreshHost(Network network)
     {
         if (_networks.TryGetValue(network, out var device))

@@ -9,7 +9,7 @@ namespace Snn.FunctionalTests.Conformance;
 
 /// <summary>
 /// The device backend against the CPU backend through the public API, over a random sequence of everything a client can
-/// do to a live network: LOCKSTEP advances with event inputs and recorded state on any instance, parameter and weight
+/// do to a live network: LOCKSTEP advances with event inputs, the spikes of some populations and recorded state on any instance, parameter and weight
 /// edits, resets of one instance or all, snapshots saved and restored, and state read back. Two real servers (Kestrel on
 /// loopback) get the same calls; every answer must be the same, byte for byte. Three networks: layers (dense with bias,
 /// recurrent, delayed one-to-one, delayed sparse; snntorch.Synaptic, sinabs.LIF), vision (conv2d, sum pool, delayed
@@ -160,8 +160,7 @@ public sealed class DeviceDifferentialTests
             $"--Snn:Engine:PlaceAsideFromSynapses={(placedOffTheLoop ? 0 : 1 << 20)}"]).Within())
         {
             actual = await SessionAsync(gpu, make, seed);
-            using var client = new SnnClient(gpu.Address);
-            Assert.Equal("on the device", (await client.GetNetworkAsync(new GetNetworkRequest { Name = Net }).Within()).StepsOn);
+            Assert.Equal("on the device", await SettledAsync(gpu));
         }
 
         Assert.Equal(expected.Count, actual.Count);
@@ -171,6 +170,31 @@ public sealed class DeviceDifferentialTests
         }
 
         Assert.Contains(expected, a => a.Contains("\"spikes\"", StringComparison.Ordinal)); // something spiked
+    }
+
+    /// <summary>
+    /// Where the network steps once a device copy made off the loop (at its first step, again after each SetParameters) is
+    /// ready: the loop moves it onto the device at its next step, so one step at a time is taken until it has (after the
+    /// session, whose answers are compared; how much of the session ran on the device depends on timing, and they must not).
+    /// </summary>
+    private static async Task<string> SettledAsync(ServerHost host)
+    {
+        using var client = new SnnClient(host.Address);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            string on = (await client.GetNetworkAsync(new GetNetworkRequest { Name = Net }).Within()).StepsOn;
+            if (!on.Contains("while its device copy is made", StringComparison.Ordinal) || DateTime.UtcNow > deadline)
+            {
+                return on;
+            }
+
+            await Task.Delay(50);
+            await using var run = await client.OpenRunAsync(new RunOpen { Network = Net }).Within();
+            await run.AdvanceAsync(1).Within();
+            await run.ReadStepsAsync(1).Within();
+            await run.EndAsync();
+        }
     }
 
     /// <summary>A seeded sequence of calls; each answer as protobuf JSON (floats exactly: JSON writes them round-trip).</summary>
@@ -192,11 +216,15 @@ public sealed class DeviceDifferentialTests
             {
                 case < 5:
                 {
-                    // An advance of 1-24 steps (a chain on the device), events at some steps, every state variable recorded.
+                    // An advance of 1-24 steps (a chain on the device), events at some steps, every state variable recorded, and
+                    // the spikes of every population but the input (the default) or of some (the device writes only those for
+                    // the host: the snapshots after must still hold every population's).
                     int steps = rng.Next(1, 25);
+                    string[] spikesFrom = rng.Next(3) == 0 ? [] : [.. network.Recorded.Where(_ => rng.Next(2) == 0)];
                     await using var run = await client.OpenRunAsync(new RunOpen
                     {
-                        Network = Net, Instance = instance, Record = { network.Recorded.Select(p => new RecordSpec { Population = p, Variables = { "*" } }) },
+                        Network = Net, Instance = instance, SpikesFrom = { spikesFrom },
+                        Record = { network.Recorded.Select(p => new RecordSpec { Population = p, Variables = { "*" } }) },
                     }).Within();
                     var inputs = new List<Input>();
                     for (uint s = 0; s < steps; s++)

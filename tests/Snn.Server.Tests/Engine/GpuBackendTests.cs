@@ -257,27 +257,14 @@ public sealed class GpuBackendTests : IClassFixture<GpuBackendTests.Backends>
             int[] due = chain % 3 == 1 ? [0, 2] : [0, 1, 2];
             int k = chain == 0 ? 1 : gpu.BeginChain(gpuNet, chain + 1);
             Assert.Equal(chain + 1, k);
-            var expected = new List<float[][]>();
             int half = k / 2;
-            for (int s = 0; s < k; s++)
+            var expected = EnqueueChain(gpu, cpuNet, gpuNet, due, k, rng, s =>
             {
-                var drive = Enumerable.Range(0, 3).Select(_ => Drive(rng, 150, 0)).ToArray();
-                Feed(cpuNet, due, drive);
-                Feed(gpuNet, due, drive);
-                _backends.Cpu.Step(cpuNet, due);
-                gpu.Enqueue(gpuNet, due, s);
-                expected.Add(cpuNet.Populations.Select(p => p.Spikes.ToArray()).ToArray());
-                foreach (int i in due)
-                {
-                    cpuNet.Instances[i].Step++;
-                    gpuNet.Instances[i].Step++;
-                }
-
                 if (s == half - 1)
                 {
                     gpu.Send(gpuNet); // the first half starts while the second is prepared
                 }
-            }
+            });
 
             // The first half's spikes before the chain completes where the backend can wait for a part (mapped lists).
             gpu.Send(gpuNet);
@@ -409,8 +396,89 @@ public sealed class GpuBackendTests : IClassFixture<GpuBackendTests.Backends>
         gpu.Release(gpuNet);
     }
 
-    /// <summary>Each step of a completed chain: every population's spike list of every due instance equals the CPU's row of that step.</summary>
-    private static void AssertChainSpikes(GpuBackend gpu, Network gpuNet, int[] due, List<float[][]> expected, string chain)
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Spikes_nobody_reads_stay_on_the_device_and_the_host_arrays_still_get_them(bool mapped)
+    {
+        // The loop names the populations whose spikes its sinks read (ReadSpikes) before each chain: only theirs are
+        // written for the host. The rest stay on the device, compacted where a projection reads them ('h', 'in'),
+        // not at all where nothing does ('o', 's'); a RefreshHost still brings every population's latest spikes back,
+        // whichever chain last wrote or skipped the host's lists of each instance. 's' spans several chunks.
+        using var gpu = GpuBackend.Create("ilgpu-cpu", 0, new CpuOptions { Threads = 1 });
+        gpu.MapsHostMemory = mapped;
+        gpu.CpuBelowNeurons = 0;
+        var definition = Net(
+            [Pop("in", "input", 150), Pop("h", "sinabs.LIF", 130, P(("tau_mem", 8))), Pop("o", "snntorch.Leaky", 20, P(("beta", 0.95))),
+                Pop("s", "snntorch.Leaky", 700, P(("beta", 0.9)))],
+            [
+                Dense("w1", "in", "h", Dyadic(new Random(2), 130 * 150), Dyadic(new Random(3), 130)),
+                Dense("rec", "h", "h", Dyadic(new Random(4), 130 * 130)),
+                Dense("w2", "h", "o", Dyadic(new Random(5), 20 * 130)),
+                Dense("w3", "in", "s", Dyadic(new Random(6), 700 * 150).Select(w => w * 2).ToArray()),
+            ], 3);
+        var cpuNet = NetworkBuilder.Build(definition, new EngineLimits());
+        var gpuNet = NetworkBuilder.Build(definition, new EngineLimits());
+        Assert.True(gpu.OnDevice(gpuNet));
+        var rng = new Random(41);
+        bool[][] reads = [[false, false, false, false], [false, false, true, false], [false, true, false, true], [true, true, true, true], [false, false, false, true]];
+        for (int chain = 0; chain < 10; chain++)
+        {
+            var read = reads[chain % reads.Length];
+            int[] due = chain % 3 == 2 ? [1] : [0, 1, 2];
+            gpu.ReadSpikes(gpuNet, read);
+            int k = gpu.BeginChain(gpuNet, 1 + chain % 4);
+            var expected = EnqueueChain(gpu, cpuNet, gpuNet, due, k, rng);
+            gpu.Send(gpuNet);
+            gpu.Complete(gpuNet);
+            AssertChainSpikes(gpu, gpuNet, due, expected, $"chain {chain}", read);
+
+            if (chain % 2 == 1)
+            {
+                gpu.RefreshHost(gpuNet);
+                Compare(cpuNet, gpuNet, $"after chain {chain}");
+            }
+        }
+
+        gpu.RefreshHost(gpuNet);
+        Compare(cpuNet, gpuNet, "after the chains");
+        Assert.Contains(gpuNet.Populations[2].Spikes, x => x != 0f);
+        Assert.Contains(gpuNet.Populations[3].Spikes, x => x != 0f);
+        gpu.Release(gpuNet);
+    }
+
+    /// <summary>
+    /// <paramref name="k"/> steps of the due instances, each with a fresh drive of the 150 inputs, stepped on the CPU backend and
+    /// enqueued on the device into slots 0, 1, ... (<paramref name="afterStep"/> after each); the CPU's spike rows of each step.
+    /// </summary>
+    private List<float[][]> EnqueueChain(GpuBackend gpu, Network cpuNet, Network gpuNet, int[] due, int k, Random rng, Action<int>? afterStep = null)
+    {
+        var expected = new List<float[][]>();
+        for (int s = 0; s < k; s++)
+        {
+            var drive = Enumerable.Range(0, 3).Select(_ => Drive(rng, 150, 0)).ToArray();
+            Feed(cpuNet, due, drive);
+            Feed(gpuNet, due, drive);
+            _backends.Cpu.Step(cpuNet, due);
+            gpu.Enqueue(gpuNet, due, s);
+            expected.Add(cpuNet.Populations.Select(p => p.Spikes.ToArray()).ToArray());
+            foreach (int i in due)
+            {
+                cpuNet.Instances[i].Step++;
+                gpuNet.Instances[i].Step++;
+            }
+
+            afterStep?.Invoke(s);
+        }
+
+        return expected;
+    }
+
+    /// <summary>
+    /// Each step of a completed chain: every population's spike list of every due instance equals the CPU's row of that step;
+    /// where <paramref name="read"/> leaves a population out (ReadSpikes), asking for its lists is refused, naming it.
+    /// </summary>
+    private static void AssertChainSpikes(GpuBackend gpu, Network gpuNet, int[] due, List<float[][]> expected, string chain, bool[]? read = null)
     {
         for (int s = 0; s < expected.Count; s++)
         {
@@ -418,6 +486,13 @@ public sealed class GpuBackendTests : IClassFixture<GpuBackendTests.Backends>
             {
                 foreach (int i in due)
                 {
+                    if (read is not null && !read[pop.Index])
+                    {
+                        var refused = Assert.Throws<InvalidOperationException>(() => gpu.TryGetSpikes(gpuNet, pop, i, s, out _));
+                        Assert.Contains($"'{pop.Name}'", refused.Message, StringComparison.Ordinal);
+                        continue;
+                    }
+
                     Assert.True(gpu.TryGetSpikes(gpuNet, pop, i, s, out var list));
                     var row = new float[pop.Size];
                     for (int n = 0; n < list.Indices.Length; n++)
