@@ -377,15 +377,18 @@ public static class GpuCheck
         }
         else if (quick)
         {
-            // Its placement figure on a small dense network (the full check gives it for the three networks below).
+            // The figure of the three networks below (placement, 30 steps against the CPU backend, rates) on a small dense one.
             var random = new Random(1);
-            var small = NetworkBuilder.Build(new NetworkDefinition("small", [
-                new PopulationDefinition("in", "input", 100, [], new Dictionary<string, ParamValue>()),
-                new PopulationDefinition("lif", "sinabs.LIF", 4_096, [], new Dictionary<string, ParamValue> { ["tau_mem"] = ParamValue.Number(10) }),
-            ], [new ProjectionDefinition("w", "in", "lif", ProjectionKind.Dense, Enumerable.Range(0, 409_600).Select(_ => random.Next(-64, 65) / 256f).ToArray(), null, false)],
-                0.001, ClockMode.Lockstep, 1, 1), new EngineLimits());
-            PlacementFigure(gpuBackend, small, "small dense", log, Check);
-            gpuBackend.Release(small);
+            float[] Weights(int count) => Enumerable.Range(0, count).Select(_ => random.Next(-64, 65) / 256f).ToArray();
+            NetworkFigure(gpuBackend, cpuBackend, log, Check, "small dense: input 100 -> dense -> sinabs.LIF 4,096 -> dense -> sinabs.IAF 10, 30% input spikes",
+                new NetworkDefinition("small", [
+                    new PopulationDefinition("in", "input", 100, [], new Dictionary<string, ParamValue>()),
+                    new PopulationDefinition("lif", "sinabs.LIF", 4_096, [], new Dictionary<string, ParamValue> { ["tau_mem"] = ParamValue.Number(10) }),
+                    new PopulationDefinition("out", "sinabs.IAF", 10, [], new Dictionary<string, ParamValue>()),
+                ], [
+                    new ProjectionDefinition("w", "in", "lif", ProjectionKind.Dense, Weights(409_600), null, false),
+                    new ProjectionDefinition("v", "lif", "out", ProjectionKind.Dense, Weights(40_960), null, false),
+                ], 0.001, ClockMode.Lockstep, 1, 1), 0.3);
         }
         else
         {
@@ -981,7 +984,9 @@ public static class GpuCheck
 
     /// <summary>
     /// A network on the device and on the CPU backend: the same random input events each step, every
-    /// state bit compared after 30 steps, then steps/s of each (the device's with spikes returned).
+    /// state bit and spike compared after 30 steps (the last 15 with the output population's spikes alone written for the
+    /// host, as for a stream whose spikes_from names it: the others' come back from the device), then steps/s of each
+    /// (the device's with every population's spikes returned, and with the output's alone).
     /// </summary>
     private static void NetworkFigure(GpuBackend gpu, CpuBackend cpu, TextWriter log, Action<bool, string> check, string name,
         NetworkDefinition definition, double inputRate)
@@ -1019,8 +1024,15 @@ public static class GpuCheck
 
         var r1 = new Random(5);
         var r2 = new Random(5);
+        bool[] all = [.. gNet.Populations.Select(_ => true)];
+        bool[] output = [.. gNet.Populations.Select(p => p.Index == gNet.Populations.Length - 1)];
         for (int t = 0; t < 30; t++)
         {
+            if (t == 15)
+            {
+                gpu.ReadSpikes(gNet, output);
+            }
+
             Input(gNet, r1);
             gpu.Step(gNet, [0]);
             Input(cNet, r2);
@@ -1052,10 +1064,12 @@ public static class GpuCheck
 
         check(differ == 0, $"{name}, 30 steps: {differ} state values and spikes differ from the CPU backend ({spikes} spikes at the last step)");
         var rng = new Random(7);
+        double outputRate = Rate(() => { Input(gNet, rng); gpu.Step(gNet, [0]); }, gNet, 1.0, out _);
+        gpu.ReadSpikes(gNet, all);
         double gpuRate = Rate(() => { Input(gNet, rng); gpu.Step(gNet, [0]); }, gNet, 1.0, out _);
         double cpuRate = Rate(() => { Input(cNet, rng); cpu.Step(cNet, [0]); }, cNet, 1.0, out _);
         log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{name}: GPU {gpuRate:F0} steps/s (spikes returned, host spike arrays updated), CPU backend {cpuRate:F0} steps/s"));
+            $"{name}: GPU {gpuRate:F0} steps/s (every population's spikes returned), {outputRate:F0} with the output's alone (spikes_from = the output), CPU backend {cpuRate:F0} steps/s"));
         gpu.Release(gNet);
     }
 }

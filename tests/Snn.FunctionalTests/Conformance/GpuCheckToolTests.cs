@@ -34,6 +34,24 @@ public sealed class GpuCheckToolTests
     }
 
     [Fact]
+    public async Task The_network_figure_checks_every_bit_with_the_output_population_alone_read_for_its_last_steps()
+    {
+        // As on a GPU for the vision, wide dense and sparse networks: placed both ways, 30 steps against the CPU backend (the
+        // last 15 with only the output's spikes written for the host: the hidden layer's come back from the device), rates.
+        var log = new StringWriter();
+        var outDir = Directory.CreateTempSubdirectory("snn-gpucheck-test-");
+        int rc = await GpuCheck.MainAsync(["--data", "unused", "--out", outDir.FullName, "--backend", "ilgpu-cpu", "--quick", "--only", "networks"],
+            log, TextWriter.Null);
+        string text = log.ToString();
+
+        Assert.Equal(0, rc);
+        Assert.Contains("PASS  small dense: placed at its first step True, off the loop taken", text);
+        Assert.Matches(@"PASS  small dense: .*, 30 steps: 0 state values and spikes differ from the CPU backend \([1-9][0-9]* spikes at the last step\)", text);
+        Assert.Matches(@"small dense: .*: GPU [0-9]+ steps/s \(every population's spikes returned\), [0-9]+ with the output's alone", text);
+        Assert.EndsWith("gpu-check: 2 passed, 0 failed", text.TrimEnd());
+    }
+
+    [Fact]
     public async Task An_unknown_section_is_refused_with_the_names_of_the_sections()
     {
         var log = new StringWriter();
