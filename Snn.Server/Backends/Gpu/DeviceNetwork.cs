@@ -954,18 +954,14 @@ internal sealed partial class DeviceNetwork : IDisposable
     /// <summary>
     /// Which populations' spikes the host reads (<see cref="Spikes(Population, int, int)"/>) from the steps enqueued
     /// from now on, by population index: only theirs are written into the output lists, over the bus (see
-    /// DevicePopulation.HostLists). Every population's until this is called. Not between a chain's steps.
+    /// DevicePopulation.HostLists). Every population's until this is called. Between chains: a step takes the flags as
+    /// they are when it is sent (a chain's steps left prepared and unsent by a failure are dropped by the next chain).
     /// </summary>
     public void ReadSpikes(ReadOnlySpan<bool> read)
     {
         if (read.Length != _pops.Length)
         {
             throw new ArgumentException($"{read.Length} flags for {_pops.Length} populations", nameof(read));
-        }
-
-        if (_prepared > _sent)
-        {
-            throw new InvalidOperationException("a chain's steps are prepared and not yet sent: the spikes read change between chains");
         }
 
         for (int p = 0; p < _pops.Length; p++)
