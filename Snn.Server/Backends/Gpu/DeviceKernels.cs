@@ -750,8 +750,13 @@ internal static class DeviceKernels
         {
             // This step's external events, written into the input row as ScatterEvents does, then read by the whole group.
             Scatter(x, events, Grid.IdxX, o, dueCount, capacity);
-            Group.Barrier();
         }
+
+        // Outside the branch (one barrier more a launch where there are no events): a barrier under a condition makes the
+        // block after it a region entry with PHI nodes, the likely cause of the assertion in PoCL's work-item loop pass
+        // ("Cannot add context restore for a PHI node at the region entry") at a one-chunk population's first step on the
+        // H200 machine's PoCL. The only conditional barrier of these kernels; not yet run on PoCL.
+        Group.Barrier();
 
         int first = Group.IdxX * PerThread;
         var lanes = new DeviceLanes(p, size, scalar);
