@@ -263,38 +263,34 @@ public static class GpuCheck
                 double chained = Chained(device!, net, quick ? 0.2 : 1.0, out long chainAllocated, out long chainSteps);
                 int spiking = device!.Spikes(net.Populations[0], 0).Indices.Length;
                 double queued = Queued(device, net, quick ? 0.2 : 1.0);
-                string bw = "";
-                if (size >= 1 << 20)
-                {
-                    // Bytes the kernels must move per neuron and step: state read and written, the
-                    // resident input read, the spike written (with the chunk counts), the spike read again
-                    // by the writing pass (not where the step had none: it skips chunks without spikes).
-                    // Scalar parameters are read once per group, not per neuron.
-                    double perNeuron = 8.0 * net.Populations[0].State.Length + 4 + 4 + (spiking > 0 ? 4 : 0);
-                    double rate = perNeuron * size * queued;
-                    bw = $"  queued moves {rate / 1e12:F2} TB/s = {100 * rate / copyBandwidth:F0}% of copy bandwidth";
-
-                    // Where a queued step's time goes: the compaction passes alone, the neuron kernel as the rest. And the
-                    // neuron kernel launched alone, queued (no compaction, no host lists): the probe's and the peers'
-                    // "queued", in the bytes it moves (state read and written, input read, spike written).
-                    foreach (var (_, neuron, count, scan, write) in device.TimeCompaction(20))
-                    {
-                        double step = 1e6 / queued;
-                        double kernelBytes = (8.0 * net.Populations[0].State.Length + 4 + 4) * size;
-                        bw += string.Create(CultureInfo.InvariantCulture,
-                            $"; per step {step:F1} µs = neuron kernel ~{step - scan - write:F1} + scans {scan:F1} + writes {write:F1} (a count pass alone {count:F1}); " +
-                            $"the neuron kernel alone, queued: {neuron:F1} µs = {kernelBytes / neuron / 1e6:F2} TB/s = {100 * kernelBytes / neuron / 1e6 * 1e12 / copyBandwidth:F0}% of copy bandwidth");
-                    }
-                }
 
                 // Queued with nobody reading the spikes (no stream names the population in spikes_from, nothing projects
                 // from it): the step is the neuron kernel alone, nothing crosses to the host.
                 device.ReadSpikes([false]);
                 double unread = Queued(device, net, quick ? 0.2 : 1.0);
                 device.ReadSpikes([true]);
+                string bw = "";
                 if (size >= 1 << 20)
                 {
+                    // Bytes the kernels must move per neuron and step: state read and written, the
+                    // resident input read, the spike written (with the chunk counts), the spike read again
+                    // by the writing pass (not where the step had none: it skips chunks without spikes).
+                    // Scalar parameters are read once per group, not per neuron. The neuron kernel alone moves all but the last.
                     double kernelBytes = (8.0 * net.Populations[0].State.Length + 4 + 4) * size;
+                    double rate = (kernelBytes + (spiking > 0 ? 4.0 * size : 0)) * queued;
+                    bw = $"  queued moves {rate / 1e12:F2} TB/s = {100 * rate / copyBandwidth:F0}% of copy bandwidth";
+
+                    // Where a queued step's time goes: the compaction passes alone, the neuron kernel as the rest. And the
+                    // neuron kernel launched alone, queued (no compaction, no host lists): the probe's and the peers'
+                    // "queued", in the bytes it moves; the same with the spikes unread, through the server's own steps.
+                    foreach (var (_, neuron, count, scan, write) in device.TimeCompaction(20))
+                    {
+                        double step = 1e6 / queued;
+                        bw += string.Create(CultureInfo.InvariantCulture,
+                            $"; per step {step:F1} µs = neuron kernel ~{step - scan - write:F1} + scans {scan:F1} + writes {write:F1} (a count pass alone {count:F1}); " +
+                            $"the neuron kernel alone, queued: {neuron:F1} µs = {kernelBytes / neuron / 1e6:F2} TB/s = {100 * kernelBytes / neuron / 1e6 * 1e12 / copyBandwidth:F0}% of copy bandwidth");
+                    }
+
                     bw += string.Create(CultureInfo.InvariantCulture,
                         $"; queued, spikes unread: {unread:F0} steps/s = {kernelBytes * unread / 1e12:F2} TB/s = {100 * kernelBytes * unread / copyBandwidth:F0}% of copy bandwidth");
                 }

@@ -131,8 +131,8 @@ internal sealed partial class DeviceNetwork
         /// <summary>Whether a projection reads this population's spikes on the device (its compacted lists or counts).</summary>
         private readonly bool _feeds;
 
-        /// <summary>Whether a step compacts this population's spikes: the host or a projection reads the lists.</summary>
-        private bool Compacts => HostLists || _feeds;
+        /// <summary>Whether a step compacts this population's spikes: the host or a projection reads the lists (and the device check is not timing the neuron kernel alone).</summary>
+        private bool Compacts => !_neuronKernelAlone && (HostLists || _feeds);
 
         /// <summary>What the compaction kernels write into <see cref="Outputs"/> (see <see cref="DeviceKernels.HostListsNone"/>).</summary>
         private int HostListMode => !HostLists ? DeviceKernels.HostListsNone : Binary ? DeviceKernels.HostListsIndices : DeviceKernels.HostListsValues;
@@ -509,11 +509,6 @@ internal sealed partial class DeviceNetwork
             var s = _net._stream;
             kernels.Step(s, k.Groups(dc * _chunks), rule, s0, s1, s2, s3, x, rec, Spikes.View, _lanes.View, _scalarLanes, due, size, _chunks,
                 StateCount, recurrent, zeroInput, fused.Weights, fused.Source, fused.Offset, fused.Mode, ChunkCounts.View);
-            if (_neuronKernelAlone)
-            {
-                return;
-            }
-
             if (_inhibition is { } inh)
             {
                 // The rule left the reset signal; the inhibition pass decides the spikes, then they are compacted.
@@ -529,7 +524,7 @@ internal sealed partial class DeviceNetwork
             }
         }
 
-        /// <summary>Device check only (<see cref="TimeCompaction"/>): the next steps launch the neuron kernel and nothing after it.</summary>
+        /// <summary>Device check only (<see cref="TimeCompaction"/>, a population without inhibition): the next steps launch the neuron kernel and nothing after it.</summary>
         private bool _neuronKernelAlone;
 
         /// <summary>
