@@ -60,6 +60,7 @@ public sealed class HostileInputTests(ITestOutputHelper output)
         await ResetTargetsAsync(client, witnessNetwork);
         await FuzzAllAsync(fuzzer, Seed ^ 0xFFFF, WarmUpCasesPerMethod, log: false, client, witnessNetwork);
         await abuse.RunAllAsync(repeats: 1);
+        await abuse.AbsurdSizesAsync(server.Id);
         await ResetTargetsAsync(client, witnessNetwork);
         long baseline = await SettledRssAsync(client, server.Id);
         output.WriteLine($"baseline working set after warm-up: {baseline >> 10} KiB ({clock.Elapsed.TotalSeconds:0} s)");
